@@ -1,0 +1,3 @@
+from wcbc.cli import main
+
+main()
