@@ -149,8 +149,8 @@ class MappingOptions:
             raise ConfigError(f"unknown target {self.target!r}; use one of {', '.join(TARGETS)}",
                               key="orders.target")
         decimals = self.decimals
-        if not isinstance(decimals, int) or isinstance(decimals, bool) or not 0 <= decimals <= 6:
-            raise ConfigError(f"decimals must be a whole number from 0 to 6, not {self.decimals!r}",
+        if not isinstance(decimals, int) or isinstance(decimals, bool) or not 0 <= decimals <= 8:
+            raise ConfigError(f"decimals must be a whole number from 0 to 8, not {self.decimals!r}",
                               key="woocommerce.decimals")
         try:
             ZoneInfo(self.time_zone)
