@@ -331,7 +331,7 @@ class HttpClient:
         self.route = route
         self.limiter = limiter
         self._secrets = [s for s in secrets if s]
-        self._sleep = sleep or time.sleep
+        self._sleep = sleep if sleep is not None else time.sleep
         self._now = now or (lambda: datetime.now(UTC))
         self._rng = rng
         self._default_headers = dict(default_headers or {})
