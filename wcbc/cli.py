@@ -1,0 +1,482 @@
+"""The `wcbc` command line: parses arguments, calls the library, turns errors into exit codes.
+
+Nothing here knows how to sync anything; each command is a few lines around a library call.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from wcbc import __version__
+from wcbc.errors import EXIT_OK, LockHeld, UsageError, WcbcError
+
+app = typer.Typer(
+    name="wcbc",
+    help="Keeps a WooCommerce store and Microsoft Dynamics 365 Business Central aligned.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+)
+credentials_app = typer.Typer(help="Store, show and rotate the encrypted credentials.", no_args_is_help=True)
+app.add_typer(credentials_app, name="credentials")
+
+log = logging.getLogger("wcbc")
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+@dataclass
+class Options:
+    config: Path | None = None
+    debug: bool = False
+    quiet: bool = False
+    json: bool = False
+    allow_http: bool = False
+    log_format: str = "text"
+
+
+OPTS = Options()
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"wcbc {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", help="Config file (else $WCBC_CONFIG, else ~/.config/wcbc)."),
+    ] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Debug logs and tracebacks.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print nothing on success (for cron).")
+    ] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")] = False,
+    log_format: Annotated[str, typer.Option("--log-format", help="text or json (stderr).")] = "text",
+    allow_http: Annotated[
+        bool, typer.Option("--allow-http", help="Accept a plain-http WooCommerce URL on a loopback host.")
+    ] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    if log_format not in ("text", "json"):
+        raise typer.BadParameter("--log-format must be text or json")
+    OPTS.config, OPTS.debug, OPTS.quiet, OPTS.json = config, debug, quiet, json_out
+    OPTS.allow_http, OPTS.log_format = allow_http, log_format
+    from wcbc.logs import setup_logging
+
+    setup_logging("debug" if debug else "info", log_format, quiet=quiet)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _context():  # noqa: ANN202 - imported lazily so `wcbc --help` stays fast
+    from wcbc.context import open_context
+
+    ctx = open_context(OPTS.config, allow_http=OPTS.allow_http)
+    try:
+        from wcbc.logs import set_redactor
+
+        set_redactor(ctx.redactor)
+    except (ImportError, WcbcError):
+        pass
+    return ctx
+
+
+def emit(title: str, rows: list[tuple[str, Any]], data: dict | None = None) -> None:
+    """Print a two-column summary table (or JSON with --json; nothing with --quiet)."""
+    if OPTS.json:
+        print(json.dumps(data if data is not None else dict(rows), default=str, indent=2))
+        return
+    if OPTS.quiet:
+        return
+    table = Table(title=title, show_header=False)
+    table.add_column("what")
+    table.add_column("value")
+    for key, value in rows:
+        table.add_row(str(key), str(value))
+    out.print(table)
+
+
+# --------------------------------------------------------------------------- init & credentials
+
+
+@app.command()
+def init(
+    path: Annotated[
+        Path | None, typer.Option("--path", help="Where to write (default: the config path).")
+    ] = None,
+    woo_url: Annotated[str | None, typer.Option("--woo-url")] = None,
+    tenant_id: Annotated[str | None, typer.Option("--tenant-id")] = None,
+    environment: Annotated[str | None, typer.Option("--environment")] = None,
+    company_id: Annotated[str | None, typer.Option("--company-id")] = None,
+    client_id: Annotated[str | None, typer.Option("--client-id")] = None,
+    state_path: Annotated[str | None, typer.Option("--state-path")] = None,
+    target: Annotated[
+        str | None, typer.Option("--target", help="sales_order, sales_invoice or posted_invoice")
+    ] = None,
+    shipping_account: Annotated[str | None, typer.Option("--shipping-account")] = None,
+    fee_account: Annotated[str | None, typer.Option("--fee-account")] = None,
+    public_url: Annotated[
+        str | None, typer.Option("--public-url", help="Where `wcbc serve` is reachable.")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+    no_input: Annotated[bool, typer.Option("--no-input", help="Never prompt (scripted installs).")] = False,
+) -> None:
+    """Write a commented starter config (prompts for what no flag gave)."""
+    from wcbc.config import find_config_path, render_starter_config, write_config
+
+    values: dict[str, str | None] = {
+        "woocommerce.url": woo_url,
+        "business_central.tenant_id": tenant_id,
+        "business_central.environment": environment,
+        "business_central.company_id": company_id,
+        "business_central.client_id": client_id,
+        "state.path": state_path,
+        "orders.target": target,
+        "orders.shipping_account": shipping_account,
+        "orders.fee_account": fee_account,
+        "serve.public_url": public_url,
+    }
+    prompts = {
+        "woocommerce.url": "WooCommerce store URL (https://...)",
+        "business_central.tenant_id": "Entra tenant id (GUID or domain)",
+        "business_central.environment": "BC environment name (e.g. Production)",
+        "business_central.company_id": "BC company id (GUID)",
+        "business_central.client_id": "Entra app (client) id",
+    }
+    interactive = not no_input and sys.stdin.isatty()
+    for key, question in prompts.items():
+        if values[key] is None and interactive:
+            values[key] = typer.prompt(question)
+    target_path = path or find_config_path(OPTS.config)
+    write_config(target_path, render_starter_config({k: v for k, v in values.items() if v}), force=force)
+    emit("wcbc init", [("config written", target_path), ("next", "wcbc credentials set woocommerce")])
+
+
+_SYSTEM_SECRETS = {
+    "woocommerce": [
+        ("woo_consumer_key", "WooCommerce consumer key (ck_...)"),
+        ("woo_consumer_secret", "WooCommerce consumer secret (cs_...)"),
+        ("woo_webhook_secret", "WooCommerce webhook secret (leave empty to generate one)"),
+    ],
+    "business-central": [("bc_client_secret", "Entra app client secret")],
+}
+
+
+@credentials_app.command("set")
+def credentials_set(
+    system: Annotated[str, typer.Argument(help="woocommerce or business-central")],
+    stdin: Annotated[
+        bool,
+        typer.Option("--stdin", help="Read the values from standard input, one per line, in prompt order."),
+    ] = False,
+) -> None:
+    """Store the credentials of one system in the encrypted vault (prompts without echo)."""
+    import secrets as _secrets
+
+    from wcbc.vault import generate_client_state
+
+    if system not in _SYSTEM_SECRETS:
+        raise UsageError(f"unknown system {system!r}: use woocommerce or business-central")
+    ctx = _context()
+    vault = ctx.vault
+    lines = sys.stdin.read().splitlines() if (stdin or not sys.stdin.isatty()) else None
+    stored = []
+    for index, (name, question) in enumerate(_SYSTEM_SECRETS[system]):
+        if lines is not None:
+            value = lines[index].strip() if index < len(lines) else ""
+        else:
+            value = typer.prompt(question, hide_input=True, default="", show_default=False)
+        if not value and name == "woo_webhook_secret":
+            value = _secrets.token_urlsafe(32)
+        if not value:
+            raise UsageError(f"no value given for {name}")
+        vault.set(name, value)
+        stored.append(name)
+    if system == "business-central" and not vault.get("bc_client_state"):
+        vault.set("bc_client_state", generate_client_state())
+        stored.append("bc_client_state")
+    emit("credentials", [(n, "stored (encrypted)") for n in stored] + [("key source", vault.key_source)])
+
+
+@credentials_app.command("show")
+def credentials_show() -> None:
+    """Which secrets are set, and where from (values are never shown)."""
+    vault = _context().vault
+    status = vault.status()
+    emit(
+        "credentials",
+        [*status.items(), ("key source", vault.key_source)],
+        {**status, "key_source": vault.key_source},
+    )
+
+
+@credentials_app.command("rotate-key")
+def credentials_rotate_key() -> None:
+    """Re-encrypt the vault under a new master key."""
+    vault = _context().vault
+    vault.rotate_key()
+    emit("credentials", [("vault", "re-encrypted under a new key"), ("key source", vault.key_source)])
+
+
+# --------------------------------------------------------------------------- checks & status
+
+
+@app.command()
+def doctor() -> None:
+    """Check config, vault and state, then ping WooCommerce and Business Central for real."""
+    from wcbc.doctor import exit_code, run_checks
+
+    checks = run_checks(OPTS.config, allow_http=OPTS.allow_http)
+    if OPTS.json:
+        print(json.dumps([c.__dict__ for c in checks], indent=2, default=str))
+    else:
+        table = Table(title="wcbc doctor")
+        for col in ("check", "result", "detail", "hint"):
+            table.add_column(col, overflow="fold")
+        for c in checks:
+            table.add_row(
+                c.name, "[green]pass[/green]" if c.ok else "[red]FAIL[/red]", c.detail, c.hint or ""
+            )
+        (out if all(c.ok for c in checks) else err).print(table)
+    code = exit_code(checks)
+    if code:
+        raise typer.Exit(code)
+
+
+@app.command()
+def status() -> None:
+    """Backlog, failures, held records, conflicts, last runs, bookmarks, subscription expiry."""
+    from wcbc.status import collect
+
+    ctx = _context()
+    data = collect(ctx)
+    if OPTS.json:
+        print(json.dumps(data, indent=2, default=str))
+        return
+    from wcbc.status import render
+
+    render(data, out)
+
+
+# --------------------------------------------------------------------------- orders
+
+
+def _since(value: str | None) -> Any:
+    if value is None:
+        return None
+    import datetime as dt
+
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise UsageError(f"--since {value!r} is not an ISO-8601 date or timestamp") from exc
+    return parsed.replace(tzinfo=dt.UTC) if parsed.tzinfo is None else parsed
+
+
+def _order_rows(report: Any) -> list[tuple[str, Any]]:
+    rows: list[tuple[str, Any]] = [(k, v) for k, v in sorted(report.counts.items())]
+    rows.append(("customers created", report.customers_created))
+    return rows
+
+
+@app.command("sync-orders")
+def sync_orders(
+    since: Annotated[
+        str | None, typer.Option("--since", help="Poll orders modified since (ISO-8601, UTC).")
+    ] = None,
+    order: Annotated[
+        list[int] | None, typer.Option("--order", help="Only this WooCommerce order id (repeatable).")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be booked; write nothing.")
+    ] = False,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most N orders this run.")] = None,
+) -> None:
+    """Book new WooCommerce orders into Business Central (webhook inbox + poll)."""
+    from wcbc.runner import command_run
+    from wcbc.sync.orders import OrderSync
+
+    ctx = _context()
+    try:
+        if dry_run:
+            report = OrderSync(woo=ctx.woo, bc=ctx.bc, state=ctx.state, config=ctx.config, dry_run=True).run(
+                since=_since(since), order_ids=order, limit=limit
+            )
+            if OPTS.json:
+                print(
+                    json.dumps(
+                        {"would": report.preview, "outcomes": [o.__dict__ for o in report.outcomes]},
+                        indent=2,
+                        default=str,
+                    )
+                )
+            else:
+                for item in report.preview:
+                    out.print_json(data=item, default=str)
+                emit("sync-orders --dry-run (nothing written)", _order_rows(report))
+            return
+        with command_run(ctx, "sync-orders") as run:
+            sync = OrderSync(woo=ctx.woo, bc=ctx.bc, state=ctx.state, config=ctx.config, run_id=run.id)
+            report = sync.run(since=_since(since), order_ids=order, limit=limit)
+            run.summary = {**report.counts, "customers_created": report.customers_created}
+            run.outcome = "failed" if report.failed else "ok"
+        _print_outcomes(report)
+        emit(
+            "sync-orders",
+            _order_rows(report),
+            {"counts": report.counts, "outcomes": [o.__dict__ for o in report.outcomes]},
+        )
+        if report.failed:
+            raise typer.Exit(1)
+    finally:
+        ctx.close()
+
+
+def _print_outcomes(report: Any) -> None:
+    if OPTS.json or OPTS.quiet:
+        for o in report.outcomes:
+            if o.result in ("failed", "on_hold") and not OPTS.json:
+                err.print(f"order {o.number}: {o.result}: {o.message}", highlight=False)
+        return
+    for o in report.outcomes:
+        if o.result in ("unchanged",):
+            continue
+        colour = {
+            "booked": "green",
+            "linked": "cyan",
+            "failed": "red",
+            "on_hold": "red",
+            "conflict": "yellow",
+        }.get(o.result, "white")
+        doc = f" -> {o.document}" if o.document else ""
+        msg = f" ({o.message})" if o.message else ""
+        out.print(f"[{colour}]{o.result:>9}[/{colour}] order {o.number}{doc}{msg}", highlight=False)
+
+
+# --------------------------------------------------------------------------- replay & audit
+
+
+@app.command()
+def replay(
+    record: Annotated[
+        str | None, typer.Argument(help="order:<id>, item:<number>, inbox:<id> or an order id.")
+    ] = None,
+    failed: Annotated[bool, typer.Option("--failed", help="Replay every failed and held record.")] = False,
+    since: Annotated[
+        str | None, typer.Option("--since", help="With --failed: only records updated since.")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Re-run a record that is already done.")] = False,
+) -> None:
+    """Re-run a failed or held record from a fresh read of its source."""
+    from wcbc.sync.replay import replay_records
+
+    if not record and not failed:
+        raise UsageError("name a record (e.g. order:16) or use --failed")
+    ctx = _context()
+    try:
+        result = replay_records(ctx, record=record, failed=failed, since=_since(since), force=force)
+        emit("replay", list(result.rows()), result.as_dict())
+        if result.failed:
+            raise typer.Exit(1)
+    finally:
+        ctx.close()
+
+
+@app.command()
+def audit(
+    record: Annotated[str, typer.Argument(help="order:<id>, item:<number>, inbox:<id>, customer:<key>")],
+) -> None:
+    """Show a record's journal in order (bodies redacted)."""
+    ctx = _context()
+    rid = record if ":" in record else f"order:{record}"
+    rows = ctx.state.journal_for(rid)
+    current = ctx.state.record_get(rid)
+    if OPTS.json:
+        print(json.dumps({"record": current, "journal": rows}, indent=2, default=str))
+        return
+    if not rows and not current:
+        raise UsageError(f"no record {rid!r} in the state DB")
+    table = Table(title=f"audit {rid}" + (f" — {current['status']}" if current else ""))
+    for col in ("time", "step", "detail"):
+        table.add_column(col, overflow="fold")
+    for row in rows:
+        table.add_row(str(row["ts"]), str(row["step"]), str(row.get("detail") or "")[:2000])
+    out.print(table)
+
+
+@app.command()
+def failures() -> None:
+    """List failed and held records with their causes."""
+    ctx = _context()
+    rows = ctx.state.records(status="failed") + ctx.state.records(status="on_hold")
+    if OPTS.json:
+        print(json.dumps(rows, indent=2, default=str))
+        return
+    table = Table(title=f"{len(rows)} failed or held record(s)")
+    for col in ("record", "status", "attempts", "updated", "error"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        table.add_row(
+            r["id"],
+            r["status"],
+            str(r.get("attempts")),
+            str(r.get("updated_at")),
+            str(r.get("last_error") or ""),
+        )
+    if not OPTS.quiet or rows:
+        out.print(table)
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: the one place that maps errors to exit codes."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except LockHeld as exc:
+        if not OPTS.quiet:
+            err.print(f"[yellow]{exc}[/yellow]")
+        sys.exit(EXIT_OK)
+    except WcbcError as exc:
+        if OPTS.debug:
+            err.print_exception(show_locals=False)
+        err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+        if exc.hint:
+            err.print(f"[dim]hint:[/dim] {exc.hint}", highlight=False)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+    except Exception as exc:  # click usage errors and genuine bugs
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(2)
+        if isinstance(exc, click.exceptions.Abort):
+            sys.exit(1)
+        if OPTS.debug:
+            raise
+        # The message is not printed: a library's exception text could carry a URL or a value.
+        err.print(f"[red]internal error:[/red] {type(exc).__name__} (rerun with --debug for the traceback)")
+        sys.exit(1)

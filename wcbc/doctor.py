@@ -1,0 +1,95 @@
+"""`wcbc doctor`: check the config, the vault and the state DB, then ping both systems for real."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from wcbc.errors import AuthError, ConfigError, RemoteError, WcbcError
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    hint: str | None = None
+    exit_code: int = 0
+
+
+def _attempt(name: str, fn: Callable[[], str]) -> Check:
+    try:
+        return Check(name, True, fn())
+    except WcbcError as exc:
+        return Check(name, False, str(exc), exc.hint, exc.exit_code)
+
+
+def run_checks(config_path: Path | None, *, allow_http: bool = False) -> list[Check]:
+    """Each check runs even when an earlier one failed, unless it depends on it."""
+    from wcbc.config import load_config
+    from wcbc.context import Context
+
+    checks: list[Check] = []
+    holder: dict[str, Any] = {}
+
+    def config() -> str:
+        holder["ctx"] = Context(load_config(config_path, allow_http=allow_http))
+        return str(holder["ctx"].config.path)
+
+    checks.append(_attempt("config", config))
+    if "ctx" not in holder:
+        return checks
+    ctx = holder["ctx"]
+
+    def vault() -> str:
+        status = ctx.vault.status()
+        missing = [name for name, where in status.items() if where == "missing"]
+        if missing:
+            raise ConfigError(
+                f"secrets not set: {', '.join(missing)}",
+                hint="wcbc credentials set woocommerce / wcbc credentials set business-central",
+            )
+        return f"all secrets set (key from {ctx.vault.key_source})"
+
+    checks.append(_attempt("vault", vault))
+
+    def state() -> str:
+        counts = ctx.state.counts()
+        return f"{ctx.config.state.path} ({sum(counts.values())} records)"
+
+    checks.append(_attempt("state", state))
+    if not checks[1].ok:
+        return checks
+
+    def woo() -> str:
+        ctx.woo.ping()
+        return f"authenticated read OK at {ctx.config.woocommerce.url}"
+
+    checks.append(_attempt("woocommerce", woo))
+
+    def token() -> str:
+        ctx.tokens.token()
+        return "client-credentials token acquired"
+
+    token_check = _attempt("entra token", token)
+    checks.append(token_check)
+    if token_check.ok:
+
+        def company() -> str:
+            data = ctx.bc.company()
+            return f"company {data.get('name') or data.get('displayName')} ({data.get('id')})"
+
+        checks.append(_attempt("business central", company))
+    ctx.close()
+    return checks
+
+
+def exit_code(checks: list[Check]) -> int:
+    return max((c.exit_code for c in checks if not c.ok), default=0) or (
+        1 if any(not c.ok for c in checks) else 0
+    )
+
+
+__all__ = ["Check", "run_checks", "exit_code", "AuthError", "RemoteError"]
