@@ -25,6 +25,7 @@ import re
 import threading
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import msal
 import requests
@@ -62,10 +63,14 @@ class _MsalHttp:
 
     def __init__(self, http: HttpClient) -> None:
         self._http = http
+        self.last_get_error: str = ""  # body of the last failed GET (msal hides discovery errors)
 
     def get(self, url: str, params: Any = None, headers: Any = None, **kwargs: Any) -> requests.Response:
-        return self._http.request("GET", url, params=params, headers=headers, check=False,
-                                  timeout=kwargs.get("timeout"))
+        response = self._http.request("GET", url, params=params, headers=headers, check=False,
+                                      timeout=kwargs.get("timeout"))
+        if response.status_code >= 400:
+            self.last_get_error = f"HTTP status {response.status_code}: {response.text[:2000]}"
+        return response
 
     def post(self, url: str, params: Any = None, data: Any = None, headers: Any = None,
              **kwargs: Any) -> requests.Response:
@@ -115,6 +120,9 @@ class TokenProvider:
         for name, value in (("tenant_id", tenant_id), ("client_id", client_id)):
             if not value or "/" in value:
                 raise ConfigError(f"{name} is missing or not valid", key=f"business_central.{name}")
+        if urlsplit(authority_url).scheme != "https" or not urlsplit(authority_url).hostname:
+            raise ConfigError(f"the authority URL must be https://<host>, not {authority_url!r}",
+                              key="business_central.authority_url")
         self.authority = f"{authority_url.rstrip('/')}/{tenant_id}"
         self.scope = f"{api_url.rstrip('/')}/.default"
         self.client_id = client_id
@@ -124,6 +132,7 @@ class TokenProvider:
         self._secret = client_secret
         self._http = HttpClient(SYSTEM, verify=verify, timeout=timeout, session=session,
                                 max_retries=max_retries, sleep=sleep, secrets=[client_secret])
+        self._msal_http = _MsalHttp(self._http)
         self._app: msal.ConfidentialClientApplication | None = None
         self._lock = threading.RLock()
         self._last_token: str | None = None
@@ -142,12 +151,12 @@ class TokenProvider:
                     instance_discovery=False,
                     verify=self.verify,
                     timeout=self.timeout,
-                    http_client=_MsalHttp(self._http),
+                    http_client=self._msal_http,
                 )
             except RemoteError:
                 raise
             except ValueError as exc:
-                raise self._discovery_error(str(exc)) from None
+                raise self._discovery_error(f"{exc} {self._msal_http.last_get_error}") from None
             except requests.exceptions.RequestException as exc:  # pragma: no cover - HttpClient wraps these
                 raise UnreachableError(type(exc).__name__, system=SYSTEM,
                                        call=f"GET {path_of(self.authority)}") from None
@@ -155,10 +164,6 @@ class TokenProvider:
 
     def _discovery_error(self, text: str) -> ConfigError | AuthError:
         text = self._http.redact(text)
-        if "HTTP status" not in text and "OIDC Discovery failed" not in text:
-            return ConfigError(f"the authority URL is not usable: {self.authority}",
-                               key="business_central.authority_url",
-                               hint="it must be https://<host> (the tenant id is added by wcbc)")
         codes = aadsts_codes(text)
         code = f"AADSTS{codes[0]}" if codes else None
         short, hint = _AADSTS_HINTS.get(codes[0], ("", _GENERIC_HINT)) if codes else (
