@@ -235,7 +235,7 @@ def test_guest_buyer_keys() -> None:
     guest["billing"]["email"] = ""
     with pytest.raises(RecordError) as info:
         mapping.buyer_key(guest, options())
-    assert "#17" in str(info.value) and "orders.guest_customer" in (info.value.hint or "")
+    assert "#17" in str(info.value) and "orders.guest_customer" in str(info.value)
     assert mapping.buyer_key(guest, options(guest_customer="WEBGUEST")) == ("guest_customer", "WEBGUEST")
 
 
@@ -275,7 +275,8 @@ def test_shipping_without_account_names_the_key() -> None:
     order = load("customer")
     with pytest.raises(RecordError) as info:
         mapping.map_document(order, options(shipping_account=None), customer_number="C")
-    assert "#16" in str(info.value) and "orders.shipping_account" in (info.value.hint or "")
+    assert "#16" in str(info.value) and "orders.shipping_account" in str(info.value)
+    assert "orders.shipping_account" in (info.value.hint or "")
     opts = options(shipping_account=None, shipping_item="SHIP")
     body = mapping.map_document(order, opts, customer_number="C")
     ship = body["salesOrderLines"][-1]
@@ -296,7 +297,7 @@ def test_fee_without_account_and_negative_fee() -> None:
     order = load("fee")
     with pytest.raises(RecordError) as info:
         mapping.map_document(order, options(fee_account=None), customer_number="C")
-    assert "orders.fee_account" in (info.value.hint or "") and "#18" in str(info.value)
+    assert "orders.fee_account" in str(info.value) and "#18" in str(info.value)
     order["fee_lines"][0].update(name="Loyalty &amp; thanks", total="-5.00", total_tax="-0.36")
     order["total"] = "42.90"  # 45.00 + 3.26 - 5.00 - 0.36
     body = mapping.map_document(order, options(), customer_number="C")
@@ -531,7 +532,7 @@ def test_diff_orders_reads_like_a_person_wrote_it() -> None:
     changed["shipping"]["city"] = "Oakland"
     changes = mapping.diff_orders(before, changed)
     assert "line 3 added: MUG-001 1" in changes and "shipping address changed" in changes
-    assert mapping.diff_orders({"fingerprint": "old"}, order)  # an old summary without details
+    assert mapping.diff_orders({"fingerprint": "old"}, order) == ["order content changed"]
 
 
 def test_summarize_is_small_and_json_able() -> None:

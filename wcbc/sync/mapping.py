@@ -414,7 +414,8 @@ def buyer_key(order: Mapping[str, Any], options: MappingOptions | None = None) -
     if email:
         return ("guest", email)
     raise RecordError(
-        f"{order_label(order)} is a guest order without an e-mail address",
+        f"{order_label(order)} is a guest order without an e-mail address and orders.guest_customer "
+        "is not set",
         hint="set orders.guest_customer to the number of a BC customer for such orders",
     )
 
@@ -546,7 +547,8 @@ def _shipping_line(order: Mapping[str, Any], line: Mapping[str, Any], options: M
         kind, number = "Item", options.shipping_item
     else:
         raise RecordError(
-            f"{order_label(order)} has shipping ({title}, {amount}) but no shipping account is configured",
+            f"{order_label(order)} has shipping ({title}, {amount}) but neither orders.shipping_account nor "
+            "orders.shipping_item is set",
             hint="set orders.shipping_account (a G/L account number) or orders.shipping_item in the config",
         )
     result: dict[str, Any] = {
@@ -569,7 +571,7 @@ def _fee_line(order: Mapping[str, Any], line: Mapping[str, Any], options: Mappin
         return None
     if not options.fee_account:
         raise RecordError(
-            f"{order_label(order)} has a fee ({name}, {amount}) but no fee account is configured",
+            f"{order_label(order)} has a fee ({name}, {amount}) but orders.fee_account is not set",
             hint="set orders.fee_account (a G/L account number) in the config",
         )
     return {
@@ -918,6 +920,8 @@ def diff_orders(old_summary: Mapping[str, Any], new_order: Mapping[str, Any]) ->
     new = summarize(new_order)
     if old_summary.get("fingerprint") == new["fingerprint"]:
         return []
+    if "items" not in old_summary:  # a summary from before details were kept
+        return ["order content changed"]
     changes: list[str] = []
     if old_summary.get("currency") != new["currency"]:
         changes.append(f"currency {old_summary.get('currency')} -> {new['currency']}")
