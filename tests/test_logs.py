@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from wcbc.errors import UsageError
-from wcbc.logs import setup_logging
+from wcbc.logs import set_redactor, setup_logging
 from wcbc.redact import Redactor
 
 SECRET = "cs_not-a-real-secret-42"
@@ -99,3 +99,12 @@ def test_defaults_to_stderr(capsys: pytest.CaptureFixture[str]) -> None:
     logging.getLogger("wcbc").info("to stderr")
     captured = capsys.readouterr()
     assert captured.out == "" and "to stderr" in captured.err
+
+
+def test_set_redactor_after_setup() -> None:
+    out = io.StringIO()
+    setup_logging("info", "json", stream=out)
+    set_redactor(Redactor([SECRET]))
+    logging.getLogger("wcbc").info("late %s", SECRET, extra={"detail": SECRET})
+    record = json.loads(out.getvalue())
+    assert record["message"] == "late ***" and record["detail"] == "***"

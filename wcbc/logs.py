@@ -31,6 +31,16 @@ def _identity(text: str) -> str:
     return text
 
 
+class _Swappable:
+    """The redact callable shared by a handler's filter and formatter; replaced by set_redactor()."""
+
+    def __init__(self, redact: Callable[[str], str]) -> None:
+        self.redact = redact
+
+    def __call__(self, text: str) -> str:
+        return self.redact(text)
+
+
 class RedactFilter(logging.Filter):
     """Renders the message with its args, redacts it, and redacts string ``extra`` fields."""
 
@@ -124,10 +134,10 @@ def setup_logging(
         raise UsageError(f"unknown log level {level!r}; use {', '.join(LEVELS)}") from None
     if quiet:
         numeric = max(numeric, logging.WARNING)
-    redact = redactor if redactor is not None else _identity
+    redact = _Swappable(redactor if redactor is not None else _identity)
 
     handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
-    setattr(handler, _HANDLER_FLAG, True)
+    setattr(handler, _HANDLER_FLAG, redact)
     handler.addFilter(RedactFilter(redact))
     formatter: logging.Formatter = JSONFormatter(redact) if fmt == "json" else TextFormatter(redact)
     formatter.converter = time.localtime
@@ -146,3 +156,15 @@ def setup_logging(
         logging.getLogger(name).setLevel(logging.DEBUG if numeric <= logging.DEBUG else logging.WARNING)
     logging.captureWarnings(True)
     return handler
+
+
+def set_redactor(redactor: Redactor | Callable[[str], str]) -> int:
+    """Use ``redactor`` in the handlers installed by :func:`setup_logging` (e.g. once the vault is
+    open and the secrets are known). Returns the number of handlers updated."""
+    updated = 0
+    for handler in logging.getLogger().handlers:
+        holder = getattr(handler, _HANDLER_FLAG, None)
+        if isinstance(holder, _Swappable):
+            holder.redact = redactor
+            updated += 1
+    return updated
