@@ -651,14 +651,23 @@ class Service:
         except Exception:
             log.debug("waitress task dispatcher shutdown", exc_info=True)
         socket_map = getattr(server, "_map", None) or getattr(server, "map", None)
-        try:
-            if socket_map is not None:
-                wasyncore.close_all(socket_map)
-            else:
-                server.close()
-        except Exception:
-            log.debug("closing waitress sockets", exc_info=True)
-        if self._server_thread is not None:
+
+        def close_sockets() -> None:
+            try:
+                if socket_map is not None:
+                    wasyncore.close_all(socket_map)
+                else:
+                    server.close()
+            except Exception:
+                log.debug("closing waitress sockets", exc_info=True)
+
+        trigger = getattr(server, "trigger", None)
+        if trigger is not None and self._server_thread is not None and self._server_thread.is_alive():
+            # run the close inside the event loop thread: its loop then ends at once (empty socket map)
+            trigger.pull_trigger(close_sockets)
+            self._server_thread.join(timeout)
+        if self._server_thread is not None and self._server_thread.is_alive():
+            close_sockets()
             self._server_thread.join(timeout)
         if self._worker_thread is not None:
             self._worker_thread.join(timeout)
