@@ -106,6 +106,7 @@ def test_token_error_names_the_aadsts_code(discovery: rm.Mocker, caplog: pytest.
     assert str(err).startswith("entra: POST /")
     assert "AADSTS7000215: invalid client secret" in str(err)
     assert err.code == "AADSTS7000215"
+    assert err.status == 401
     assert err.system == "entra"
     assert "wcbc credentials set business-central" in (err.hint or "")
     assert err.exit_code == 3
@@ -159,6 +160,7 @@ def test_unknown_tenant_at_discovery(requests_mock: rm.Mocker) -> None:
     with pytest.raises(AuthError) as info:
         provider().token()
     assert info.value.code == "AADSTS90002"
+    assert info.value.status == 400
     assert "tenant_id" in (info.value.hint or "")
 
 

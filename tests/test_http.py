@@ -321,12 +321,21 @@ def test_redirect_is_not_followed(requests_mock: rm.Mocker) -> None:
 
 
 def test_tls_error_fails_fast_with_hint(requests_mock: rm.Mocker) -> None:
-    requests_mock.get(URL, exc=requests.exceptions.SSLError("certificate verify failed: self-signed"))
+    requests_mock.get(
+        URL,
+        exc=requests.exceptions.SSLError(
+            "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: "
+            "unable to get local issuer certificate (_ssl.c:1006)"
+        ),
+    )
     sleeps = Sleeps()
     with pytest.raises(UnreachableError) as info:
         make(sleeps).request("GET", URL)
     assert sleeps == []
     assert "ca_bundle" in (info.value.hint or "")
+    assert str(info.value).endswith(
+        "TLS error: certificate verify failed: unable to get local issuer certificate"
+    )
 
 
 def test_json_of_reports_non_json_answers() -> None:

@@ -157,8 +157,8 @@ def describe_exception(exc: BaseException) -> str:
         if isinstance(inner, MaxRetryError):
             inner = inner.reason
         text = str(inner)
-        match = re.search(r"certificate verify failed[^')\"]*", text)
-        return f"TLS error: {match.group(0).strip()}" if match else "TLS error"
+        match = re.search(r"certificate verify failed[^('\")]*", text)
+        return f"TLS error: {match.group(0).strip(' :')}" if match else "TLS error"
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return "connect timeout"
     if isinstance(exc, requests.exceptions.ReadTimeout):

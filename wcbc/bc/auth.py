@@ -64,10 +64,13 @@ class _MsalHttp:
     def __init__(self, http: HttpClient) -> None:
         self._http = http
         self.last_get_error: str = ""  # body of the last failed GET (msal hides discovery errors)
+        self.last_get_status: int | None = None
+        self.last_post_status: int | None = None
 
     def get(self, url: str, params: Any = None, headers: Any = None, **kwargs: Any) -> requests.Response:
         response = self._http.request("GET", url, params=params, headers=headers, check=False,
                                       timeout=kwargs.get("timeout"))
+        self.last_get_status = response.status_code
         if response.status_code >= 400:
             self.last_get_error = f"HTTP status {response.status_code}: {response.text[:2000]}"
         return response
@@ -75,8 +78,10 @@ class _MsalHttp:
     def post(self, url: str, params: Any = None, data: Any = None, headers: Any = None,
              **kwargs: Any) -> requests.Response:
         # The token request is safe to repeat: it creates nothing.
-        return self._http.request("POST", url, params=params, data=data, headers=headers, check=False,
-                                  idempotent=True, timeout=kwargs.get("timeout"))
+        response = self._http.request("POST", url, params=params, data=data, headers=headers, check=False,
+                                      idempotent=True, timeout=kwargs.get("timeout"))
+        self.last_post_status = response.status_code
+        return response
 
     def close(self) -> None:
         self._http.close()
@@ -172,7 +177,9 @@ class TokenProvider:
         if code:
             message = f"{code}: {short or 'authority discovery failed'} ({message})"
         call = f"GET {path_of(self.authority)}/v2.0/.well-known/openid-configuration"
-        return AuthError(message, system=SYSTEM, call=call, code=code, hint=hint)
+        status = self._msal_http.last_get_status
+        return AuthError(message, system=SYSTEM, call=call, code=code, hint=hint,
+                         status=status if status and status >= 400 else None)
 
     def _drop_cached_tokens(self, app: msal.ConfidentialClientApplication) -> None:
         cache = app.token_cache
@@ -217,7 +224,9 @@ class TokenProvider:
             hint = _GENERIC_HINT
             message = f"{error}: {first_line}" if first_line else error
         call = f"POST {path_of(app.authority.token_endpoint)}"
-        return AuthError(message, system=SYSTEM, call=call, code=code, hint=hint)
+        status = self._msal_http.last_post_status
+        return AuthError(message, system=SYSTEM, call=call, code=code, hint=hint,
+                         status=status if status and status >= 400 else None)
 
     def close(self) -> None:
         self._http.close()
