@@ -244,6 +244,8 @@ def _check_environment(value: str) -> str:
 
 
 def _check_time_zone(value: str) -> str:
+    if value in ("UTC", "Etc/UTC"):  # valid even where the system has no time zone database
+        return value
     try:
         zoneinfo.ZoneInfo(value)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
