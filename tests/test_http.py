@@ -369,6 +369,7 @@ def test_each_retry_is_logged_at_warning(requests_mock: rm.Mocker, caplog: pytes
     assert record.call == "GET /things/16"
     assert record.status == 503
     assert record.wait == 2.0
+    assert record.reason == "HTTP 503"
     assert "token=abc" not in caplog.text
 
 

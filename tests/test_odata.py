@@ -7,6 +7,8 @@ from urllib.parse import unquote
 
 import pytest
 import requests_mock as rm
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from wcbc.bc import odata
 
@@ -84,3 +86,29 @@ def test_encoded_query_survives_requests(requests_mock: rm.Mocker) -> None:
     sent = requests_mock.last_request.url
     assert "a%2Bb%40example.com" in sent
     assert "%24filter" not in sent and "$top=5" in sent and "skip" not in sent
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(min_size=0, max_size=40))
+def test_any_text_round_trips_through_the_query(value: str) -> None:
+    expr = odata.eq("displayName", value)
+    query = odata.encode_query({"$filter": expr})
+    encoded = query.split("=", 1)[1]
+    assert not set(encoded) & set(" +&#/?=\n")
+    assert unquote(encoded) == expr
+    # the literal is closed by its last quote: every inner quote is doubled
+    inner = expr.split(" eq ", 1)[1][1:-1]
+    assert inner.replace("''", "").count("'") == 0
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.text(min_size=1, max_size=60), min_size=1, max_size=120), st.integers(200, 2000))
+def test_any_of_chunks_cover_every_value_within_budget(values: list[str], budget: int) -> None:
+    chunks = odata.any_of_chunks("number", values, max_chars=budget)
+    terms = [odata.eq("number", v) for v in dict.fromkeys(values)]
+    joined = " ".join(chunks)
+    for term in terms:
+        assert term in joined
+    for chunk in chunks:
+        single = " or " not in chunk
+        assert single or len(odata.encode_component(chunk)) <= budget

@@ -479,7 +479,7 @@ class HttpClient:
                 verdict.reason if verdict else "error", state.attempt_number, self.max_retries,
                 state.upcoming_sleep,
                 extra={"system": self.system, "call": call, "status": verdict.status if verdict else None,
-                       "wait": state.upcoming_sleep},
+                       "reason": verdict.reason if verdict else "error", "wait": state.upcoming_sleep},
             )
 
         retrying = tenacity.Retrying(
