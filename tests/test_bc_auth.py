@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-from pathlib import Path
 from urllib.parse import parse_qs
 
 import pytest
@@ -12,6 +11,7 @@ import requests
 import requests_mock as rm
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
+from tests.contracts import BC_EXAMPLES
 from wcbc.bc.auth import TokenProvider, aadsts_codes
 from wcbc.errors import AuthError, ConfigError, UnreachableError
 from wcbc.http import USER_AGENT
@@ -22,7 +22,7 @@ API = "https://api.example.test"
 SECRET = "Zq8~client-secret-value-that-must-not-leak"
 DISCOVERY = f"{AUTHORITY}/{TENANT}/v2.0/.well-known/openid-configuration"
 TOKEN_URL = f"{AUTHORITY}/{TENANT}/oauth2/v2.0/token"
-EXAMPLES = Path("/work/shared/contracts/business-central/docs-examples")
+EXAMPLES = BC_EXAMPLES
 
 
 class Sleeps(list):

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
 import requests
 import requests_mock as rm
 
+from tests.contracts import BC_EXAMPLES
 from wcbc.bc import odata
 from wcbc.bc.auth import TokenProvider
 from wcbc.bc.client import HINT_401, BCClient
@@ -25,7 +25,7 @@ ENV = "production"
 COMPANY = "f03f6225-081c-ec11-86bc-000d3a299fca"
 BASE = f"{API}/v2.0/{TENANT}/{ENV}/api/v2.0"
 COMPANY_URL = f"{BASE}/companies({COMPANY})"
-EXAMPLES = Path("/work/shared/contracts/business-central/docs-examples")
+EXAMPLES = BC_EXAMPLES
 ORDER_ID = "5d115c9c-44e3-ea11-bb43-000d3a2feca1"
 ETAG = 'W/"JzQ0O0VnQUFBQUo3QlRFQU1BQXdBREFBTUFBd0FBQUFBQUE9MTswMDsn"'
 

@@ -6,18 +6,18 @@ import base64
 import json
 import logging
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 import requests_mock as rm
 
+from tests.contracts import WOO_REST
 from wcbc.errors import AuthError, ConfigError, NotFoundError, RemoteError, ThrottledError, ValidationError
 from wcbc.http import USER_AGENT, AmbiguousWriteError
 from wcbc.woo.client import HINT_KEY_IGNORED, BatchResult, WooClient, bare_utc
 
-REST = Path("/work/shared/contracts/woocommerce/real-store/rest")
+REST = WOO_REST
 STORE = "https://127.0.0.1:8443"
 API = STORE + "/wp-json/wc/v3"
 CK = "ck_test_4f1d2a7e0c9b8a6d5e4f3a2b1c0d9e8f7a6b5c4d"
