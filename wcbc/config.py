@@ -292,7 +292,7 @@ def _check_nonempty(value: str) -> str:
 
 SCHEMA: dict[str, tuple[str, tuple[Key, ...]]] = {
     "woocommerce": (
-        "The WooCommerce store (REST API keys go in the vault: `wcbc vault set woo_consumer_key`).",
+        "The WooCommerce store (REST API keys go in the vault: `wcbc credentials set woocommerce`).",
         (
             Key("url", "str", required=True, example="https://shop.example.com",
                 comment="Store address (https; the site root, not /wp-json)"),
@@ -307,7 +307,7 @@ SCHEMA: dict[str, tuple[str, tuple[Key, ...]]] = {
         ),
     ),
     "business_central": (
-        "Business Central (the Entra ID client secret goes in the vault: `wcbc vault set bc_client_secret`).",
+        "Business Central (the client secret goes in the vault: `wcbc credentials set business-central`).",
         (
             Key("tenant_id", "str", required=True, example="contoso.onmicrosoft.com",
                 comment="Entra ID tenant: GUID or domain name", check=_check_tenant),
@@ -721,7 +721,7 @@ def render_starter_config(values: dict[str, Any]) -> str:
         raise ValueError(f"unknown configuration keys: {', '.join(unknown)}")
     lines = [
         "# wcbc configuration (TOML). Every key is shown with its default value.",
-        "# Secrets are not kept here: use `wcbc vault set <name>` or the WCBC_* environment variables.",
+        "# Secrets are not kept here: use `wcbc credentials set <system>` or WCBC_* environment variables.",
         "# Paths may be relative to this file and may start with ~.",
     ]
     for section, (description, keys) in SCHEMA.items():

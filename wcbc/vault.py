@@ -67,6 +67,14 @@ _MANIFEST = "\x00manifest"
 _PREVIOUS = "#previous"  # keyring user-name suffix / key-file suffix for an interrupted rotation
 
 
+_NEW_KEY_HINT = ("generate a key as 32 random bytes in urlsafe base64, e.g. "
+                 "`openssl rand -base64 32 | tr '+/' '-_'`")
+
+
+def _system_of(name: str) -> str:
+    return {"woo": "woocommerce", "bc": "business-central"}.get(name.split("_", 1)[0], "<system>")
+
+
 def generate_client_state() -> str:
     """A fresh clientState for BC subscriptions (a shared secret echoed in every notification)."""
     return _secrets.token_urlsafe(32)
@@ -99,7 +107,7 @@ def _decode_key(text: str, where: str) -> bytes:
         key = b""
     if len(key) != 32:
         raise VaultError(f"the master key in {where} is not urlsafe base64 of 32 bytes",
-                         hint="generate one with `wcbc vault new-key` (never reuse a password)")
+                         hint=_NEW_KEY_HINT)
     return key
 
 
@@ -298,7 +306,7 @@ class Vault:
 
     @contextlib.contextmanager
     def _file_lock(self) -> Iterator[None]:
-        """Serialise writers (two `wcbc vault set` at once) with a lock file next to the vault."""
+        """Serialise writers (two `wcbc credentials set` at once) with a lock file next to the vault."""
         lock_path = self.path.with_name(self.path.name + ".lock")
         lock_path.parent.mkdir(parents=True, mode=0o700, exist_ok=True)
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
@@ -392,7 +400,7 @@ class Vault:
         if value is None:
             raise VaultError(
                 f"the secret {name} is not set",
-                hint=f"run `wcbc vault set {name}` or set ${env_var_for(name)}",
+                hint=f"run `wcbc credentials set {_system_of(name)}` or set ${env_var_for(name)}",
             )
         return value
 
@@ -453,12 +461,12 @@ class Vault:
         if self.key_source == "env":
             raise VaultError(
                 f"the master key comes from ${MASTER_KEY_ENV}; wcbc cannot change an environment variable",
-                hint=(f"generate a new key with `wcbc vault new-key`, then re-enter the secrets with "
+                hint=(f"{_NEW_KEY_HINT}, then re-enter the secrets with "
                       f"the new ${MASTER_KEY_ENV} set (or unset it to use the keyring or a key file)"),
             )
         if self._key is None or not self.path.exists():
             raise VaultError(f"there is no vault at {self.path} yet: nothing to rotate",
-                             hint="store a secret first with `wcbc vault set <name>`")
+                             hint="store the credentials first with `wcbc credentials set <system>`")
         with self._file_lock():
             old_key = self._key
             values = self._load()
