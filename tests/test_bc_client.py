@@ -163,6 +163,7 @@ def test_post_action_company_and_root_calls(requests_mock: rm.Mocker) -> None:
     assert [s["subscriptionId"] for s in client.root_iter("subscriptions")] == ["abc"]
     assert client.root_get("subscriptions")["value"]
     assert {
+        "GET /companies({id})",
         "POST /salesInvoices",
         "POST /salesInvoices({id})/Microsoft.NAV.post",
         "POST /subscriptions",

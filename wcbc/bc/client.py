@@ -87,8 +87,8 @@ def _route(prefixes: tuple[str, ...]) -> Callable[[str, str], str]:
     def route(method: str, url: str) -> str:
         path = path_of(url)
         for prefix in prefixes:
-            if path.startswith(prefix):
-                path = path[len(prefix):] or "/"
+            if path.startswith(prefix + "/"):
+                path = path[len(prefix):]
                 break
         path = re.sub(r"\(([^()]*)\)", "({id})", path)
         return f"{method} {path if path.startswith('/') else '/' + path}"
