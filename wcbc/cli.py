@@ -450,7 +450,9 @@ def failures() -> None:
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: the one place that maps errors to exit codes."""
     try:
-        app(args=argv, standalone_mode=False)
+        # With standalone_mode=False click returns the code of a typer.Exit instead of raising it.
+        code = app(args=argv, standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except LockHeld as exc:

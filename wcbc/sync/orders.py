@@ -129,6 +129,7 @@ class OrderSync:
         self._customer_lock = threading.Lock()
         self._buyer_locks: dict[tuple[str, str], threading.Lock] = {}
         self._customers: dict[tuple[str, str], str] = {}
+        self._items: dict[str, bool | None] = {}  # SKU (upper) -> blocked; None = not a BC item
 
     # ------------------------------------------------------------------ entry point
 
@@ -175,7 +176,7 @@ class OrderSync:
             for row in inbox_rows:
                 # Unprocessed hints stay in the inbox: release them for the next run.
                 try:
-                    self.state.inbox_fail(row["id"], "run aborted before processing")
+                    self.state.inbox_retry(row["id"])
                 except Exception:  # noqa: BLE001 - never mask the original error
                     log.debug("could not release inbox row %s", row["id"])
             raise
@@ -206,7 +207,9 @@ class OrderSync:
             log.info("no bookmark and no orders.start_date: polling the last 24 hours")
         page: list[dict] = []
         newest: dt.datetime | None = None
-        for order in self.woo.iter_orders(modified_after=start, modified_before=started):
+        # modified_before is exclusive and has whole seconds: +1 s keeps orders changed in the start second.
+        upper = started + dt.timedelta(seconds=1)
+        for order in self.woo.iter_orders(modified_after=start, modified_before=upper):
             modified = parse_gmt(order.get("date_modified_gmt"))
             if modified and (newest is None or modified > newest):
                 newest = modified
@@ -262,6 +265,7 @@ class OrderSync:
             else:
                 pending.append(order)
         if pending:
+            self._prefetch_items(pending)
             self._prefetch_customers(pending)
             if self.concurrency > 1 and len(pending) > 1:
                 with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
@@ -399,6 +403,38 @@ class OrderSync:
                 by_email.setdefault(key, customer)
         self._by_email = by_email
 
+    def _prefetch_items(self, orders: list[dict]) -> None:
+        """Which SKUs of this page are BC items: one query per page, cached for the run."""
+        wanted = (
+            {
+                str(line.get("sku") or "").strip().upper()
+                for order in orders
+                for line in order.get("line_items") or []
+            }
+            - {""}
+            - set(self._items)
+        )
+        for flt in odata.any_of_chunks("number", sorted(wanted)):
+            for item in self.bc.iter("items", {"$filter": flt, "$select": "number,blocked"}):
+                self._items[str(item["number"]).upper()] = bool(item.get("blocked"))
+        for sku in wanted:
+            self._items.setdefault(sku, None)
+
+    def _check_items(self, order: dict) -> None:
+        for line in order.get("line_items") or []:
+            sku = str(line.get("sku") or "").strip()
+            if not sku:
+                continue  # the mapping names a line without SKU
+            state = self._items.get(sku.upper(), False)
+            where = f"order {order.get('number')}: line {line.get('id')} ({line.get('name')})"
+            if state is None:
+                raise RecordError(
+                    f"{where}: SKU {sku!r} is not a BC item number",
+                    hint="create the item in BC (or fix the SKU), then `wcbc replay order:<id>`",
+                )
+            if state is True:
+                raise RecordError(f"{where}: BC item {sku!r} is blocked")
+
     def _customer_number(self, order: dict) -> str:
         buyer = self._buyer(order)
         if buyer is None:
@@ -429,7 +465,14 @@ class OrderSync:
                         self._customers[buyer] = number
                         return number
                     self.state.journal(rid, "sent", {"create_customer": body}, run_id=self.run_id)
-                    customer = self.bc.post("customers", body)
+                    try:
+                        customer = self.bc.post("customers", body)
+                    except UnreachableError:
+                        # The POST may have landed: settle by e-mail before anything else.
+                        again = list(self.bc.iter("customers", {"$filter": odata.eq("email", email)}))
+                        if not (email and again):
+                            raise
+                        customer = again[0]
                     self.report.customers_created += 1
                     self.state.journal(
                         rid, "answered", {"customer": customer.get("number")}, run_id=self.run_id
@@ -465,8 +508,12 @@ class OrderSync:
     def _book(self, order: dict) -> Outcome:
         rid = f"order:{order['id']}"
         number = str(order.get("number", order["id"]))
+        self._check_items(order)
         customer_number = self._customer_number(order)
-        body = mapping.map_document(order, self.options, customer_number=customer_number)
+        shared_guest = self._buyer(order) is None  # booked on orders.guest_customer: keep the buyer's address
+        body = mapping.map_document(
+            order, self.options, customer_number=customer_number, sell_to_from_billing=shared_guest
+        )
         if self.dry_run:
             self.report.preview.append(
                 {

@@ -1,0 +1,206 @@
+"""sync-orders end to end: the real CLI and clients against the sandbox over HTTPS."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+
+from tests.e2e.conftest import E2E, make_env
+
+SHIP = [{"method_id": "flat_rate", "method_title": "Flat rate", "total": "10.00"}]
+GUEST = {
+    "first_name": "Sam",
+    "last_name": "O'Brien",
+    "email": "sam+shop@example.test",
+    "phone": "555-0101",
+    "address_1": "9 Elm St",
+    "city": "Portland",
+    "state": "OR",
+    "postcode": "97201",
+    "country": "US",
+}
+
+
+def jane(e2e: E2E) -> int:
+    return next(c["id"] for c in e2e.woo.customers_list() if c["email"] == "jane.doe@example.test")
+
+
+def docs(e2e: E2E, number: str | int) -> list[dict]:
+    """BC documents for a WooCommerce order number, each with its lines under "lines"."""
+    found = e2e.bc.documents_by_external_number(str(number))
+    for doc in found:
+        doc["lines"] = doc.get("salesOrderLines") or doc.get("salesInvoiceLines") or []
+    return found
+
+
+def sync(e2e: E2E, *args: str) -> tuple[int, str, str]:
+    return e2e.cli("sync-orders", *args)
+
+
+def test_registered_customer_with_coupon_shipping_and_variation(e2e: E2E) -> None:
+    customers_before = len(e2e.bc.customers())
+    order = e2e.woo.create_order(
+        customer_id=jane(e2e),
+        line_items=[{"sku": "TSHIRT-001", "quantity": 2}, {"sku": "HOODIE-M", "quantity": 1}],
+        shipping_lines=SHIP,
+        coupon_lines=[{"code": "save10"}],
+    )
+    code, out, err = sync(e2e)
+    assert code == 0, err
+    found = docs(e2e, order["number"])
+    assert len(found) == 1
+    doc = found[0]
+    assert doc["customerNumber"] == e2e.bc.customers()[0]["number"]  # jane matched by e-mail, not created
+    assert len(e2e.bc.customers()) == customers_before
+    lines = doc["lines"]
+    items = [ln for ln in lines if ln["lineType"] == "Item"]
+    assert [ln["lineObjectNumber"] for ln in items] == ["TSHIRT-001", "HOODIE-M"]  # the variation's own SKU
+    assert any(ln["lineType"] == "Account" and ln["lineObjectNumber"] == "6610" for ln in lines)
+    assert any(ln["lineType"] == "Comment" and str(order["number"]) in ln["description"] for ln in lines)
+    assert abs(Decimal(str(doc["totalAmountIncludingTax"])) - Decimal(order["total"])) <= Decimal("0.01")
+    # The BC number is written back onto the order.
+    meta = {m["key"]: m["value"] for m in e2e.woo.get_order(order["id"])["meta_data"]}
+    assert meta["_wcbc_bc_document"] == doc["number"]
+
+
+def test_new_customer_created_once_for_two_orders_and_guest(e2e: E2E) -> None:
+    new = e2e.woo.add_customer("new.buyer@example.test", "New", "Buyer")
+    first = e2e.woo.create_order(customer_id=new["id"], line_items=[{"sku": "MUG-001", "quantity": 1}])
+    second = e2e.woo.create_order(customer_id=new["id"], line_items=[{"sku": "CAP-001", "quantity": 3}])
+    guest = e2e.woo.create_order(
+        billing=GUEST, line_items=[{"sku": "MUG-001", "quantity": 2}], shipping_lines=SHIP
+    )
+    code, _, err = sync(e2e)
+    assert code == 0, err
+    by_email = {}
+    for c in e2e.bc.customers():
+        by_email.setdefault(c["email"], []).append(c)
+    assert len(by_email["new.buyer@example.test"]) == 1
+    assert len(by_email["sam+shop@example.test"]) == 1  # '+' and O'Brien survive the filter escaping
+    assert by_email["sam+shop@example.test"][0]["displayName"] == "Sam O'Brien"
+    for order in (first, second, guest):
+        assert len(docs(e2e, order["number"])) == 1
+    assert docs(e2e, first["number"])[0]["customerNumber"] == docs(e2e, second["number"])[0]["customerNumber"]
+
+
+def test_fee_line_and_tax_totals(e2e: E2E) -> None:
+    order = e2e.woo.create_order(
+        customer_id=jane(e2e),
+        line_items=[{"sku": "MUG-001", "quantity": 3}],
+        fee_lines=[{"name": "Gift wrapping", "total": "5.00", "tax_status": "taxable"}],
+        shipping_lines=SHIP,
+    )
+    assert sync(e2e)[0] == 0
+    doc = docs(e2e, order["number"])[0]
+    assert any(ln["lineType"] == "Account" and ln["lineObjectNumber"] == "6620" for ln in doc["lines"])
+    assert abs(Decimal(str(doc["totalAmountIncludingTax"])) - Decimal(order["total"])) <= Decimal("0.01")
+
+
+def test_exactly_once_reruns_replayed_webhooks_and_lost_state(e2e: E2E) -> None:
+    order = e2e.woo.create_order(customer_id=jane(e2e), line_items=[{"sku": "TSHIRT-001", "quantity": 1}])
+    assert sync(e2e)[0] == 0
+    # Rerun, explicit order ids repeated, and the write-back echo: still one document.
+    assert sync(e2e)[0] == 0
+    assert sync(e2e, "--order", str(order["id"]), "--order", str(order["id"]))[0] == 0
+    # The state DB is lost: the lookup by externalDocumentNumber relinks instead of booking again.
+    for suffix in ("", "-wal", "-shm"):
+        p = e2e.state_path.with_name(e2e.state_path.name + suffix)
+        if p.exists():
+            p.unlink()
+    code, out, _ = sync(e2e, "--since", "2020-01-01T00:00:00")
+    assert code == 0
+    assert "linked" in out
+    assert len(docs(e2e, order["number"])) == 1
+
+
+def test_unbooked_status_skipped_then_booked_when_processing(e2e: E2E) -> None:
+    order = e2e.woo.create_order(
+        customer_id=jane(e2e),
+        line_items=[{"sku": "CAP-001", "quantity": 1}],
+        status="on-hold",
+        set_paid=False,
+    )
+    code, out, _ = sync(e2e)
+    assert code == 0 and "skipped" in out
+    assert docs(e2e, order["number"]) == []
+    e2e.woo.update_order(order["id"], status="processing")
+    assert sync(e2e)[0] == 0
+    assert len(docs(e2e, order["number"])) == 1
+
+
+def test_unknown_sku_fails_names_order_and_line_then_replay_books_it(e2e: E2E) -> None:
+    e2e.woo.add_product("NEW-ITEM", "Brand new", "3.00")
+    order = e2e.woo.create_order(customer_id=jane(e2e), line_items=[{"sku": "NEW-ITEM", "quantity": 2}])
+    good = e2e.woo.create_order(customer_id=jane(e2e), line_items=[{"sku": "MUG-001", "quantity": 1}])
+    code, out, err = sync(e2e)
+    assert code == 1
+    assert f"order {order['number']}" in (out + err)
+    assert "NEW-ITEM" in (out + err)
+    assert len(docs(e2e, good["number"])) == 1  # the run went on with the others
+    assert docs(e2e, order["number"]) == []
+    code, out, _ = e2e.cli("--json", "failures")
+    assert code == 0 and f"order:{order['id']}" in out
+    e2e.bc.add_item("NEW-ITEM", "Brand new", "3.00", 10)
+    code, out, err = e2e.cli("replay", f"order:{order['id']}")
+    assert code == 0, out + err
+    assert len(docs(e2e, order["number"])) == 1
+    # Replaying a done record is refused without --force; with --force it books nothing twice.
+    assert e2e.cli("replay", f"order:{order['id']}")[0] == 2
+    assert e2e.cli("replay", "--force", f"order:{order['id']}")[0] == 0
+    assert len(docs(e2e, order["number"])) == 1
+
+
+def test_repeated_failure_puts_order_on_hold(e2e: E2E) -> None:
+    e2e.woo.add_product("GHOST-SKU", "Only in the store", "4.00")
+    order = e2e.woo.create_order(billing=GUEST, line_items=[{"sku": "GHOST-SKU", "quantity": 1}])
+    for _ in range(3):
+        assert sync(e2e, "--order", str(order["id"]))[0] == 1
+    code, out, _ = e2e.cli("--json", "failures")
+    rows = json.loads(out)
+    assert [r["status"] for r in rows if r["id"] == f"order:{order['id']}"] == ["on_hold"]
+    code, out, _ = sync(e2e, "--since", "2020-01-01T00:00:00")
+    assert "held" in out  # scheduled runs skip it until replayed
+
+
+def test_change_after_booking_is_a_conflict_not_a_second_document(e2e: E2E) -> None:
+    order = e2e.woo.create_order(customer_id=jane(e2e), line_items=[{"sku": "MUG-001", "quantity": 1}])
+    assert sync(e2e)[0] == 0
+    e2e.woo.update_order(order["id"], billing={"address_1": "2 New Road"})
+    code, out, _ = sync(e2e)
+    assert code == 0 and "conflict" in out
+    assert len(docs(e2e, order["number"])) == 1
+    code, out, _ = e2e.cli("--json", "status")
+    assert json.loads(out)["conflicts"]
+
+
+def test_dry_run_writes_nothing(e2e: E2E) -> None:
+    order = e2e.woo.create_order(customer_id=jane(e2e), line_items=[{"sku": "MUG-001", "quantity": 1}])
+    calls_before = dict(e2e.bc.requests)
+    code, out, _ = sync(e2e, "--dry-run")
+    assert code == 0
+    assert "MUG-001" in out
+    assert docs(e2e, order["number"]) == []
+    posts = [k for k in e2e.bc.requests if k.startswith("POST") and e2e.bc.requests[k] != calls_before.get(k)]
+    assert posts == []
+    assert not any(m["key"] == "_wcbc_bc_document" for m in e2e.woo.get_order(order["id"])["meta_data"])
+
+
+@pytest.mark.parametrize("target", ["sales_invoice", "posted_invoice"])
+def test_invoice_targets(tmp_path, monkeypatch, target: str) -> None:
+    for env in make_env(tmp_path, monkeypatch):
+        env.write_config(extra="")
+        text = env.config_path.read_text().replace("[orders]\n", f'[orders]\ntarget = "{target}"\n')
+        env.config_path.write_text(text)
+        order = env.woo.create_order(
+            customer_id=jane(env), line_items=[{"sku": "MUG-001", "quantity": 2}], shipping_lines=SHIP
+        )
+        assert env.cli("sync-orders")[0] == 0
+        found = docs(env, order["number"])
+        assert len(found) == 1
+        assert found[0]["@kind"] == "salesInvoice"
+        assert (found[0]["status"] == "Draft") == (target == "sales_invoice")
+        # A rerun finds the (posted) invoice and books nothing twice.
+        assert env.cli("sync-orders", "--order", str(order["id"]))[0] == 0
+        assert len(docs(env, order["number"])) == 1
