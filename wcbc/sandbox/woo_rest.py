@@ -1,0 +1,1306 @@
+"""REST v3 routes of the WooCommerce simulator: auth, parameter validation, handlers, pagination headers.
+
+Order of checks as WordPress/WooCommerce run them: key authentication (wrong secret, read-only key
+writing) -> route (404 rest_no_route) -> parameter validation (400 rest_invalid_param) -> the route's
+permission check (401 woocommerce_rest_cannot_* when anonymous) -> the handler.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import hmac
+import json
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, quote_plus
+
+from wcbc.sandbox.core import Request, Response
+from wcbc.sandbox.woo import RestError
+from wcbc.sandbox.woo_model import ORDER_STATUSES, Order, Product
+from wcbc.sandbox.woo_money import php_json
+from wcbc.sandbox.woo_render import (
+    TOPIC_HOOKS,
+    render_coupon,
+    render_customer,
+    render_note,
+    render_order,
+    render_product,
+    render_variation,
+    render_webhook,
+)
+
+if TYPE_CHECKING:
+    from wcbc.sandbox.woo import WooStore
+
+NS = "/wp-json/wc/v3"
+COLLECTION_ALLOW = "GET, POST"
+ITEM_ALLOW = "GET, POST, PUT, PATCH, DELETE"
+BATCH_ALLOW = "POST, PUT, PATCH"
+WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+DATE_RE = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(Z|z|[+-]\d{2}(?::?\d{2})?)?$"
+)
+EMAIL_RE = re.compile(r"^[a-zA-Z0-9!#$%&'*+/=?^_`{|}~.-]+@[a-zA-Z0-9-]+(\.[a-zA-Z0-9-]+)+$")
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+LIST_MSG = ("woocommerce_rest_cannot_view", "Sorry, you cannot list resources.")
+VIEW_MSG = ("woocommerce_rest_cannot_view", "Sorry, you cannot view this resource.")
+CREATE_MSG = ("woocommerce_rest_cannot_create", "Sorry, you are not allowed to create resources.")
+EDIT_MSG = ("woocommerce_rest_cannot_edit", "Sorry, you are not allowed to edit this resource.")
+DELETE_MSG = ("woocommerce_rest_cannot_delete", "Sorry, you are not allowed to delete this resource.")
+BATCH_MSG = ("woocommerce_rest_cannot_batch", "Sorry, you are not allowed to batch manipulate this resource.")
+VALID_EVENTS = ("created", "updated", "deleted", "restored")
+
+
+def _wp_list(text: str) -> list[str]:
+    return [p for p in re.split(r"[\s,]+", text) if p]
+
+
+def _enum_text(values: tuple[str, ...] | list[str]) -> str:
+    values = list(values)
+    if len(values) <= 1:
+        return "".join(values)
+    if len(values) == 2:
+        return f"{values[0]} and {values[1]}"
+    return ", ".join(values[:-1]) + ", and " + values[-1]
+
+
+@dataclass
+class Ctx:
+    user: str | None
+    params: dict[str, str]
+    errors: dict[str, tuple[str, str, Any]] = field(default_factory=dict)  # param -> (code, message, data)
+
+    def invalid(self, name: str, code: str, message: str, data: Any = None) -> None:
+        self.errors.setdefault(name, (code, message, data))
+
+    def check(self) -> None:
+        if self.errors:
+            raise RestError(
+                400,
+                "rest_invalid_param",
+                "Invalid parameter(s): " + ", ".join(self.errors),
+                params={k: v[1] for k, v in self.errors.items()},
+                details={k: {"code": v[0], "message": v[1], "data": v[2]} for k, v in self.errors.items()},
+            )
+
+
+Handler = Callable[[Request, Ctx], Response]
+
+
+class WooRest:
+    def __init__(self, store: WooStore) -> None:
+        self.store = store
+        self.routes: list[tuple[str, re.Pattern[str], Handler, str]] = []
+        r = self._route
+        r("GET", "/orders", self.orders_list, COLLECTION_ALLOW)
+        r("POST", "/orders", self.orders_create, COLLECTION_ALLOW)
+        r("POST|PUT|PATCH", "/orders/batch", self.orders_batch, BATCH_ALLOW)
+        r("GET", r"/orders/(?P<id>\d+)", self.order_get, ITEM_ALLOW)
+        r("POST|PUT|PATCH", r"/orders/(?P<id>\d+)", self.order_update, ITEM_ALLOW)
+        r("DELETE", r"/orders/(?P<id>\d+)", self.order_delete, ITEM_ALLOW)
+        r("GET", r"/orders/(?P<id>\d+)/notes", self.notes_list, COLLECTION_ALLOW)
+        r("POST", r"/orders/(?P<id>\d+)/notes", self.notes_create, COLLECTION_ALLOW)
+        r("GET", "/customers", self.customers_list, COLLECTION_ALLOW)
+        r("POST", "/customers", self.customers_create, COLLECTION_ALLOW)
+        r("GET", r"/customers/(?P<id>\d+)", self.customer_get, ITEM_ALLOW)
+        r("POST|PUT|PATCH", r"/customers/(?P<id>\d+)", self.customer_update, ITEM_ALLOW)
+        r("GET", "/products", self.products_list, COLLECTION_ALLOW)
+        r("POST", "/products", self.products_create, COLLECTION_ALLOW)
+        r("POST|PUT|PATCH", "/products/batch", self.products_batch, BATCH_ALLOW)
+        r("GET", r"/products/(?P<id>\d+)", self.product_get, ITEM_ALLOW)
+        r("POST|PUT|PATCH", r"/products/(?P<id>\d+)", self.product_update, ITEM_ALLOW)
+        r("GET", r"/products/(?P<pid>\d+)/variations", self.variations_list, COLLECTION_ALLOW)
+        r("POST", r"/products/(?P<pid>\d+)/variations", self.variations_create, COLLECTION_ALLOW)
+        r("POST|PUT|PATCH", r"/products/(?P<pid>\d+)/variations/batch", self.variations_batch, BATCH_ALLOW)
+        r("GET", r"/products/(?P<pid>\d+)/variations/(?P<id>\d+)", self.variation_get, ITEM_ALLOW)
+        r(
+            "POST|PUT|PATCH",
+            r"/products/(?P<pid>\d+)/variations/(?P<id>\d+)",
+            self.variation_update,
+            ITEM_ALLOW,
+        )
+        r("GET", "/coupons", self.coupons_list, COLLECTION_ALLOW)
+        r("POST", "/coupons", self.coupons_create, COLLECTION_ALLOW)
+        r("GET", r"/coupons/(?P<id>\d+)", self.coupon_get, ITEM_ALLOW)
+        r("POST|PUT|PATCH", r"/coupons/(?P<id>\d+)", self.coupon_update, ITEM_ALLOW)
+        r("GET", "/webhooks", self.webhooks_list, COLLECTION_ALLOW)
+        r("POST", "/webhooks", self.webhooks_create, COLLECTION_ALLOW)
+        r("GET", r"/webhooks/(?P<id>\d+)", self.webhook_get, ITEM_ALLOW)
+        r("POST|PUT|PATCH", r"/webhooks/(?P<id>\d+)", self.webhook_update, ITEM_ALLOW)
+        r("DELETE", r"/webhooks/(?P<id>\d+)", self.webhook_delete, ITEM_ALLOW)
+
+    def _route(self, methods: str, pattern: str, handler: Handler, allow: str) -> None:
+        for method in methods.split("|"):
+            self.routes.append((method, re.compile(f"^{NS}{pattern}/?$"), handler, allow))
+
+    # ------------------------------------------------------------------ responses
+
+    def _headers(
+        self,
+        *,
+        allow: str | None,
+        total: tuple[int, int] | None = None,
+        link: str | None = None,
+        location: str | None = None,
+        vary: bool = False,
+    ) -> list[tuple[str, str]]:
+        api_link = f'<{self.store.base_url}/wp-json/>; rel="https://api.w.org/"'
+        headers = [("Content-Type", "application/json; charset=UTF-8"), ("X-Robots-Tag", "noindex")]
+        if not link:
+            headers.append(("Link", api_link))
+        headers += [
+            ("X-Content-Type-Options", "nosniff"),
+            ("Access-Control-Expose-Headers", "X-WP-Total, X-WP-TotalPages, Link"),
+            (
+                "Access-Control-Allow-Headers",
+                "Authorization, X-WP-Nonce, Content-Disposition, Content-MD5, Content-Type",
+            ),
+        ]
+        if total is not None:
+            headers += [("X-WP-Total", str(total[0])), ("X-WP-TotalPages", str(total[1]))]
+        if link:
+            headers.append(("Link", link))
+        if location:
+            headers.append(("Location", location))
+        if vary:
+            headers.append(("Vary", "Origin"))
+        if allow:
+            headers.append(("Allow", allow))
+            headers += [
+                ("Expires", "Wed, 11 Jan 1984 05:00:00 GMT"),
+                ("Cache-Control", "no-cache, must-revalidate, max-age=0, no-store, private"),
+            ]
+        return headers
+
+    def _ok(self, obj: Any, allow: str, *, status: int = 200, location: str | None = None) -> Response:
+        return Response(status, php_json(obj), self._headers(allow=allow, location=location))
+
+    def _error(self, err: RestError, allow: str | None, method: str) -> Response:
+        if err.status == 401:  # permission and key errors carry no Allow (seen on the real store)
+            return Response(
+                err.status, php_json(err.body()), self._headers(allow=None, vary=method in ("GET", "HEAD"))
+            )
+        return Response(err.status, php_json(err.body()), self._headers(allow=allow))
+
+    # ------------------------------------------------------------------ entry
+
+    def handle(self, request: Request) -> Response:
+        allow: str | None = None
+        try:
+            user = self._authenticate(request)
+            handler = None
+            params: dict[str, str] = {}
+            for method, regex, fn, route_allow in self.routes:
+                m = regex.match(request.path)
+                if m and method == request.method:
+                    handler, params, allow = fn, m.groupdict(), route_allow
+                    break
+            if handler is None:
+                raise RestError(
+                    404, "rest_no_route", "No route was found matching the URL and request method."
+                )
+            ctx = Ctx(user, params)
+            return handler(request, ctx)
+        except RestError as err:
+            return self._error(err, allow, request.method)
+
+    def _authenticate(self, request: Request) -> str | None:
+        if not request.path.startswith("/wp-json/wc/") or request.scheme != "https":
+            return (
+                None  # over plain HTTP WooCommerce only tries OAuth 1.0a: Basic and ?consumer_key are ignored
+            )
+        key = request.arg("consumer_key")
+        secret = request.arg("consumer_secret")
+        if key is None or secret is None:
+            key = secret = None
+            header = request.headers.get("Authorization") or ""
+            if header[:6].lower() == "basic ":
+                try:
+                    decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
+                except (binascii.Error, UnicodeDecodeError):
+                    decoded = ""
+                if ":" in decoded:
+                    key, secret = decoded.split(":", 1)
+        if key is None or secret is None:
+            return None
+        entry = self.store.consumer_keys.get(key)
+        if entry is None:
+            return None  # an unknown key is silently ignored: the request goes on anonymously
+        real_secret, permission = entry
+        if not hmac.compare_digest(real_secret.encode(), secret.encode()):
+            raise RestError(401, "woocommerce_rest_authentication_error", "Consumer secret is invalid.")
+        if permission == "read" and request.method in WRITE_METHODS:
+            raise RestError(
+                401,
+                "woocommerce_rest_authentication_error",
+                "The API key provided does not have write permissions.",
+            )
+        if permission == "write" and request.method in ("GET", "HEAD"):
+            raise RestError(
+                401,
+                "woocommerce_rest_authentication_error",
+                "The API key provided does not have read permissions.",
+            )
+        return key
+
+    @staticmethod
+    def _need(ctx: Ctx, msg: tuple[str, str]) -> None:
+        ctx.check()
+        if ctx.user is None:
+            raise RestError(401, msg[0], msg[1])
+
+    def _body(self, request: Request) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        for key, values in request.query.items():
+            if key not in ("consumer_key", "consumer_secret") and values:
+                data[key] = values[-1]
+        if request.body.strip():
+            ctype = (request.headers.get("Content-Type") or "").lower()
+            if "application/x-www-form-urlencoded" in ctype:
+                data.update(dict(parse_qsl(request.body.decode("utf-8"))))
+            else:
+                try:
+                    parsed = json.loads(request.body.decode("utf-8"))
+                except (ValueError, UnicodeDecodeError) as exc:
+                    raise RestError(
+                        400,
+                        "rest_invalid_json",
+                        "Invalid JSON body passed.",
+                        json_error_code=4,
+                        json_error_message="Syntax error",
+                    ) from exc
+                if isinstance(parsed, dict):
+                    data.update(parsed)
+        return data
+
+    # ------------------------------------------------------------------ params
+
+    def _int_param(
+        self,
+        request: Request,
+        ctx: Ctx,
+        name: str,
+        default: int,
+        lo: int | None = None,
+        hi: int | None = None,
+    ) -> int:
+        raw = request.arg(name)
+        if raw is None or raw == "":
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            ctx.invalid(name, "rest_invalid_type", f"{name} is not of type integer.", {"param": name})
+            return default
+        if lo is not None and hi is not None and not lo <= value <= hi:
+            ctx.invalid(
+                name, "rest_out_of_bounds", f"{name} must be between {lo} (inclusive) and {hi} (inclusive)"
+            )
+        elif lo is not None and value < lo:
+            ctx.invalid(name, "rest_out_of_bounds", f"{name} must be greater than or equal to {lo}")
+        return value
+
+    def _list_param(self, request: Request, name: str) -> list[str] | None:
+        values: list[str] = []
+        found = False
+        for key, vals in request.query.items():
+            if key == name or key == f"{name}[]" or re.fullmatch(re.escape(name) + r"\[\d+\]", key):
+                found = True
+                for v in vals:
+                    values.extend(_wp_list(v))
+        return values if found else None
+
+    def _ids_param(self, request: Request, ctx: Ctx, name: str) -> list[int] | None:
+        values = self._list_param(request, name)
+        if values is None:
+            return None
+        out = []
+        for i, v in enumerate(values):
+            if not v.isdigit():
+                ctx.invalid(
+                    name,
+                    "rest_invalid_type",
+                    f"{name}[{i}] is not of type integer.",
+                    {"param": f"{name}[{i}]"},
+                )
+                return None
+            out.append(int(v))
+        return out
+
+    def _enum_param(
+        self, request: Request, ctx: Ctx, name: str, values: tuple[str, ...], default: str
+    ) -> str:
+        raw = request.arg(name)
+        if raw is None:
+            return default
+        if raw not in values:
+            ctx.invalid(name, "rest_not_in_enum", f"{name} is not one of {_enum_text(values)}.")
+            return default
+        return raw
+
+    def _date_param(self, request: Request, ctx: Ctx, name: str, gmt: bool) -> dt.datetime | None:
+        raw = request.arg(name)
+        if raw is None or raw == "":
+            return None
+        m = DATE_RE.match(raw)
+        if not m:
+            ctx.invalid(name, "rest_invalid_date", "Invalid date.")
+            return None
+        y, mo, d, h, mi, s, tz = m.groups()
+        try:
+            naive = dt.datetime(int(y), int(mo), int(d), int(h), int(mi), int(s))
+        except ValueError:
+            ctx.invalid(name, "rest_invalid_date", "Invalid date.")
+            return None
+        if tz:
+            if gmt and self.store.time_zone not in ("UTC", "Etc/UTC"):
+                # The real trap: with dates_are_gmt on a non-UTC store, a suffixed timestamp ends up as a
+                # meaningless bound (observed: every order for *_after, none for *_before).
+                return EPOCH
+            if tz in ("Z", "z"):
+                offset = dt.timedelta(0)
+            else:
+                sign = -1 if tz[0] == "-" else 1
+                digits = tz[1:].replace(":", "")
+                offset = sign * dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0))
+            return naive.replace(tzinfo=dt.timezone(offset)).astimezone(dt.UTC)
+        if gmt:
+            return naive.replace(tzinfo=dt.UTC)
+        return naive.replace(tzinfo=self.store.tz).astimezone(dt.UTC)
+
+    def _date_filters(self, request: Request, ctx: Ctx) -> dict[str, dt.datetime | None]:
+        gmt = (request.arg("dates_are_gmt") or "").lower() in ("1", "true", "yes")
+        return {
+            name: self._date_param(request, ctx, name, gmt)
+            for name in ("after", "before", "modified_after", "modified_before")
+        }
+
+    @staticmethod
+    def _date_ok(created: dt.datetime, modified: dt.datetime, bounds: dict[str, dt.datetime | None]) -> bool:
+        a, b, ma, mb = bounds["after"], bounds["before"], bounds["modified_after"], bounds["modified_before"]
+        return (
+            (a is None or created > a)
+            and (b is None or created < b)
+            and (ma is None or modified > ma)
+            and (mb is None or modified < mb)
+        )
+
+    # ------------------------------------------------------------------ pagination
+
+    def _collection(
+        self,
+        request: Request,
+        items: list[Any],
+        render: Callable[[Any], Any],
+        page: int,
+        per_page: int,
+        *,
+        resource: str,
+        empty_quirk: bool = False,
+        order_defaults: bool = False,
+    ) -> Response:
+        total = len(items)
+        pages = math.ceil(total / per_page) if per_page else 0
+        chunk = items[(page - 1) * per_page : page * per_page]
+        if not chunk and empty_quirk:
+            total, pages = 0, 0  # WP_Query reports found_posts 0 for an empty page
+        body = [render(x) for x in chunk]
+        params = self._link_params(request, order_defaults=order_defaults, rendered=bool(chunk))
+        links = []
+        if page > 1:
+            links.append(f'<{self._page_url(resource, params, min(page - 1, pages))}>; rel="prev"')
+        if pages > page:
+            links.append(f'<{self._page_url(resource, params, page + 1)}>; rel="next"')
+        headers = self._headers(allow=COLLECTION_ALLOW, total=(total, pages), link=", ".join(links) or None)
+        return Response(200, php_json(body), headers)
+
+    def _link_params(
+        self, request: Request, *, order_defaults: bool, rendered: bool
+    ) -> list[tuple[str, str]]:
+        params: list[tuple[str, str]] = []
+        seen_status = False
+        for key, value in parse_qsl(request.raw_query, keep_blank_values=True):
+            if order_defaults and key in ("status", "status[]"):
+                if not seen_status:
+                    statuses = [s for s in _wp_list(value)] or ["any"]
+                    params += [(f"status[{i}]", s) for i, s in enumerate(statuses)]
+                    seen_status = True
+                continue
+            params.append((key, value))
+        if order_defaults:
+            keys = {k for k, _ in params}
+            if not seen_status:
+                params.append(("status[0]", "any"))
+            if rendered:
+                if "dp" not in keys:
+                    params.append(("dp", str(self.store.decimals)))
+                if "context" not in keys:
+                    params.append(("context", "view"))
+        return params
+
+    def _page_url(self, resource: str, params: list[tuple[str, str]], page: int) -> str:
+        out = []
+        replaced = False
+        for key, value in params:
+            if key == "page":
+                value, replaced = str(page), True
+            out.append(f"{quote_plus(key)}={quote_plus(value)}")
+        if not replaced:
+            out.append(f"page={page}")
+        return f"{self.store.api_url}/{resource}?" + "&".join(out)
+
+    def _paging(self, request: Request, ctx: Ctx) -> tuple[int, int]:
+        page = self._int_param(request, ctx, "page", 1, lo=1)
+        per_page = self._int_param(request, ctx, "per_page", 10, lo=1, hi=100)
+        return page, per_page
+
+    # ------------------------------------------------------------------ orders
+
+    def _order(self, ctx: Ctx, status: int = 404) -> Order:
+        order = self.store.order_index.get(int(ctx.params["id"]))
+        if order is None:
+            raise RestError(status, "woocommerce_rest_shop_order_invalid_id", "Invalid ID.")
+        return order
+
+    def orders_list(self, request: Request, ctx: Ctx) -> Response:
+        store = self.store
+        page, per_page = self._paging(request, ctx)
+        bounds = self._date_filters(request, ctx)
+        statuses = self._list_param(request, "status") or ["any"]
+        allowed = ("any", "trash", *ORDER_STATUSES, "checkout-draft")
+        for i, s in enumerate(statuses):
+            if s.removeprefix("wc-") not in allowed:
+                ctx.invalid("status", "rest_not_in_enum", f"status[{i}] is not one of {_enum_text(allowed)}.")
+        orderby = self._enum_param(
+            request, ctx, "orderby", ("date", "id", "include", "title", "slug", "modified"), "date"
+        )
+        order_dir = self._enum_param(request, ctx, "order", ("asc", "desc"), "desc")
+        include = self._ids_param(request, ctx, "include")
+        exclude = self._ids_param(request, ctx, "exclude")
+        customer = self._int_param(request, ctx, "customer", -1)
+        search = (request.arg("search") or "").strip().lower()
+        self._need(ctx, LIST_MSG)
+        with store.lock:
+            wanted = {s.removeprefix("wc-") for s in statuses}
+            items = []
+            for order in store.order_index.values():
+                if "any" in wanted:
+                    if order.status in ("trash", "checkout-draft", "auto-draft"):
+                        continue
+                elif order.status not in wanted:
+                    continue
+                if include is not None and order.id not in include:
+                    continue
+                if exclude and order.id in exclude:
+                    continue
+                if customer >= 0 and order.customer_id != customer:
+                    continue
+                if search and not self._order_matches(order, search):
+                    continue
+                if not self._date_ok(order.date_created, order.date_modified, bounds):
+                    continue
+                items.append(order)
+            reverse = order_dir == "desc"
+            if orderby == "include" and include:
+                items.sort(key=lambda o: include.index(o.id))
+            elif orderby == "modified":
+                items.sort(key=lambda o: (o.date_modified, o.id), reverse=reverse)
+            elif orderby == "date":
+                items.sort(key=lambda o: (o.date_created, o.id), reverse=reverse)
+            else:
+                items.sort(key=lambda o: o.id, reverse=reverse)
+            return self._collection(
+                request,
+                items,
+                lambda o: render_order(o, store),
+                page,
+                per_page,
+                resource="orders",
+                empty_quirk=True,
+                order_defaults=True,
+            )
+
+    @staticmethod
+    def _order_matches(order: Order, term: str) -> bool:
+        hay = [
+            str(order.id),
+            *order.billing.values(),
+            *order.shipping.values(),
+            *(li.name for li in order.line_items),
+        ]
+        return any(term in h.lower() for h in hay)
+
+    def orders_create(self, request: Request, ctx: Ctx) -> Response:
+        data = self._body(request)
+        self._need(ctx, CREATE_MSG)
+        if data.get("id"):
+            raise RestError(400, "woocommerce_rest_shop_order_exists", "Cannot create existing order.")
+        with self.store.lock:
+            order = self.store.new_order(data)
+            self.store.emit("order", "created", order.id)
+            self.store.emit("order", "updated", order.id)
+            body = render_order(order, self.store)
+        return self._ok(
+            body, COLLECTION_ALLOW, status=201, location=f"{self.store.api_url}/orders/{order.id}"
+        )
+
+    def order_get(self, request: Request, ctx: Ctx) -> Response:
+        self._need(ctx, VIEW_MSG)
+        with self.store.lock:
+            return self._ok(render_order(self._order(ctx), self.store), ITEM_ALLOW)
+
+    def order_update(self, request: Request, ctx: Ctx) -> Response:
+        data = self._body(request)
+        self._validate_order_write(data, ctx)
+        self._need(ctx, EDIT_MSG)
+        with self.store.lock:
+            order = self._order(ctx, 400)
+            self.store.change_order(order, data)
+            self.store.emit("order", "updated", order.id)
+            return self._ok(render_order(order, self.store), ITEM_ALLOW)
+
+    @staticmethod
+    def _validate_order_write(data: dict[str, Any], ctx: Ctx) -> None:
+        status = data.get("status")
+        allowed = (*ORDER_STATUSES, "checkout-draft")
+        if status is not None and str(status).removeprefix("wc-") not in allowed:
+            ctx.invalid("status", "rest_not_in_enum", f"status is not one of {_enum_text(allowed)}.")
+        if "meta_data" in data and not isinstance(data["meta_data"], list):
+            ctx.invalid(
+                "meta_data", "rest_invalid_type", "meta_data is not of type array.", {"param": "meta_data"}
+            )
+
+    def order_delete(self, request: Request, ctx: Ctx) -> Response:
+        force = (request.arg("force") or "").lower() in ("1", "true")
+        self._need(ctx, DELETE_MSG)
+        with self.store.lock:
+            order = self._order(ctx)
+            body = render_order(order, self.store)
+            if force:
+                del self.store.order_index[order.id]
+            else:
+                if order.status == "trash":
+                    raise RestError(
+                        410, "woocommerce_rest_already_trashed", "The order has already been deleted."
+                    )
+                order.status = "trash"
+                order.date_modified = self.store.now()
+                self.store.emit("order", "deleted", order.id)
+                body = render_order(order, self.store)
+            return self._ok(body, ITEM_ALLOW)
+
+    def _batch_items(self, data: dict[str, Any]) -> tuple[list[Any], list[Any], list[Any]]:
+        create = data.get("create") or []
+        update = data.get("update") or []
+        delete = data.get("delete") or []
+        if len(create) + len(update) + len(delete) > 100:
+            raise RestError(
+                413,
+                "woocommerce_rest_request_entity_too_large",
+                "Unable to accept more than 100 items for this request.",
+            )
+        return create, update, delete
+
+    def orders_batch(self, request: Request, ctx: Ctx) -> Response:
+        data = self._body(request)
+        self._need(ctx, BATCH_MSG)
+        create, update, delete = self._batch_items(data)
+        store = self.store
+        out: dict[str, list[Any]] = {}
+        with store.lock:
+            if "create" in data:
+                out["create"] = []
+                for item in create:
+                    try:
+                        order = store.new_order(item)
+                        store.emit("order", "created", order.id)
+                        store.emit("order", "updated", order.id)
+                        out["create"].append(render_order(order, store))
+                    except RestError as err:
+                        out["create"].append({"id": 0, "error": err.body()})
+            if "update" in data:
+                out["update"] = []
+                for item in update:
+                    oid = int(item.get("id") or 0) if isinstance(item, dict) else 0
+                    order = store.order_index.get(oid)
+                    if order is None:
+                        out["update"].append(
+                            {
+                                "id": oid,
+                                "error": RestError(
+                                    400, "woocommerce_rest_shop_order_invalid_id", "Invalid ID."
+                                ).body(),
+                            }
+                        )
+                        continue
+                    try:
+                        store.change_order(order, item)
+                        store.emit("order", "updated", order.id)
+                        out["update"].append(render_order(order, store))
+                    except RestError as err:
+                        out["update"].append({"id": oid, "error": err.body()})
+            if "delete" in data:
+                out["delete"] = []
+                for raw in delete:
+                    oid = int(raw.get("id", 0) if isinstance(raw, dict) else raw or 0)
+                    if not oid:
+                        continue
+                    order = store.order_index.pop(oid, None)
+                    if order is None:
+                        out["delete"].append(
+                            {
+                                "id": oid,
+                                "error": RestError(
+                                    404, "woocommerce_rest_shop_order_invalid_id", "Invalid ID."
+                                ).body(),
+                            }
+                        )
+                    else:
+                        out["delete"].append(render_order(order, store))
+        return self._ok(out, BATCH_ALLOW)
+
+    def notes_list(self, request: Request, ctx: Ctx) -> Response:
+        self._need(ctx, LIST_MSG)
+        with self.store.lock:
+            order = self.store.order_index.get(int(ctx.params["id"]))
+            if order is None:
+                raise RestError(404, "woocommerce_rest_order_invalid_id", "Invalid order ID.")
+            notes = sorted(order.notes, key=lambda n: n.id, reverse=True)
+            return self._ok([render_note(order, n, self.store) for n in notes], COLLECTION_ALLOW)
+
+    def notes_create(self, request: Request, ctx: Ctx) -> Response:
+        data = self._body(request)
+        self._need(ctx, CREATE_MSG)
+        with self.store.lock:
+            order = self.store.order_index.get(int(ctx.params["id"]))
+            if order is None:
+                raise RestError(404, "woocommerce_rest_order_invalid_id", "Invalid order ID.")
+            if not data.get("note"):
+                raise RestError(
+                    400,
+                    "woocommerce_rest_invalid_order_note",
+                    "Cannot create order note, please provide a note.",
+                )
+            note = self.store.add_note(
+                order, str(data["note"]), customer_note=bool(data.get("customer_note"))
+            )
+            body = render_note(order, note, self.store)
+        return self._ok(
+            body,
+            COLLECTION_ALLOW,
+            status=201,
+            location=f"{self.store.api_url}/orders/{order.id}/notes/{note.id}",
+        )
+
+    # ------------------------------------------------------------------ customers
+
+    def customers_list(self, request: Request, ctx: Ctx) -> Response:
+        page, per_page = self._paging(request, ctx)
+        email = request.arg("email")
+        if email is not None and email != "" and not EMAIL_RE.match(email):
+            ctx.invalid("email", "rest_invalid_email", "Invalid email address.")
+        role = request.arg("role") or "customer"
+        order_dir = self._enum_param(request, ctx, "order", ("asc", "desc"), "asc")
+        orderby = self._enum_param(
+            request, ctx, "orderby", ("id", "include", "name", "registered_date"), "name"
+        )
+        include = self._ids_param(request, ctx, "include")
+        search = (request.arg("search") or "").strip().lower()
+        self._need(ctx, LIST_MSG)
+        store = self.store
+        with store.lock:
+            items = [
+                c
+                for c in store.customers.values()
+                if (not email or c.email.lower() == email.lower())
+                and (role == "all" or c.role == role)
+                and (include is None or c.id in include)
+                and (not search or search in f"{c.email} {c.username} {c.first_name} {c.last_name}".lower())
+            ]
+            if orderby == "name":
+                items.sort(key=lambda c: (c.username.lower(), c.id), reverse=order_dir == "desc")
+            elif orderby == "registered_date":
+                items.sort(key=lambda c: (c.date_created, c.id), reverse=order_dir == "desc")
+            elif orderby == "include" and include:
+                items.sort(key=lambda c: include.index(c.id))
+            else:
+                items.sort(key=lambda c: c.id, reverse=order_dir == "desc")
+            return self._collection(
+                request, items, lambda c: render_customer(c, store), page, per_page, resource="customers"
+            )
+
+    def customers_create(self, request: Request, ctx: Ctx) -> Response:
+        data = self._body(request)
+        self._need(ctx, CREATE_MSG)
+        with self.store.lock:
+            customer = self.store.new_customer(data)
+            self.store.emit("customer", "created", customer.id)
+            body = render_customer(customer, self.store)
+        return self._ok(
+            body, COLLECTION_ALLOW, status=201, location=f"{self.store.api_url}/customers/{customer.id}"
+        )
+
+    def customer_get(self, request: Request, ctx: Ctx) -> Response:
+        self._need(ctx, VIEW_MSG)
+        with self.store.lock:
+            customer = self.store.customers.get(int(ctx.params["id"]))
+            if customer is None:
+                raise RestError(404, "wc_user_invalid_id", "Invalid user ID.")
+            return self._ok(render_customer(customer, self.store), ITEM_ALLOW)
+
+    def customer_update(self, request: Request, ctx: Ctx) -> Response:
+        data = self._body(request)
+        self._need(ctx, EDIT_MSG)
+        store = self.store
+        with store.lock:
+            customer = store.customers.get(int(ctx.params["id"]))
+            if customer is None:
+                raise RestError(400, "woocommerce_rest_invalid_id", "Invalid resource ID.")
+            if "username" in data and data["username"] != customer.username:
+                raise RestError(400, "woocommerce_rest_customer_invalid_argument", "Username isn't editable.")
+            if "email" in data:
+                other = store.customer_by_email(str(data["email"]))
+                if other is not None and other.id != customer.id:
+                    raise RestError(
+                        400, "woocommerce_rest_customer_invalid_email", "Email address is invalid."
+                    )
+                customer.email = str(data["email"])
+            for key in ("first_name", "last_name"):
+                if key in data:
+                    setattr(customer, key, str(data[key] or ""))
+            for key in ("billing", "shipping"):
+                if isinstance(data.get(key), dict):
+                    getattr(customer, key).update({k: str(v or "") for k, v in data[key].items()})
+            if isinstance(data.get("meta_data"), list):
+                store._merge_meta(customer.meta_data, data["meta_data"])
+            customer.date_modified = store.now()
+            store.emit("customer", "updated", customer.id)
+            return self._ok(render_customer(customer, store), ITEM_ALLOW)
+
+    # ------------------------------------------------------------------ products
+
+    @staticmethod
+    def _validate_product_write(data: dict[str, Any], ctx: Ctx) -> None:
+        for key in ("regular_price", "sale_price", "sku", "name", "description", "status"):
+            if key in data and data[key] is not None and not isinstance(data[key], str):
+                ctx.invalid(key, "rest_invalid_type", f"{key} is not of type string.", {"param": key})
+        if "stock_quantity" in data and data["stock_quantity"] is not None:
+            value = data["stock_quantity"]
+            if isinstance(value, bool) or not (
+                isinstance(value, int) or (isinstance(value, str) and value.lstrip("-").isdigit())
+            ):
+                ctx.invalid(
+                    "stock_quantity",
+                    "rest_invalid_type",
+                    "stock_quantity is not of type integer.",
+                    {"param": "stock_quantity"},
+                )
+        if (
+            "manage_stock" in data
+            and not isinstance(data["manage_stock"], bool)
+            and data["manage_stock"] not in ("true", "false", "1", "0", 1, 0, "parent")
+        ):
+            ctx.invalid(
+                "manage_stock",
+                "rest_invalid_type",
+                "manage_stock is not of type boolean.",
+                {"param": "manage_stock"},
+            )
+
+    def _product_query(self, request: Request, ctx: Ctx) -> tuple[list[Product], int, int]:
+        store = self.store
+        page, per_page = self._paging(request, ctx)
+        bounds = self._date_filters(request, ctx)
+        orderby = self._enum_param(
+            request,
+            ctx,
+            "orderby",
+            (
+                "date",
+                "modified",
+                "id",
+                "include",
+                "title",
+                "slug",
+                "price",
+                "popularity",
+                "rating",
+                "menu_order",
+            ),
+            "date",
+        )
+        order_dir = self._enum_param(request, ctx, "order", ("asc", "desc"), "desc")
+        include = self._ids_param(request, ctx, "include")
+        exclude = self._ids_param(request, ctx, "exclude")
+        ptype = request.arg("type")
+        if ptype is not None:
+            self._enum_param(request, ctx, "type", ("simple", "grouped", "external", "variable"), "simple")
+        status = request.arg("status") or "any"
+        sku = request.arg("sku")
+        parent = self._ids_param(request, ctx, "parent")
+        stock_status = request.arg("stock_status")
+        search = (request.arg("search") or "").strip().lower()
+        self._need(ctx, LIST_MSG)
+        with store.lock:
+            if sku:
+                wanted = [s.strip().lower() for s in sku.split(",")] + [sku.strip().lower()]
+                ids = {store.sku_index[s] for s in wanted if s in store.sku_index}
+                pool = [store.products_by_id[i] for i in ids]
+            else:
+                pool = [p for p in store.products_by_id.values() if p.type != "variation"]
+            items = []
+            for p in pool:
+                if status != "any" and p.status != status:
+                    continue
+                if status == "any" and p.status == "trash":
+                    continue
+                if ptype and p.type != ptype:
+                    continue
+                if include is not None and p.id not in include:
+                    continue
+                if exclude and p.id in exclude:
+                    continue
+                if parent is not None and p.parent_id not in parent:
+                    continue
+                if stock_status and p.stock_status != stock_status:
+                    continue
+                if search and search not in p.name.lower() and search not in p.sku.lower():
+                    continue
+                if any(bounds.values()) and not self._date_ok(p.date_created, p.date_modified, bounds):
+                    continue
+                items.append(p)
+            desc = order_dir == "desc"
+            if orderby == "include" and include:
+                items.sort(key=lambda p: include.index(p.id))
+            elif orderby == "id":
+                items.sort(key=lambda p: p.id, reverse=desc)
+            elif orderby in ("title", "slug"):
+                items.sort(
+                    key=lambda p: (p.name.lower() if orderby == "title" else p.slug, p.id), reverse=desc
+                )
+            elif orderby == "modified":
+                items.sort(
+                    key=lambda p: (
+                        -p.date_modified.timestamp() if desc else p.date_modified.timestamp(),
+                        p.id,
+                    )
+                )
+            else:  # date: newest first, same-second ties by id ascending (as recorded)
+                items.sort(
+                    key=lambda p: (-p.date_created.timestamp() if desc else p.date_created.timestamp(), p.id)
+                )
+        return items, page, per_page
+
+    def products_list(self, request: Request, ctx: Ctx) -> Response:
+        items, page, per_page = self._product_query(request, ctx)
+        with self.store.lock:
+            return self._collection(
+                request,
+                items,
+                lambda p: render_product(p, self.store),
+                page,
+                per_page,
+                resource="products",
+                empty_quirk=True,
+            )
+
+    def _product(self, ctx: Ctx, status: int = 404) -> Product:
+        product = self.store.products_by_id.get(int(ctx.params["id"]))
+        if product is None:
+            raise RestError(status, "woocommerce_rest_product_invalid_id", "Invalid ID.")
+        return product
+
+    def products_create(self, request: Request, ctx: Ctx) -> Response:
+        data = self._body(request)
+        self._validate_product_write(data, ctx)
+        self._need(ctx, CREATE_MSG)
+        with self.store.lock:
+            product = self.store.new_product(data)
+            self.store.emit("product", "created", product.id)
+            body = render_product(product, self.store, edit=True)
+        return self._ok(
+            body, COLLECTION_ALLOW, status=201, location=f"{self.store.api_url}/products/{product.id}"
+        )
+
+    def product_get(self, request: Request, ctx: Ctx) -> Response:
+        self._need(ctx, VIEW_MSG)
+        with self.store.lock:
+            return self._ok(render_product(self._product(ctx), self.store), ITEM_ALLOW)
+
+    def _update_product(self, product: Product, data: dict[str, Any]) -> None:
+        if product.type == "variation":
+            raise RestError(
+                404,
+                "woocommerce_rest_invalid_product_id",
+                "To manipulate product variations you should use the "
+                "/products/&lt;product_id&gt;/variations/&lt;id&gt; endpoint.",
+            )
+        self.store.apply_product_changes(product, data)
+        self.store.emit("product", "updated", product.id)
+
+    def product_update(self, request: Request, ctx: Ctx) -> Response:
+        data = self._body(request)
+        self._validate_product_write(data, ctx)
+        self._need(ctx, EDIT_MSG)
+        with self.store.lock:
+            product = self._product(ctx, 400)
+            self._update_product(product, data)
+            return self._ok(render_product(product, self.store, edit=True), ITEM_ALLOW)
+
+    def products_batch(self, request: Request, ctx: Ctx) -> Response:
+        data = self._body(request)
+        self._need(ctx, BATCH_MSG)
+        create, update, delete = self._batch_items(data)
+        store = self.store
+        out: dict[str, list[Any]] = {}
+        with store.lock:
+            if "create" in data:
+                out["create"] = []
+                for item in create:
+                    try:
+                        product = store.new_product(item)
+                        store.emit("product", "created", product.id)
+                        out["create"].append(render_product(product, store, edit=True))
+                    except RestError as err:
+                        out["create"].append({"id": 0, "error": err.body()})
+            if "update" in data:
+                out["update"] = []
+                for item in update:
+                    pid = int(item.get("id") or 0) if isinstance(item, dict) else 0
+                    product = store.products_by_id.get(pid)
+                    try:
+                        if product is None:
+                            raise RestError(400, "woocommerce_rest_product_invalid_id", "Invalid ID.")
+                        self._update_product(product, item)
+                        out["update"].append(render_product(product, store, edit=True))
+                    except RestError as err:
+                        out["update"].append({"id": pid, "error": err.body()})
+            if "delete" in data:
+                out["delete"] = [self._delete_product(raw) for raw in delete if raw]
+        return self._ok(out, BATCH_ALLOW)
+
+    def _delete_product(self, raw: Any) -> dict[str, Any]:
+        store = self.store
+        pid = int(raw.get("id", 0) if isinstance(raw, dict) else raw)
+        product = store.products_by_id.get(pid)
+        if product is None:
+            return {
+                "id": pid,
+                "error": RestError(400, "woocommerce_rest_product_invalid_id", "Invalid ID.").body(),
+            }
+        body = render_product(product, store, edit=True)
+        for vid in [*product.variations, pid]:
+            gone = store.products_by_id.pop(vid, None)
+            if gone is not None and gone.sku:
+                store.sku_index.pop(gone.sku.lower(), None)
+        parent = store.products_by_id.get(product.parent_id)
+        if parent is not None and pid in parent.variations:
+            parent.variations.remove(pid)
+        return body
+
+    # ------------------------------------------------------------------ variations
+
+    def _parent(self, ctx: Ctx) -> Product | None:
+        product = self.store.products_by_id.get(int(ctx.params["pid"]))
+        return product if product is not None and product.type != "variation" else None
+
+    def _variation(self, ctx: Ctx, status: int) -> Product:
+        variation = self.store.products_by_id.get(int(ctx.params["id"]))
+        if variation is None or variation.type != "variation":
+            raise RestError(status, "woocommerce_rest_product_variation_invalid_id", "Invalid ID.")
+        if variation.parent_id != int(ctx.params["pid"]):
+            raise RestError(
+                403, "woocommerce_rest_cannot_edit", "Parent product does not match current variation."
+            )
+        return variation
+
+    def variations_list(self, request: Request, ctx: Ctx) -> Response:
+        page, per_page = self._paging(request, ctx)
+        sku = request.arg("sku")
+        self._need(ctx, LIST_MSG)
+        store = self.store
+        with store.lock:
+            parent = self._parent(ctx)
+            items = [
+                store.products_by_id[v]
+                for v in (parent.variations if parent else [])
+                if v in store.products_by_id
+            ]
+            if sku:
+                wanted = {s.strip().lower() for s in sku.split(",")} | {sku.strip().lower()}
+                items = [v for v in items if v.sku.lower() in wanted]
+            items.sort(key=lambda v: (v.menu_order, -v.id))
+            return self._collection(
+                request,
+                items,
+                lambda v: render_variation(v, store),
+                page,
+                per_page,
+                resource=f"products/{ctx.params['pid']}/variations",
+                empty_quirk=True,
+            )
+
+    def variations_create(self, request: Request, ctx: Ctx) -> Response:
+        data = self._body(request)
+        self._validate_product_write(data, ctx)
+        self._need(ctx, CREATE_MSG)
+        store = self.store
+        with store.lock:
+            parent = self._parent(ctx)
+            if parent is None:
+                raise RestError(404, "woocommerce_rest_product_invalid_id", "Invalid ID.")
+            variation = store.new_product(data, parent=parent)
+            store.emit("product", "created", variation.id)
+            body = render_variation(variation, store, edit=True)
+        # WooCommerce really sends the unexpanded route pattern here (seen on the real store)
+        location = f"{store.api_url}/products/(?P<product_id>[\\d]+)/variations/{variation.id}"
+        return self._ok(body, COLLECTION_ALLOW, status=201, location=location)
+
+    def variation_get(self, request: Request, ctx: Ctx) -> Response:
+        self._need(ctx, VIEW_MSG)
+        with self.store.lock:
+            return self._ok(render_variation(self._variation(ctx, 404), self.store), ITEM_ALLOW)
+
+    def variation_update(self, request: Request, ctx: Ctx) -> Response:
+        data = self._body(request)
+        self._validate_product_write(data, ctx)
+        self._need(ctx, EDIT_MSG)
+        store = self.store
+        with store.lock:
+            variation = self._variation(ctx, 400)
+            store.apply_product_changes(variation, data)
+            store.emit("product", "updated", variation.id)
+            return self._ok(render_variation(variation, store, edit=True), ITEM_ALLOW)
+
+    def variations_batch(self, request: Request, ctx: Ctx) -> Response:
+        data = self._body(request)
+        self._need(ctx, BATCH_MSG)
+        create, update, delete = self._batch_items(data)
+        store = self.store
+        out: dict[str, list[Any]] = {}
+        with store.lock:
+            parent = self._parent(ctx)
+            if "create" in data:
+                out["create"] = []
+                for item in create:
+                    try:
+                        if parent is None:
+                            raise RestError(404, "woocommerce_rest_product_invalid_id", "Invalid ID.")
+                        variation = store.new_product(item, parent=parent)
+                        store.emit("product", "created", variation.id)
+                        out["create"].append(render_variation(variation, store, edit=True))
+                    except RestError as err:
+                        out["create"].append({"id": 0, "error": err.body()})
+            if "update" in data:
+                out["update"] = []
+                for item in update:
+                    vid = int(item.get("id") or 0) if isinstance(item, dict) else 0
+                    variation = store.products_by_id.get(vid)
+                    try:
+                        if variation is None or variation.type != "variation":
+                            raise RestError(
+                                400, "woocommerce_rest_product_variation_invalid_id", "Invalid ID."
+                            )
+                        if parent is None or variation.parent_id != parent.id:
+                            raise RestError(
+                                403,
+                                "woocommerce_rest_cannot_edit",
+                                "Parent product does not match current variation.",
+                            )
+                        store.apply_product_changes(variation, item)
+                        store.emit("product", "updated", variation.id)
+                        out["update"].append(render_variation(variation, store, edit=True))
+                    except RestError as err:
+                        out["update"].append({"id": vid, "error": err.body()})
+            if "delete" in data:
+                out["delete"] = [self._delete_product(raw) for raw in delete if raw]
+        return self._ok(out, BATCH_ALLOW)
+
+    # ------------------------------------------------------------------ coupons
+
+    def coupons_list(self, request: Request, ctx: Ctx) -> Response:
+        page, per_page = self._paging(request, ctx)
+        code = (request.arg("code") or "").lower()
+        self._need(ctx, LIST_MSG)
+        store = self.store
+        with store.lock:
+            items = sorted(
+                (c for c in store.coupons.values() if not code or c.code.lower() == code),
+                key=lambda c: (-c.date_created.timestamp(), -c.id),
+            )
+            return self._collection(
+                request,
+                items,
+                lambda c: render_coupon(c, store),
+                page,
+                per_page,
+                resource="coupons",
+                empty_quirk=True,
+            )
+
+    def _coupon(self, ctx: Ctx, status: int) -> Any:
+        cid = int(ctx.params["id"])
+        for coupon in self.store.coupons.values():
+            if coupon.id == cid:
+                return coupon
+        raise RestError(status, "woocommerce_rest_shop_coupon_invalid_id", "Invalid ID.")
+
+    def coupons_create(self, request: Request, ctx: Ctx) -> Response:
+        data = self._body(request)
+        self._need(ctx, CREATE_MSG)
+        code = str(data.get("code") or "").strip()
+        if not code:
+            raise RestError(400, "woocommerce_rest_empty_coupon_code", "The coupon code cannot be empty.")
+        with self.store.lock:
+            if code.lower() in self.store.coupons:
+                raise RestError(
+                    400, "woocommerce_rest_coupon_code_already_exists", "The coupon code already exists"
+                )
+            body = self.store.add_coupon(
+                code,
+                str(data.get("discount_type") or "fixed_cart"),
+                str(data.get("amount") or "0"),
+                free_shipping=bool(data.get("free_shipping")),
+            )
+        return self._ok(
+            body, COLLECTION_ALLOW, status=201, location=f"{self.store.api_url}/coupons/{body['id']}"
+        )
+
+    def coupon_get(self, request: Request, ctx: Ctx) -> Response:
+        self._need(ctx, VIEW_MSG)
+        with self.store.lock:
+            return self._ok(render_coupon(self._coupon(ctx, 404), self.store), ITEM_ALLOW)
+
+    def coupon_update(self, request: Request, ctx: Ctx) -> Response:
+        data = self._body(request)
+        self._need(ctx, EDIT_MSG)
+        store = self.store
+        with store.lock:
+            coupon = self._coupon(ctx, 400)
+            if "amount" in data:
+                from wcbc.sandbox.woo_money import dec  # noqa: PLC0415
+
+                coupon.amount = dec(data["amount"])
+            if data.get("discount_type") in ("percent", "fixed_cart", "fixed_product"):
+                coupon.discount_type = str(data["discount_type"])
+            coupon.date_modified = store.now()
+            store.emit("coupon", "updated", coupon.id)
+            return self._ok(render_coupon(coupon, store), ITEM_ALLOW)
+
+    # ------------------------------------------------------------------ webhooks
+
+    @staticmethod
+    def valid_topic(topic: str) -> bool:
+        topic = topic.lower()
+        if topic.startswith("action."):
+            return topic.startswith(("action.woocommerce_", "action.wc_"))
+        return topic in TOPIC_HOOKS and topic != "customer.restored"
+
+    @staticmethod
+    def _valid_url(url: Any) -> bool:
+        return isinstance(url, str) and re.match(r"^https?://[^\s/]+", url) is not None
+
+    def webhooks_list(self, request: Request, ctx: Ctx) -> Response:
+        page, per_page = self._paging(request, ctx)
+        status = self._enum_param(request, ctx, "status", ("all", "active", "paused", "disabled"), "all")
+        self._need(ctx, LIST_MSG)
+        store = self.store
+        with store.lock:
+            items = sorted(
+                (w for w in store.webhooks.values() if status == "all" or w.status == status),
+                key=lambda w: (w.date_created, w.id),
+                reverse=True,
+            )
+            return self._collection(
+                request, items, lambda w: render_webhook(w, store), page, per_page, resource="webhooks"
+            )
+
+    def webhooks_create(self, request: Request, ctx: Ctx) -> Response:
+        data = self._body(request)
+        self._need(ctx, CREATE_MSG)
+        if not data.get("topic") or not self.valid_topic(str(data["topic"])):
+            raise RestError(
+                400,
+                "woocommerce_rest_shop_webhook_invalid_topic",
+                "Webhook topic is required and must be valid.",
+            )
+        if not self._valid_url(data.get("delivery_url")):
+            raise RestError(
+                400,
+                "woocommerce_rest_shop_webhook_invalid_delivery_url",
+                "Webhook delivery URL must be a valid URL starting with http:// or https://.",
+            )
+        store = self.store
+        with store.lock:
+            data["topic"] = str(data["topic"]).lower()
+            webhook = store.new_webhook(data)  # a "status" in the request is ignored: always active
+        store.dispatcher.ping(webhook)  # synchronous, like WC_Webhook::deliver_ping() on create
+        with store.lock:
+            body = render_webhook(webhook, store)
+        return self._ok(body, COLLECTION_ALLOW, status=201, location=f"{store.api_url}/webhooks/{webhook.id}")
+
+    def webhook_get(self, request: Request, ctx: Ctx) -> Response:
+        self._need(ctx, VIEW_MSG)
+        with self.store.lock:
+            webhook = self.store.webhooks.get(int(ctx.params["id"]))
+            if webhook is None:
+                raise RestError(404, "woocommerce_rest_shop_webhook_invalid_id", "ID is invalid.")
+            return self._ok(render_webhook(webhook, self.store), ITEM_ALLOW)
+
+    def webhook_update(self, request: Request, ctx: Ctx) -> Response:
+        data = self._body(request)
+        self._need(ctx, EDIT_MSG)
+        store = self.store
+        with store.lock:
+            webhook = store.webhooks.get(int(ctx.params["id"]))
+            if webhook is None:
+                raise RestError(400, "woocommerce_rest_shop_webhook_invalid_id", "ID is invalid.")
+            if "status" in data and data["status"] not in ("active", "paused", "disabled"):
+                raise RestError(
+                    400, "woocommerce_rest_shop_webhook_invalid_status", "Webhook status must be valid."
+                )
+            if "topic" in data and not self.valid_topic(str(data["topic"])):
+                raise RestError(
+                    400,
+                    "woocommerce_rest_shop_webhook_invalid_topic",
+                    "Webhook topic is required and must be valid.",
+                )
+            if "delivery_url" in data and not self._valid_url(data["delivery_url"]):
+                raise RestError(
+                    400,
+                    "woocommerce_rest_shop_webhook_invalid_delivery_url",
+                    "Webhook delivery URL must be a valid URL starting with http:// or https://.",
+                )
+            url_changed = "delivery_url" in data and data["delivery_url"] != webhook.delivery_url
+            for key in ("name", "delivery_url", "secret", "status"):
+                if data.get(key) is not None:
+                    setattr(webhook, key, str(data[key]))
+            if "topic" in data:
+                webhook.topic = str(data["topic"]).lower()
+            webhook.date_modified = store.now()  # failure_count is left alone, even when re-activated
+            must_ping = webhook.status == "active" and (url_changed or webhook.pending_delivery)
+        if must_ping:
+            store.dispatcher.ping(webhook)
+        with store.lock:
+            return self._ok(render_webhook(webhook, store), ITEM_ALLOW)
+
+    def webhook_delete(self, request: Request, ctx: Ctx) -> Response:
+        force = (request.arg("force") or "").lower() in ("1", "true")
+        self._need(ctx, DELETE_MSG)
+        store = self.store
+        with store.lock:
+            webhook = store.webhooks.get(int(ctx.params["id"]))
+            if webhook is None:
+                raise RestError(404, "woocommerce_rest_shop_webhook_invalid_id", "ID is invalid.")
+            if not force:
+                raise RestError(
+                    501, "woocommerce_rest_trash_not_supported", "Webhooks do not support trashing."
+                )
+            body = render_webhook(webhook, store)
+            del store.webhooks[webhook.id]
+        return self._ok(body, ITEM_ALLOW)
