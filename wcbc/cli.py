@@ -370,6 +370,246 @@ def _print_outcomes(report: Any) -> None:
         out.print(f"[{colour}]{o.result:>9}[/{colour}] order {o.number}{doc}{msg}", highlight=False)
 
 
+# --------------------------------------------------------------------------- items
+
+
+def _flatten(summary: dict) -> list[tuple[str, Any]]:
+    return [(k, v) for k, v in summary.items() if not isinstance(v, dict | list)]
+
+
+@app.command("sync-items")
+def sync_items(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would change; write nothing.")
+    ] = False,
+) -> None:
+    """Push BC prices and stock to WooCommerce (BC notifications, item and ledger-entry polls)."""
+    from wcbc.runner import command_run
+    from wcbc.sync.items import ItemSync
+
+    ctx = _context()
+    try:
+        if dry_run:
+            report = ItemSync(ctx.woo, ctx.bc, ctx.state, ctx.config, dry_run=True).run()
+        else:
+            with command_run(ctx, "sync-items") as run:
+                report = ItemSync(ctx.woo, ctx.bc, ctx.state, ctx.config, run_id=run.id).run()
+                run.summary = report.summary()
+                run.outcome = "failed" if report.failed else "ok"
+        if not OPTS.json and not OPTS.quiet:
+            for o in report.outcomes:
+                if o.result not in ("unchanged",):
+                    out.print(f"{o.result:>12} {o.number} {getattr(o, 'message', '') or ''}", highlight=False)
+        for o in report.outcomes:
+            if o.result in ("failed", "on_hold") and (OPTS.quiet or OPTS.json):
+                err.print(f"item {o.number}: {o.result}: {getattr(o, 'message', '')}", highlight=False)
+        title = "sync-items --dry-run (nothing written)" if dry_run else "sync-items"
+        emit(title, _flatten(report.summary()), report.summary())
+        if report.failed:
+            raise typer.Exit(1)
+    finally:
+        ctx.close()
+
+
+@app.command()
+def reconcile(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the differences; write nothing.")] = False,
+    orders: Annotated[
+        bool, typer.Option("--orders", help="Also check the order side for the period.")
+    ] = False,
+    since: Annotated[str | None, typer.Option("--since", help="With --orders: the period's start.")] = None,
+) -> None:
+    """Compare every BC item with the store and write only the differences."""
+    from wcbc.runner import command_run
+    from wcbc.sync.reconcile import Reconciler
+
+    ctx = _context()
+    try:
+        if dry_run:
+            report = Reconciler(ctx.woo, ctx.bc, ctx.state, ctx.config, dry_run=True).run(
+                orders=orders, since=_since(since)
+            )
+        else:
+            with command_run(ctx, "reconcile") as run:
+                report = Reconciler(ctx.woo, ctx.bc, ctx.state, ctx.config).run(
+                    orders=orders, since=_since(since)
+                )
+                run.summary = report.summary()
+                run.outcome = "failed" if report.failed else "ok"
+        if OPTS.json:
+            print(json.dumps(report.as_dict(), indent=2, default=str))
+        elif not OPTS.quiet:
+            for diff in report.differences:
+                out.print(f"{diff.result:>12} {diff.as_dict()}", highlight=False)
+            emit(
+                "reconcile --dry-run (nothing written)" if dry_run else "reconcile",
+                _flatten(report.summary()),
+            )
+        if report.failed:
+            raise typer.Exit(1)
+    finally:
+        ctx.close()
+
+
+# --------------------------------------------------------------------------- webhooks & subscriptions
+
+
+def _public_url(ctx: Any) -> str:
+    from wcbc.errors import ConfigError
+
+    url = ctx.config.serve.public_url
+    if not url:
+        raise ConfigError(
+            "not set: where `wcbc serve` is reachable from WooCommerce and BC",
+            file=str(ctx.config.path),
+            key="serve.public_url",
+        )
+    return url
+
+
+@app.command("renew-subscriptions")
+def renew_subscriptions() -> None:
+    """Create, renew or recreate the BC item subscription; then check the WooCommerce webhooks."""
+    import datetime as dt
+
+    from wcbc.bc.subscriptions import ensure_subscriptions
+    from wcbc.runner import command_run
+    from wcbc.woo.webhook_health import check_webhooks
+
+    ctx = _context()
+    try:
+        with command_run(ctx, "renew-subscriptions") as run:
+            report = ensure_subscriptions(
+                ctx.bc,
+                ctx.state,
+                public_url=_public_url(ctx),
+                client_state=ctx.vault.require("bc_client_state"),
+                renew_before=dt.timedelta(hours=ctx.config.serve.renew_before_hours),
+                verify=ctx.config.verify(),
+            )
+            health = check_webhooks(ctx.woo, ctx.state, public_url=_public_url(ctx), repair=False)
+            run.summary = {**report.to_dict(), "webhooks_ok": health.ok}
+            failed = [s for s in report.subscriptions if s.action == "failed"]
+            run.outcome = "failed" if failed or not health.ok else "ok"
+        emit(
+            "renew-subscriptions",
+            [(s.resource, f"{s.action}, expires {s.expires_at}") for s in report.subscriptions]
+            + [("woocommerce webhooks", "ok" if health.ok else f"{len(health.problems)} problem(s)")],
+            {"subscriptions": report.to_dict(), "webhooks": health.to_dict()},
+        )
+        _alert_problems(
+            ctx,
+            [f"subscription {s.resource}: {s.error}" for s in failed]
+            + [f"webhook {p.kind}: {p.detail}" for p in health.problems if not p.repaired],
+        )
+        if failed or not health.ok:
+            raise typer.Exit(1)
+    finally:
+        ctx.close()
+
+
+def _alert_problems(ctx: Any, problems: list[str]) -> None:
+    """Problems go to stderr (cron mails them) and to the configured alert channels."""
+    if not problems:
+        return
+    for problem in problems:
+        err.print(f"[red]alert:[/red] {problem}", highlight=False)
+    from wcbc.alerts import send_alert
+
+    send_alert(ctx.config.alerts, "wcbc needs attention", "\n".join(problems))
+
+
+webhooks_app = typer.Typer(help="Install and check the WooCommerce order webhooks.", no_args_is_help=True)
+app.add_typer(webhooks_app, name="webhooks")
+
+
+@webhooks_app.command("install")
+def webhooks_install() -> None:
+    """Create order.created and order.updated webhooks pointing at [serve] public_url (our own secret)."""
+    from wcbc.woo.webhook_health import install_webhooks
+
+    ctx = _context()
+    try:
+        results = install_webhooks(
+            ctx.woo, public_url=_public_url(ctx), secret=ctx.vault.require("woo_webhook_secret")
+        )
+        emit(
+            "webhooks install",
+            [(f"{r['topic']} #{r['id']}", r["action"]) for r in results],
+            {"webhooks": results},
+        )
+    finally:
+        ctx.close()
+
+
+@webhooks_app.command("check")
+def webhooks_check(
+    repair: Annotated[
+        bool, typer.Option("--repair", help="Recreate disabled, paused or missing webhooks.")
+    ] = False,
+) -> None:
+    """Alert when a webhook is disabled, paused, missing, pointing elsewhere, or has gone quiet."""
+    from wcbc.woo.webhook_health import check_webhooks
+
+    ctx = _context()
+    try:
+        health = check_webhooks(
+            ctx.woo,
+            ctx.state,
+            public_url=_public_url(ctx),
+            repair=repair,
+            secret=ctx.vault.get("woo_webhook_secret") if repair else None,
+        )
+        rows: list[tuple[str, Any]] = [
+            (f"#{w.get('id')} {w.get('topic')}", w.get("status")) for w in health.webhooks
+        ]
+        rows += [
+            (f"problem: {p.kind}", p.detail + (f" -> {p.repaired}" if p.repaired else ""))
+            for p in health.problems
+        ]
+        emit("webhooks check", rows or [("webhooks", "none")], health.to_dict())
+        _alert_problems(ctx, [f"webhook {p.kind}: {p.detail}" for p in health.problems if not p.repaired])
+        if not health.ok:
+            raise typer.Exit(1)
+    finally:
+        ctx.close()
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option("--host", help="Listen address (default [serve] host).")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Listen port (default [serve] port).")] = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", help="Request threads (default [serve] workers).")
+    ] = None,
+) -> None:
+    """Receive WooCommerce and BC webhooks (behind a TLS reverse proxy) and process them at once."""
+    from wcbc.server import Service
+    from wcbc.state import State
+    from wcbc.worker import make_processor
+
+    ctx = _context()
+    cfg = ctx.config.serve
+    vault = ctx.vault
+    service = Service(
+        state_factory=lambda: State(ctx.config.state.path, redact=ctx.redactor),
+        secret_provider=lambda: {
+            "woo_webhook_secret": vault.get("woo_webhook_secret"),
+            "bc_client_state": vault.get("bc_client_state"),
+        },
+        processor=make_processor(ctx),
+        host=host or cfg.host,
+        port=cfg.port if port is None else port,
+        workers=workers or cfg.workers,
+        max_body=cfg.max_body,
+        max_backlog=cfg.max_backlog,
+    )
+    try:
+        service.serve_forever()
+    finally:
+        ctx.close()
+
+
 # --------------------------------------------------------------------------- replay & audit
 
 
@@ -442,6 +682,19 @@ def failures() -> None:
         )
     if not OPTS.quiet or rows:
         out.print(table)
+
+
+# --------------------------------------------------------------------------- sandbox & demo
+
+
+@app.command()
+def demo(
+    workdir: Annotated[Path | None, typer.Option("--workdir", help="Keep the demo's files here.")] = None,
+) -> None:
+    """Play the whole story on the built-in sandbox (no credentials, no network); exit 0 if all checks pass."""
+    from wcbc.demo import run_demo
+
+    raise typer.Exit(run_demo(out, workdir))
 
 
 # --------------------------------------------------------------------------- entry point

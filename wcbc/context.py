@@ -76,6 +76,7 @@ class Context:
             timeout=cfg.timeout,
             max_concurrency=cfg.max_concurrency,
             requests_per_5min=cfg.requests_per_5min,
+            page_size=cfg.page_size,
         )
 
     def close(self) -> None:

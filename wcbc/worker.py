@@ -1,0 +1,66 @@
+"""What `wcbc serve`'s background worker runs: the same syncs as cron, under the same run locks.
+
+The worker drains the webhook inbox with OrderSync (WooCommerce deliveries) and ItemSync (BC
+notifications) so that a change reaches the other side within seconds. It takes the command's run lock
+without waiting: when a cron run holds it, this round is skipped and the cron run drains the same inbox
+(rows are claimed atomically, so nothing is ever processed twice at once).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from wcbc.errors import LockHeld
+from wcbc.lock import run_lock
+
+log = logging.getLogger("wcbc.worker")
+
+
+def make_processor(ctx: Any) -> Callable[[Any], dict]:
+    """A processor for :class:`wcbc.server.Service`: ``process(state) -> {"claimed": n, ...}``."""
+
+    def run(state: Any, command: str, job: Callable[[int], dict]) -> dict:
+        try:
+            with run_lock(ctx.config.state.path, command):
+                run_id = state.run_start(command + " (serve)")
+                try:
+                    summary = job(run_id)
+                except BaseException as exc:
+                    state.run_finish(run_id, "error", {"error": str(exc)[:500]})
+                    raise
+                state.run_finish(run_id, "failed" if summary.pop("_failed", False) else "ok", summary)
+                return summary
+        except LockHeld:
+            log.debug("%s is running from cron: it drains the inbox this time", command)
+            return {}
+
+    def orders(run_id: int) -> dict:
+        from wcbc.sync.orders import OrderSync
+
+        report = OrderSync(
+            woo=ctx.woo, bc=ctx.bc, state=ctx.state_for_worker, config=ctx.config, run_id=run_id
+        ).run(poll=False)
+        return {**report.counts, "_failed": report.failed}
+
+    def items(run_id: int) -> dict:
+        from wcbc.sync.items import ItemSync
+
+        report = ItemSync(ctx.woo, ctx.bc, ctx.state_for_worker, ctx.config, run_id=run_id).run()
+        return {**report.counts, "_failed": report.failed}
+
+    def process(state: Any) -> dict:
+        ctx.state_for_worker = state
+        claimed = 0
+        if state.inbox_backlog("woocommerce"):
+            before = state.inbox_backlog("woocommerce")
+            run(state, "sync-orders", orders)
+            claimed += before - state.inbox_backlog("woocommerce")
+        if state.inbox_backlog("business_central"):
+            before = state.inbox_backlog("business_central")
+            run(state, "sync-items", items)
+            claimed += before - state.inbox_backlog("business_central")
+        return {"claimed": max(claimed, 0)}
+
+    return process
