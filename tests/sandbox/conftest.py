@@ -107,7 +107,7 @@ class Api:
     def __init__(self, base: str, verify: str, auth: tuple[str, str] | None) -> None:
         self.base = base.rstrip("/") + "/wp-json/wc/v3"
         self.session = requests.Session()
-        self.session.verify = verify
+        self.verify = verify  # passed per call: REQUESTS_CA_BUNDLE would override a session-level verify
         self.session.auth = auth
 
     def call(
@@ -115,6 +115,7 @@ class Api:
     ) -> requests.Response:
         if auth != "default":
             kwargs["auth"] = auth
+        kwargs.setdefault("verify", self.verify)
         return self.session.request(method, self.base + path, json=json_body, timeout=30, **kwargs)
 
     def get(self, path: str, **kwargs: Any) -> requests.Response:
