@@ -339,9 +339,9 @@ class Writer:
         if not queue:
             return
         for item, product, changes in queue:
-            self.state.journal(f"item:{item.number}", "sent",
-                               {"product": product.id, "parent": parent or None, "changes": _public(changes)},
-                               run_id=self.run_id)
+            detail = {"product": product.id, "parent": parent or None, "changes": _public(changes),
+                      "before": _before(product, changes)}
+            self.state.journal(f"item:{item.number}", "sent", detail, run_id=self.run_id)
         body = [changes for _, _, changes in queue]
         self.batches += 1
         try:
@@ -370,11 +370,10 @@ class Writer:
             after = product.applied(changes)
         after.sku = after.sku or product.sku
         self.catalog.remember(item.number, item.id, after)
-        self.state.journal(rid, "answered", {"product": product.id, "ok": True}, run_id=self.run_id)
         if item.number not in self.failed_numbers:
             self.state.record_done(rid, "item", item.number,
                                    data={"product": product.id, "changes": _public(changes)})
-            self.state.journal(rid, "result", {"status": "done"}, run_id=self.run_id)
+        self.state.journal(rid, "result", {"status": "done", "product": product.id}, run_id=self.run_id)
         self.on_outcome(ItemOutcome(item.number, "updated", product.id, _public(changes),
                                     _before(product, changes)))
 
@@ -485,11 +484,16 @@ class ItemSync:
         self.started = utcnow()
         calls_before = self._calls()
         rows: list[dict] = []
-        if not self.dry_run:
+        if self.dry_run:
+            # Look without claiming: a dry run writes nothing, not even a claim.
+            peeked = self.state.inbox_list(status="pending", source="business_central")
+            wanted = self._from_inbox(peeked)
+            self.report.notifications = len(peeked)
+        else:
             rows = self.state.inbox_claim("business_central", limit=10_000, worker="sync-items")
-        self.report.notifications = len(rows)
-        try:
             wanted = self._from_inbox(rows)
+            self.report.notifications = len(rows)
+        try:
             self._report_deleted(wanted.deleted)
             items: dict[str, BCItem] = {}
             self._read_by_ids(wanted.ids, items)
@@ -507,8 +511,8 @@ class ItemSync:
                 self.state.inbox_done(row["id"])
         except BaseException:
             for row in rows:
-                try:
-                    self.state.inbox_fail(row["id"], "run aborted before processing")
+                try:  # back to pending: the next run reads the notification again
+                    self.state.inbox_retry(row["id"])
                 except Exception:  # noqa: BLE001 - never mask the original error
                     log.debug("could not release inbox row %s", row["id"])
             raise

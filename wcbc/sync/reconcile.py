@@ -35,7 +35,6 @@ from wcbc.sync.items import (
     ItemOutcome,
     Reservations,
     Writer,
-    _public,
     bc_time,
     changes_for,
     newest_ledger_entry,
@@ -46,6 +45,8 @@ from wcbc.sync.items import (
 )
 
 log = logging.getLogger("wcbc.reconcile")
+# Without a bulk link write in the state, up to this many new links are saved one commit each.
+NEW_LINKS_ONE_BY_ONE = 500
 
 
 @dataclass
@@ -158,6 +159,7 @@ class Reconciler:
         self.writer = Writer(woo, state, self.catalog, config, dry_run=dry_run, run_id=run_id,
                              on_outcome=self._outcome)
         self._skus_by_id: dict[int, str] = {}
+        self._new_links: list[tuple[str, str, str, dict[str, Any]]] = []
 
     # ------------------------------------------------------------------ entry point
 
@@ -251,26 +253,43 @@ class Reconciler:
             changes = changes_for(product, prices[number_key], quantity)
             if changes:
                 self._skus_by_id[product.id] = product.sku
-                if not self.dry_run:
-                    detail = {"product": product.id, "changes": _public(changes), "by": "reconcile"}
-                    self.state.journal(f"item:{item.number}", "mapped", detail, run_id=self.run_id)
                 self.writer.add(item, product, changes)
             else:
                 self.report.already_right += 1
                 self._refresh_link(item, product, item.number in watched or item.key in watched)
         self.writer.flush_all()
+        self._save_new_links()
         self.report.bc_only = sorted(items[k].number for k in items.keys() - matched)
         self.report.woo_only.sort()
 
     def _refresh_link(self, item: BCItem, product: WooProduct, was_failing: bool) -> None:
+        """Keep the links table right for products already right: a stale link is rewritten; new links
+        are saved together at the end (one transaction when the state offers ``link_set_many``)."""
         if self.dry_run:
             return
         link = self.state.link_get("product", str(product.id))
-        data = product.link_data()
-        if link is None or link.get("bc_id") != item.id or link.get("data") != data:
+        if link is None:
+            self._new_links.append((str(product.id), item.id, item.number, product.link_data()))
+        elif link.get("bc_id") != item.id or link.get("data") != product.link_data():
             self.catalog.remember(item.number, item.id, product)
         if was_failing and item.number not in self.writer.failed_numbers:
             self.state.record_done(f"item:{item.number}", "item", item.number, data={"product": product.id})
+
+    def _save_new_links(self) -> None:
+        if not self._new_links:
+            return
+        bulk = getattr(self.state, "link_set_many", None)
+        if callable(bulk):
+            bulk("product", self._new_links)
+        elif len(self._new_links) <= NEW_LINKS_ONE_BY_ONE:
+            for woo_id, bc_id, number, data in self._new_links:
+                self.state.link_set("product", woo_id, bc_id, number, data)
+        else:
+            # One commit per link would make a large first reconcile slow: sync-items links these lazily
+            # (one ?sku= search per 100 items) the first time it needs them.
+            log.info("%d products are right but not linked yet; sync-items links them when needed",
+                     len(self._new_links))
+        self._new_links = []
 
     def _skip(self, item: BCItem, reason: str) -> None:
         self.report.skipped.append((item.number, reason))
