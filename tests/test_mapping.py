@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+from tests.contracts import CONTRACTS  # noqa: E402
 from wcbc.errors import ConfigError, RecordError
 from wcbc.sync import mapping
 from wcbc.sync.mapping import MappingOptions
 from wcbc.sync.money import MoneyError, canonical, format_money, parse_money, round_money, to_json_number
 
-CONTRACTS = Path(os.environ.get("WCBC_CONTRACTS", "/work/shared/contracts"))
 REAL = CONTRACTS / "woocommerce" / "real-store"
 ORDER_FILES = {
     "customer": REAL / "rest" / "order-retrieve-customer.body.json",  # 16: coupon + shipping

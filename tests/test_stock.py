@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.contracts import CONTRACTS  # noqa: E402
 from wcbc.errors import ConfigError
 from wcbc.sync.stock import (
     StorePrice,
@@ -20,7 +19,6 @@ from wcbc.sync.stock import (
     unbooked_quantities,
 )
 
-CONTRACTS = Path(os.environ.get("WCBC_CONTRACTS", "/work/shared/contracts"))
 REST = CONTRACTS / "woocommerce" / "real-store" / "rest"
 
 

@@ -112,6 +112,8 @@ def run_demo(console: Console, workdir: Path | None = None) -> int:
 
 
 def _story(demo: Demo, sb: Sandbox, ctx: Any, port: int) -> None:
+    import datetime as dt
+
     from wcbc.bc.subscriptions import ensure_subscriptions
     from wcbc.server import Service
     from wcbc.state import State
@@ -120,8 +122,6 @@ def _story(demo: Demo, sb: Sandbox, ctx: Any, port: int) -> None:
     from wcbc.sync.reconcile import Reconciler
     from wcbc.woo.webhook_health import install_webhooks
     from wcbc.worker import make_processor
-
-    import datetime as dt
 
     demo.say("wcbc doctor: both systems answer with the stored credentials")
     demo.check(
