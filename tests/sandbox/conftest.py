@@ -113,9 +113,9 @@ class Api:
     def call(
         self, method: str, path: str, *, json_body: Any = None, auth: Any = "default", **kwargs: Any
     ) -> requests.Response:
-        if auth != "default":
-            kwargs["auth"] = auth
         kwargs.setdefault("verify", self.verify)
+        if auth != "default":  # a session would put its own auth back when auth=None
+            return requests.request(method, self.base + path, json=json_body, timeout=30, auth=auth, **kwargs)
         return self.session.request(method, self.base + path, json=json_body, timeout=30, **kwargs)
 
     def get(self, path: str, **kwargs: Any) -> requests.Response:
