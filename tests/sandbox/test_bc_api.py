@@ -1,4 +1,5 @@
-"""BC simulator over real HTTPS: auth, response shapes vs the docs examples, OData queries, paging, If-Match."""
+"""BC simulator over real HTTPS: auth, response shapes vs the docs examples, OData queries, paging,
+If-Match."""
 
 from __future__ import annotations
 
@@ -68,8 +69,12 @@ def test_missing_and_bad_token_401(sbx: BCSandbox) -> None:
     text = assert_error(r, 401, "Authentication_InvalidCredentials")
     ex = example("error-401-invalid-credentials.json")["error"]["message"].split("  CorrelationId:")[0]
     assert text == ex
-    r = requests.get(f"{sbx.company_url}/items", verify=sbx.ca_path, timeout=10,
-                     headers={"Authorization": "Bearer nonsense"})
+    r = requests.get(
+        f"{sbx.company_url}/items",
+        verify=sbx.ca_path,
+        timeout=10,
+        headers={"Authorization": "Bearer nonsense"},
+    )
     assert_error(r, 401, "Authentication_InvalidCredentials", ex)
 
 
@@ -84,8 +89,12 @@ def test_expired_token_401_then_fresh_token_works(sbx: BCSandbox) -> None:
 def test_app_not_enabled_in_bc_401(sbx: BCSandbox) -> None:
     s = sbx.session()
     sbx.bc.disable_app(sbx.client_id)
-    assert_error(s.get(f"{sbx.company_url}/items"), 401, "Authentication_InvalidCredentials",
-                 "The server has rejected the client credentials.")
+    assert_error(
+        s.get(f"{sbx.company_url}/items"),
+        401,
+        "Authentication_InvalidCredentials",
+        "The server has rejected the client credentials.",
+    )
     sbx.bc.enable_app(sbx.client_id)
     assert s.get(f"{sbx.company_url}/items").status_code == 200
 
@@ -136,18 +145,33 @@ def test_post_customer_shape_and_number_series(sbx: BCSandbox, s: requests.Sessi
 @pytest.mark.parametrize(
     ("body", "status", "code", "message"),
     [
-        ({"email": "x@example.test"}, 400, "Application_DialogException", 'A "displayName" must be provided.'),
-        ({"displayName": "  "}, 400, "Application_DialogException", 'The blank "displayName" is not allowed.'),
+        (
+            {"email": "x@example.test"},
+            400,
+            "Application_DialogException",
+            'A "displayName" must be provided.',
+        ),
+        (
+            {"displayName": "  "},
+            400,
+            "Application_DialogException",
+            'The blank "displayName" is not allowed.',
+        ),
         ({"displayName": "x", "nope": 1}, 400, "BadRequest", None),
-        ({"displayName": "x", "blocked": "Maybe"}, 400, "Unknown",
-         "'Maybe' is not an option. The existing options are:  ,Ship,Invoice,All"),
+        (
+            {"displayName": "x", "blocked": "Maybe"},
+            400,
+            "Unknown",
+            "'Maybe' is not an option. The existing options are:  ,Ship,Invoice,All",
+        ),
         ({"displayName": "x" * 101}, 400, "Application_StringExceededLength", None),
         ({"displayName": "x", "taxLiable": "yes"}, 400, "BadRequest", None),
         ({"displayName": "x", "currencyCode": "XYZ"}, 404, "Internal_RecordNotFound", None),
     ],
 )
-def test_customer_errors(sbx: BCSandbox, s: requests.Session, body: dict, status: int, code: str,
-                         message: str | None) -> None:
+def test_customer_errors(
+    sbx: BCSandbox, s: requests.Session, body: dict, status: int, code: str, message: str | None
+) -> None:
     assert_error(s.post(f"{sbx.company_url}/customers", json=body), status, code, message)
 
 
@@ -158,25 +182,38 @@ def test_read_only_fields_ignored_on_post(sbx: BCSandbox, s: requests.Session) -
 
 
 def test_item_inventory_on_post_refused_and_patch_adjusts(sbx: BCSandbox, s: requests.Session) -> None:
-    assert_error(s.post(f"{sbx.company_url}/items", json={"number": "NEW-1", "inventory": 3}), 400,
-                 "Application_DialogException", "Inventory cannot be changed during on insert.")
+    assert_error(
+        s.post(f"{sbx.company_url}/items", json={"number": "NEW-1", "inventory": 3}),
+        400,
+        "Application_DialogException",
+        "Inventory cannot be changed during on insert.",
+    )
     r = s.post(f"{sbx.company_url}/items", json={"number": "new-1", "displayName": "New", "unitPrice": 3.5})
     assert r.status_code == 201 and r.json()["number"] == "NEW-1"
     item = r.json()
-    r = s.patch(f"{sbx.company_url}/items({item['id']})", json={"inventory": 7},
-                headers={"If-Match": item["@odata.etag"]})
+    r = s.patch(
+        f"{sbx.company_url}/items({item['id']})",
+        json={"inventory": 7},
+        headers={"If-Match": item["@odata.etag"]},
+    )
     assert r.status_code == 200 and r.json()["inventory"] == 7
     assert sbx.bc.ledger_entries("NEW-1")[-1]["entryType"] == "Positive_x0020_Adjmt_x002E_"
 
 
 def test_unknown_ids_and_segments(sbx: BCSandbox, s: requests.Session) -> None:
-    assert_error(s.get(f"{sbx.company_url}/items(00000000-0000-0000-0000-000000000001)"), 404,
-                 "Internal_RecordNotFound")
+    assert_error(
+        s.get(f"{sbx.company_url}/items(00000000-0000-0000-0000-000000000001)"),
+        404,
+        "Internal_RecordNotFound",
+    )
     assert_error(s.get(f"{sbx.company_url}/items('MUG-001')"), 400, "BadRequest_NotFound")
     assert_error(s.get(f"{sbx.company_url}/widgets"), 404, "BadRequest_ResourceNotFound")
     assert_error(s.post(f"{sbx.base_url}/companies", json={}), 405, "BadRequest_MethodNotAllowed")
-    assert_error(s.patch(f"{sbx.company_url}/items", json={}, headers={"If-Match": "*"}), 405,
-                 "BadRequest_MethodNotAllowed")
+    assert_error(
+        s.patch(f"{sbx.company_url}/items", json={}, headers={"If-Match": "*"}),
+        405,
+        "BadRequest_MethodNotAllowed",
+    )
     assert_error(s.post(f"{sbx.company_url}/itemLedgerEntries", json={}), 405, "BadRequest_MethodNotAllowed")
 
 
@@ -199,21 +236,30 @@ def test_filter_quote_doubling_and_plus_encoding(sbx: BCSandbox, s: requests.Ses
     raw = f"{sbx.company_url}/customers?$filter=" + quote("email eq 'a+b@example.com'", safe="+'")
     assert s.get(raw).json()["value"] == []
     # A single quote left undoubled is a syntax error.
-    assert_error(get(s, f"{sbx.company_url}/customers", **{"$filter": "displayName eq 'O'Brien'"}), 400,
-                 "BadRequest_NotFound")
+    assert_error(
+        get(s, f"{sbx.company_url}/customers", **{"$filter": "displayName eq 'O'Brien'"}),
+        400,
+        "BadRequest_NotFound",
+    )
 
 
 def test_filter_or_across_fields_refused(sbx: BCSandbox, s: requests.Session) -> None:
     r = get(s, f"{sbx.company_url}/customers", **{"$filter": "email eq 'x' or phoneNumber eq 'y'"})
-    assert_error(r, 400, "BadRequest_NotSupported",
-                 "The 'OR' operator is not supported on distinct fields on an OData filter.")
+    assert_error(
+        r,
+        400,
+        "BadRequest_NotSupported",
+        "The 'OR' operator is not supported on distinct fields on an OData filter.",
+    )
     r = get(s, f"{sbx.company_url}/items", **{"$filter": "(number eq 'MUG-001' or number eq 'CAP-001')"})
     assert sorted(i["number"] for i in r.json()["value"]) == ["CAP-001", "MUG-001"]
 
 
 def test_filter_unknown_field_and_type_mismatch(sbx: BCSandbox, s: requests.Session) -> None:
     r = get(s, f"{sbx.company_url}/items", **{"$filter": "sku eq 'MUG-001'"})
-    assert_error(r, 400, "BadRequest_NotFound", "Could not find a property named 'sku' on type 'Microsoft.NAV.item'.")
+    assert_error(
+        r, 400, "BadRequest_NotFound", "Could not find a property named 'sku' on type 'Microsoft.NAV.item'."
+    )
     r = get(s, f"{sbx.company_url}/items", **{"$filter": "unitPrice eq '12.5'"})
     assert_error(r, 400, "BadRequest_NotFound")
     assert_error(get(s, f"{sbx.company_url}/items", **{"$select": "number,sku"}), 400, "BadRequest_NotFound")
@@ -246,19 +292,32 @@ def test_filter_guid_bool_date_and_enum(sbx: BCSandbox, s: requests.Session) -> 
     mug = item_by_number(s, sbx, "MUG-001")
     r = get(s, f"{sbx.company_url}/items", **{"$filter": f"id eq {mug['id']}"})
     assert [i["number"] for i in r.json()["value"]] == ["MUG-001"]
-    assert_error(get(s, f"{sbx.company_url}/items", **{"$filter": f"id eq '{mug['id']}'"}), 400,
-                 "BadRequest_NotFound")
+    assert_error(
+        get(s, f"{sbx.company_url}/items", **{"$filter": f"id eq '{mug['id']}'"}), 400, "BadRequest_NotFound"
+    )
     today = sbx.bc.clock.now().date().isoformat()
-    r = get(s, f"{sbx.company_url}/itemLedgerEntries",
-            **{"$filter": f"postingDate eq {today} and entryType eq 'Positive_x0020_Adjmt_x002E_'"})
+    r = get(
+        s,
+        f"{sbx.company_url}/itemLedgerEntries",
+        **{"$filter": f"postingDate eq {today} and entryType eq 'Positive_x0020_Adjmt_x002E_'"},
+    )
     assert len(r.json()["value"]) == 5
     r = get(s, f"{sbx.company_url}/itemLedgerEntries", **{"$filter": "entryType eq 'Positive Adjmt.'"})
     assert len(r.json()["value"]) == 5
 
 
 def test_select_orderby_top_skip_count(sbx: BCSandbox, s: requests.Session) -> None:
-    r = get(s, f"{sbx.company_url}/items", **{"$select": "number,unitPrice", "$orderby": "unitPrice desc",
-                                                "$top": "2", "$skip": "1", "$count": "true"})
+    r = get(
+        s,
+        f"{sbx.company_url}/items",
+        **{
+            "$select": "number,unitPrice",
+            "$orderby": "unitPrice desc",
+            "$top": "2",
+            "$skip": "1",
+            "$count": "true",
+        },
+    )
     body = r.json()
     assert body["@odata.count"] == 5
     assert body["@odata.context"].endswith("/items(number,unitPrice)")
@@ -307,14 +366,22 @@ def test_paging_survives_insert_before_cursor(sbx: BCSandbox, s: requests.Sessio
 def test_if_match_rules(sbx: BCSandbox, s: requests.Session) -> None:
     cust = sbx.bc.add_customer("Etag Test", "etag@example.test")
     url = f"{sbx.company_url}/customers({cust['id']})"
-    assert_error(s.patch(url, json={"phoneNumber": "1"}), 400, "BadRequest_InvalidToken",
-                 "Could not validate the client concurrency token required by the service. Please provide a valid "
-                 "token in the client request.")
+    assert_error(
+        s.patch(url, json={"phoneNumber": "1"}),
+        400,
+        "BadRequest_InvalidToken",
+        "Could not validate the client concurrency token required by the service. Please provide a valid "
+        "token in the client request.",
+    )
     r = s.patch(url, json={"phoneNumber": "1"}, headers={"If-Match": cust["@odata.etag"]})
     assert r.status_code == 200 and r.json()["phoneNumber"] == "1"
     assert r.json()["@odata.etag"] != cust["@odata.etag"]
-    assert_error(s.patch(url, json={"phoneNumber": "2"}, headers={"If-Match": cust["@odata.etag"]}), 409,
-                 "Request_EntityChanged", "Another user has already changed the record.")
+    assert_error(
+        s.patch(url, json={"phoneNumber": "2"}, headers={"If-Match": cust["@odata.etag"]}),
+        409,
+        "Request_EntityChanged",
+        "Another user has already changed the record.",
+    )
     assert s.patch(url, json={"phoneNumber": "3"}, headers={"If-Match": "*"}).status_code == 200
     assert_error(s.delete(url), 400, "BadRequest_InvalidToken")
     assert s.delete(url, headers={"If-Match": "*"}).status_code == 204

@@ -90,8 +90,13 @@ def test_msal_token_works_against_bc(sbx: BCSandbox, monkeypatch: pytest.MonkeyP
     monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
     monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
     sbx.bc.limiter.rate = 10_000
-    cca = msal.ConfidentialClientApplication(sbx.client_id, client_credential=sbx.client_secret,
-                                             authority=sbx.authority, instance_discovery=False, verify=sbx.ca_path)
+    cca = msal.ConfidentialClientApplication(
+        sbx.client_id,
+        client_credential=sbx.client_secret,
+        authority=sbx.authority,
+        instance_discovery=False,
+        verify=sbx.ca_path,
+    )
     result = cca.acquire_token_for_client(scopes=[f"{sbx.api_url}/.default"])
     assert "access_token" in result, result
     s = sbx.session(result["access_token"])
@@ -114,8 +119,9 @@ def test_admin_http_api(sbx: BCSandbox) -> None:
     kw = {"verify": sbx.ca_path, "timeout": 10}
     state = requests.get(f"{a}/state", **kw).json()
     assert state["items"] == 5 and state["companyId"] == sbx.company_id
-    r = requests.post(f"{a}/items", json={"number": "ADM-1", "displayName": "Admin", "unitPrice": 3, "inventory": 4},
-                      **kw)
+    r = requests.post(
+        f"{a}/items", json={"number": "ADM-1", "displayName": "Admin", "unitPrice": 3, "inventory": 4}, **kw
+    )
     assert r.status_code == 201 and r.json()["inventory"] == 4
     assert requests.post(f"{a}/items/ADM-1/stock", json={"quantity": -1, "entryType": "Sale"}, **kw).ok
     assert requests.patch(f"{a}/items/ADM-1", json={"unitPrice": 5}, **kw).json()["unitPrice"] == 5
@@ -124,10 +130,14 @@ def test_admin_http_api(sbx: BCSandbox) -> None:
     assert requests.post(f"{a}/tokens/expire", **kw).ok
     s = requests.Session()
     s.trust_env = False
-    r = s.get(f"{sbx.company_url}/items", headers={"Authorization": f"Bearer {sbx.token()}"}, verify=sbx.ca_path)
+    r = s.get(
+        f"{sbx.company_url}/items", headers={"Authorization": f"Bearer {sbx.token()}"}, verify=sbx.ca_path
+    )
     assert r.status_code == 200
     assert requests.post(f"{a}/apps/{sbx.client_id}", json={"enabled": False}, **kw).ok
-    r = s.get(f"{sbx.company_url}/items", headers={"Authorization": f"Bearer {sbx.token()}"}, verify=sbx.ca_path)
+    r = s.get(
+        f"{sbx.company_url}/items", headers={"Authorization": f"Bearer {sbx.token()}"}, verify=sbx.ca_path
+    )
     assert r.status_code == 401
     assert requests.get(f"{a}/requests", **kw).json()["GET items"] >= 1
     assert requests.get(f"{a}/nope", **kw).status_code == 404

@@ -1,5 +1,6 @@
 """BC simulator webhooks: handshake on create and renewal, expiry, merged notifications, collection,
-deletion on 4xx, retries then deletion after the 6th consecutive failure. Receiver: plain http on 127.0.0.1."""
+deletion on 4xx, retries then deletion after the 6th consecutive failure.
+Receiver: plain http on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -90,9 +91,17 @@ def s(sbx: BCSandbox) -> requests.Session:
     return sbx.session()
 
 
-def subscribe(sbx: BCSandbox, s: requests.Session, url: str, entity: str = "items", state: str = "s3cret") -> dict:
-    r = s.post(f"{sbx.base_url}/subscriptions", json={
-        "notificationUrl": url, "resource": f"/api/v2.0/companies({sbx.company_id})/{entity}", "clientState": state})
+def subscribe(
+    sbx: BCSandbox, s: requests.Session, url: str, entity: str = "items", state: str = "s3cret"
+) -> dict:
+    r = s.post(
+        f"{sbx.base_url}/subscriptions",
+        json={
+            "notificationUrl": url,
+            "resource": f"/api/v2.0/companies({sbx.company_id})/{entity}",
+            "clientState": state,
+        },
+    )
     assert r.status_code == 201, r.text
     return r.json()
 
@@ -106,32 +115,45 @@ def test_create_handshake_shape_and_get(sbx: BCSandbox, s: requests.Session, rx:
     assert len(sub["subscriptionId"]) == 32
     expires = sub["expirationDateTime"]
     now = sbx.bc.clock.now()
-    assert expires.endswith("Z") and expires[:10] == (now.date().fromordinal(now.date().toordinal() + 3)).isoformat()
+    assert (
+        expires.endswith("Z")
+        and expires[:10] == (now.date().fromordinal(now.date().toordinal() + 3)).isoformat()
+    )
     r = s.get(f"{sbx.base_url}/subscriptions('{sub['subscriptionId']}')")
     assert r.status_code == 200 and r.json()["subscriptionId"] == sub["subscriptionId"]
     assert s.get(f"{sbx.base_url}/subscriptions({sub['subscriptionId']})").status_code == 400
-    assert [x["subscriptionId"] for x in s.get(f"{sbx.base_url}/subscriptions").json()["value"]] == \
-        [sub["subscriptionId"]]
+    assert [x["subscriptionId"] for x in s.get(f"{sbx.base_url}/subscriptions").json()["value"]] == [
+        sub["subscriptionId"]
+    ]
 
 
 def test_handshake_failure_and_bad_resource(sbx: BCSandbox, s: requests.Session, rx: Receiver) -> None:
     rx.echo_token = False
-    r = s.post(f"{sbx.base_url}/subscriptions", json={
-        "notificationUrl": rx.url, "resource": f"/api/v2.0/companies({sbx.company_id})/items"})
+    r = s.post(
+        f"{sbx.base_url}/subscriptions",
+        json={"notificationUrl": rx.url, "resource": f"/api/v2.0/companies({sbx.company_id})/items"},
+    )
     assert r.status_code == 400 and r.json()["error"]["code"] == "Application_DialogException"
     assert sbx.bc.subscriptions() == []
     rx.echo_token = True
-    for resource in (f"/api/v2.0/companies({sbx.company_id})/salesOrderLines", "items",
-                     "/api/v2.0/companies(00000000-0000-0000-0000-000000000001)/items"):
+    for resource in (
+        f"/api/v2.0/companies({sbx.company_id})/salesOrderLines",
+        "items",
+        "/api/v2.0/companies(00000000-0000-0000-0000-000000000001)/items",
+    ):
         r = s.post(f"{sbx.base_url}/subscriptions", json={"notificationUrl": rx.url, "resource": resource})
         assert r.status_code in (400, 404), (resource, r.text)
     dead = "http://127.0.0.1:9/hook"
-    r = s.post(f"{sbx.base_url}/subscriptions", json={
-        "notificationUrl": dead, "resource": f"/api/v2.0/companies({sbx.company_id})/items"})
+    r = s.post(
+        f"{sbx.base_url}/subscriptions",
+        json={"notificationUrl": dead, "resource": f"/api/v2.0/companies({sbx.company_id})/items"},
+    )
     assert r.status_code == 400
 
 
-def test_renewal_repeats_handshake_and_needs_if_match(sbx: BCSandbox, s: requests.Session, rx: Receiver) -> None:
+def test_renewal_repeats_handshake_and_needs_if_match(
+    sbx: BCSandbox, s: requests.Session, rx: Receiver
+) -> None:
     sub = subscribe(sbx, s, rx.url)
     url = f"{sbx.base_url}/subscriptions('{sub['subscriptionId']}')"
     assert s.patch(url, json={}).status_code == 400
@@ -147,7 +169,9 @@ def test_renewal_repeats_handshake_and_needs_if_match(sbx: BCSandbox, s: request
     assert sbx.bc.subscriptions() == []
 
 
-def test_notifications_merged_per_url_with_client_state(sbx: BCSandbox, s: requests.Session, rx: Receiver) -> None:
+def test_notifications_merged_per_url_with_client_state(
+    sbx: BCSandbox, s: requests.Session, rx: Receiver
+) -> None:
     items_sub = subscribe(sbx, s, rx.url, "items", "st-items")
     cust_sub = subscribe(sbx, s, rx.url, "customers", "st-cust")
     sbx.bc.set_price("MUG-001", 13)
@@ -177,8 +201,13 @@ def test_document_notifications_post_and_ship(sbx: BCSandbox, s: requests.Sessio
     subscribe(sbx, s, rx.url, "salesInvoices")
     order_sub = subscribe(sbx, s, rx.url, "salesOrders")
     cust = sbx.bc.customers()[0]["number"]
-    order = s.post(f"{sbx.company_url}/salesOrders", json={"customerNumber": cust, "salesOrderLines": [
-        {"lineType": "Item", "lineObjectNumber": "MUG-001", "quantity": 1}]}).json()
+    order = s.post(
+        f"{sbx.company_url}/salesOrders",
+        json={
+            "customerNumber": cust,
+            "salesOrderLines": [{"lineType": "Item", "lineObjectNumber": "MUG-001", "quantity": 1}],
+        },
+    ).json()
     assert sbx.bc.flush_notifications(5)
     assert [(v["changeType"]) for v in rx.values()] == ["created"]
     s.post(f"{sbx.company_url}/salesOrders({order['id']})/Microsoft.NAV.shipAndInvoice")
@@ -199,7 +228,9 @@ def test_collection_above_threshold(sbx: BCSandbox, s: requests.Session, rx: Rec
     assert note["resource"].startswith(sub["resource"] + "?$filter=lastModifiedDateTime%20gt%20")
 
 
-def test_4xx_deletes_every_subscription_with_that_url(sbx: BCSandbox, s: requests.Session, rx: Receiver) -> None:
+def test_4xx_deletes_every_subscription_with_that_url(
+    sbx: BCSandbox, s: requests.Session, rx: Receiver
+) -> None:
     subscribe(sbx, s, rx.url, "items")
     subscribe(sbx, s, rx.url, "customers")
     rx.status = 410

@@ -35,8 +35,11 @@ def _post(url: str, ca: str, data: dict[str, str], **kw) -> requests.Response:
 
 def test_token_shape_matches_docs_example(entra) -> None:
     app, url, ca = entra
-    r = _post(f"{url}/{TENANT}/oauth2/v2.0/token", ca, {
-        "grant_type": "client_credentials", "client_id": CLIENT, "client_secret": SECRET, "scope": SCOPE})
+    r = _post(
+        f"{url}/{TENANT}/oauth2/v2.0/token",
+        ca,
+        {"grant_type": "client_credentials", "client_id": CLIENT, "client_secret": SECRET, "scope": SCOPE},
+    )
     assert r.status_code == 200
     body = r.json()
     example = json.loads((EXAMPLES / "token-response.json").read_text())
@@ -53,8 +56,12 @@ def test_token_shape_matches_docs_example(entra) -> None:
 
 def test_basic_auth_and_domain_tenant(entra) -> None:
     app, url, ca = entra
-    r = _post(f"{url}/contoso.onmicrosoft.com/oauth2/v2.0/token", ca,
-              {"grant_type": "client_credentials", "scope": SCOPE}, auth=(CLIENT, SECRET))
+    r = _post(
+        f"{url}/contoso.onmicrosoft.com/oauth2/v2.0/token",
+        ca,
+        {"grant_type": "client_credentials", "scope": SCOPE},
+        auth=(CLIENT, SECRET),
+    )
     assert r.status_code == 200, r.text
 
 
@@ -111,7 +118,8 @@ def no_env_bundle(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_msal_acquires_token_and_expiry(entra, no_env_bundle) -> None:
     app, url, ca = entra
     cca = msal.ConfidentialClientApplication(
-        CLIENT, client_credential=SECRET, authority=f"{url}/{TENANT}", instance_discovery=False, verify=ca)
+        CLIENT, client_credential=SECRET, authority=f"{url}/{TENANT}", instance_discovery=False, verify=ca
+    )
     result = cca.acquire_token_for_client(scopes=[SCOPE])
     assert "access_token" in result, result
     assert result["token_type"] == "Bearer"
@@ -123,7 +131,8 @@ def test_msal_acquires_token_and_expiry(entra, no_env_bundle) -> None:
 def test_msal_reports_wrong_secret(entra, no_env_bundle) -> None:
     _, url, ca = entra
     cca = msal.ConfidentialClientApplication(
-        CLIENT, client_credential="bad", authority=f"{url}/{TENANT}", instance_discovery=False, verify=ca)
+        CLIENT, client_credential="bad", authority=f"{url}/{TENANT}", instance_discovery=False, verify=ca
+    )
     result = cca.acquire_token_for_client(scopes=[SCOPE])
     assert result.get("error") == "invalid_client"
     assert 7000215 in result.get("error_codes", [])
@@ -132,8 +141,11 @@ def test_msal_reports_wrong_secret(entra, no_env_bundle) -> None:
 def test_expires_in_configurable(entra) -> None:
     app, url, ca = entra
     app.expires_in = 120
-    r = _post(f"{url}/{TENANT}/oauth2/v2.0/token", ca, {
-        "grant_type": "client_credentials", "client_id": CLIENT, "client_secret": SECRET, "scope": SCOPE})
+    r = _post(
+        f"{url}/{TENANT}/oauth2/v2.0/token",
+        ca,
+        {"grant_type": "client_credentials", "client_id": CLIENT, "client_secret": SECRET, "scope": SCOPE},
+    )
     token = r.json()["access_token"]
     assert r.json()["expires_in"] == 120
     app.clock.advance(121)

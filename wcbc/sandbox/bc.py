@@ -1,5 +1,6 @@
 """Business Central API v2.0 simulator (business-central.md): bearer tokens from the Entra simulator,
-companies, customers, items, itemLedgerEntries, accounts, currencies, salesOrders(+lines), salesInvoices(+lines),
+companies, customers, items, itemLedgerEntries, accounts, currencies, salesOrders(+lines),
+salesInvoices(+lines),
 bound actions post/shipAndInvoice, subscriptions with notifications, OData queries, paging, ETags, limits.
 
 The Python admin API (add_item, move_stock, ...) and the HTTP one under /__admin/ (bc_admin.py) drive it.
@@ -23,7 +24,9 @@ from wcbc.sandbox.core import Clock, Faults, Request, Response, json_response
 from wcbc.sandbox.entra import DEFAULT_API_URL, TokenRegistry
 from wcbc.sandbox.odata import BCError, make_etag
 
-ODATA_JSON = "application/json; odata.metadata=minimal; odata.streaming=true; IEEE754Compatible=false; charset=utf-8"
+ODATA_JSON = (
+    "application/json; odata.metadata=minimal; odata.streaming=true; IEEE754Compatible=false; charset=utf-8"
+)
 _SEG = re.compile(r"^([A-Za-z$][A-Za-z0-9_.$]*)(?:\((.*)\))?$")
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 READ_ONLY_SETS = ("itemLedgerEntries", "accounts", "currencies")
@@ -58,9 +61,14 @@ class BCApp:
         self.api_url = api_url.rstrip("/")
         self.faults = faults or Faults()
         self.store = Store(self.clock, on_change=self._changed)
-        self.webhooks = Webhooks(self.store, self.clock, delay=webhook_delay,
-                                 collection_threshold=collection_threshold, retry_scale=retry_scale,
-                                 verify=webhook_verify)
+        self.webhooks = Webhooks(
+            self.store,
+            self.clock,
+            delay=webhook_delay,
+            collection_threshold=collection_threshold,
+            retry_scale=retry_scale,
+            verify=webhook_verify,
+        )
         self.limiter = Limiter(self.clock, rate=rate, window=window, max_concurrent=max_concurrent)
         self.apps: dict[str, bool] = {}  # BC page "Microsoft Entra Applications": client_id -> State enabled
         self.requests: collections.Counter[str] = collections.Counter()
@@ -81,15 +89,20 @@ class BCApp:
             return self.error_response(err)
 
     def fault_response(self, status: int, retry_after: int | None) -> Response:
-        codes = {429: "Application_TooManyRequests", 500: "Internal_ServerError", 503: "Internal_ServiceUnavailable"}
+        codes = {
+            429: "Application_TooManyRequests",
+            500: "Internal_ServerError",
+            503: "Internal_ServiceUnavailable",
+        }
         err = BCError(status, codes.get(status, "Unknown"), "The service is temporarily unavailable.")
         if retry_after is not None:
             err.headers.append(("Retry-After", str(retry_after)))
         return self.error_response(err)
 
     def error_response(self, err: BCError) -> Response:
-        return json_response(err.status, err.body(), [("OData-Version", "4.0"), *err.headers],
-                             content_type=ODATA_JSON)
+        return json_response(
+            err.status, err.body(), [("OData-Version", "4.0"), *err.headers], content_type=ODATA_JSON
+        )
 
     def _handle(self, request: Request) -> Response:
         segs = [unquote(s) for s in request.path.split("/")[1:]]
@@ -100,8 +113,11 @@ class BCApp:
             tenant, env, rest = None, segs[1], segs[4:]
             prefix = f"/v2.0/{segs[1]}/api/v2.0"
         else:
-            raise BCError(404, "BadRequest_ResourceNotFound", "Resource not found for the segment "
-                          f"'{segs[0] if segs else ''}'.")
+            raise BCError(
+                404,
+                "BadRequest_ResourceNotFound",
+                f"Resource not found for the segment '{segs[0] if segs else ''}'.",
+            )
         client = self._authenticate(request, tenant)
         if env != self.environment:
             # UNDOCUMENTED: the answer for an unknown environment (sandbox choice).
@@ -116,19 +132,35 @@ class BCApp:
 
     def _authenticate(self, request: Request, tenant: str | None) -> str:
         auth = request.headers.get("Authorization") or ""
-        invalid = BCError(401, "Authentication_InvalidCredentials", "The server has rejected the client credentials.",
-                          [("WWW-Authenticate", 'Bearer authorization_uri="https://login.microsoftonline.com/'
-                            f'{self.tenant_id}/oauth2/authorize", resource_id="{self.api_url}"')])
+        invalid = BCError(
+            401,
+            "Authentication_InvalidCredentials",
+            "The server has rejected the client credentials.",
+            [
+                (
+                    "WWW-Authenticate",
+                    'Bearer authorization_uri="https://login.microsoftonline.com/'
+                    f'{self.tenant_id}/oauth2/authorize", resource_id="{self.api_url}"',
+                )
+            ],
+        )
         if not auth.lower().startswith("bearer "):
             raise invalid
         status, info = self.tokens.check(auth[7:].strip())
         if status == "expired":
             # UNDOCUMENTED: the exact 401 body for an expired token. Sandbox choice: the same
             # Authentication_InvalidCredentials code, with a message naming the expiry.
-            raise BCError(401, "Authentication_InvalidCredentials",
-                          "The server has rejected the client credentials. The access token has expired.",
-                          [("WWW-Authenticate", 'Bearer error="invalid_token", error_description="The access '
-                            'token has expired"')])
+            raise BCError(
+                401,
+                "Authentication_InvalidCredentials",
+                "The server has rejected the client credentials. The access token has expired.",
+                [
+                    (
+                        "WWW-Authenticate",
+                        'Bearer error="invalid_token", error_description="The access token has expired"',
+                    )
+                ],
+            )
         if info is None or info.audience != self.api_url:
             raise invalid
         if info.tenant_id != self.tenant_id or (tenant is not None and tenant not in self.tenant_names):
@@ -165,8 +197,15 @@ class BCApp:
     def add_company(self, name: str) -> str:
         return self.store.add_company(name).id
 
-    def add_customer(self, display_name: str, email: str = "", *, number: str | None = None,
-                     company_id: str | None = None, **fields: Any) -> dict[str, Any]:
+    def add_customer(
+        self,
+        display_name: str,
+        email: str = "",
+        *,
+        number: str | None = None,
+        company_id: str | None = None,
+        **fields: Any,
+    ) -> dict[str, Any]:
         from wcbc.sandbox.bc_store import new_customer
 
         body: dict[str, Any] = {"displayName": display_name, "email": email, **fields}
@@ -178,21 +217,41 @@ class BCApp:
             rec = new_customer(self.store, comp, values)
             return self._render("customers", rec, comp)
 
-    def add_item(self, number: str, display_name: str, unit_price: Decimal | float | str, inventory: Decimal | float
-                 | int = 0, blocked: bool = False, price_includes_tax: bool = False, *,
-                 company_id: str | None = None, **fields: Any) -> dict[str, Any]:
+    def add_item(
+        self,
+        number: str,
+        display_name: str,
+        unit_price: Decimal | float | str,
+        inventory: Decimal | float | int = 0,
+        blocked: bool = False,
+        price_includes_tax: bool = False,
+        *,
+        company_id: str | None = None,
+        **fields: Any,
+    ) -> dict[str, Any]:
         from wcbc.sandbox.bc_store import add_ledger_entry, new_item
 
         with self.store.lock:
             comp = self.comp(company_id)
-            values: dict[str, Any] = {"number": number.upper(), "displayName": display_name,
-                                      "unitPrice": Decimal(str(unit_price)), "blocked": blocked,
-                                      "priceIncludesTax": price_includes_tax}
+            values: dict[str, Any] = {
+                "number": number.upper(),
+                "displayName": display_name,
+                "unitPrice": Decimal(str(unit_price)),
+                "blocked": blocked,
+                "priceIncludesTax": price_includes_tax,
+            }
             values.update({k: (Decimal(str(v)) if k in ("unitCost",) else v) for k, v in fields.items()})
             rec = new_item(self.store, comp, values)
             if Decimal(str(inventory)):
-                add_ledger_entry(self.store, comp, rec["number"], Decimal(str(inventory)), "Positive Adjmt.",
-                                 document_number="OPENING", description="Opening balance")
+                add_ledger_entry(
+                    self.store,
+                    comp,
+                    rec["number"],
+                    Decimal(str(inventory)),
+                    "Positive Adjmt.",
+                    document_number="OPENING",
+                    description="Opening balance",
+                )
             return self._render("items", rec, comp)
 
     def bulk_add_items(self, rows: list[tuple[str, str, Any, Any]], *, company_id: str | None = None) -> int:
@@ -202,11 +261,21 @@ class BCApp:
         with self.store.lock:
             comp = self.comp(company_id)
             for number, name, price, inventory in rows:
-                rec = new_item(self.store, comp, {"number": number.upper(), "displayName": name,
-                                                  "unitPrice": Decimal(str(price))}, notify=False)
+                rec = new_item(
+                    self.store,
+                    comp,
+                    {"number": number.upper(), "displayName": name, "unitPrice": Decimal(str(price))},
+                    notify=False,
+                )
                 if Decimal(str(inventory)):
-                    add_ledger_entry(self.store, comp, rec["number"], Decimal(str(inventory)), "Positive Adjmt.",
-                                     document_number="OPENING")
+                    add_ledger_entry(
+                        self.store,
+                        comp,
+                        rec["number"],
+                        Decimal(str(inventory)),
+                        "Positive Adjmt.",
+                        document_number="OPENING",
+                    )
         return len(rows)
 
     def bulk_add_customers(self, rows: list[tuple[str, str]], *, company_id: str | None = None) -> int:
@@ -230,16 +299,29 @@ class BCApp:
             raise KeyError(f"no item {number!r}")
         return found[0]
 
-    def move_stock(self, item_number: str, quantity: Decimal | float | int, entry_type: str = "Positive Adjmt.",
-                   *, company_id: str | None = None, document_number: str = "ADJ") -> dict[str, Any]:
+    def move_stock(
+        self,
+        item_number: str,
+        quantity: Decimal | float | int,
+        entry_type: str = "Positive Adjmt.",
+        *,
+        company_id: str | None = None,
+        document_number: str = "ADJ",
+    ) -> dict[str, Any]:
         """A new item ledger entry. The item record is untouched and nothing is notified (like BC)."""
         from wcbc.sandbox.bc_store import add_ledger_entry
 
         with self.store.lock:
             comp = self.comp(company_id)
             item = self._item(comp, item_number)
-            rec = add_ledger_entry(self.store, comp, item["number"], Decimal(str(quantity)), entry_type,
-                                   document_number=document_number)
+            rec = add_ledger_entry(
+                self.store,
+                comp,
+                item["number"],
+                Decimal(str(quantity)),
+                entry_type,
+                document_number=document_number,
+            )
             return self._render("itemLedgerEntries", rec, comp)
 
     def update_item(self, number: str, *, company_id: str | None = None, **changes: Any) -> dict[str, Any]:
@@ -249,7 +331,9 @@ class BCApp:
         with self.store.lock:
             comp = self.comp(company_id)
             item = self._item(comp, number)
-            values = {k: (Decimal(str(v)) if k in ("unitPrice", "unitCost") else v) for k, v in changes.items()}
+            values = {
+                k: (Decimal(str(v)) if k in ("unitPrice", "unitCost") else v) for k, v in changes.items()
+            }
             modify(self.store, comp, "items", item, values)
             return self._render("items", item, comp)
 
@@ -259,8 +343,9 @@ class BCApp:
     def block_item(self, number: str, blocked: bool = True, *, company_id: str | None = None) -> dict:
         return self.update_item(number, blocked=blocked, company_id=company_id)
 
-    def add_account(self, number: str, name: str, tax_group: str = "TAXABLE", *,
-                    company_id: str | None = None) -> dict[str, Any]:
+    def add_account(
+        self, number: str, name: str, tax_group: str = "TAXABLE", *, company_id: str | None = None
+    ) -> dict[str, Any]:
         rec = self.store.add_account(self.comp(company_id), number, name, tax_group)
         return self._render("accounts", rec, self.comp(company_id))
 
@@ -352,17 +437,27 @@ class BCApp:
 
 
 def company_view(comp: Company, user_id: str) -> dict[str, Any]:
-    out = {"@odata.etag": make_etag(comp.id, comp.version), "id": comp.id, "systemVersion": "26.0.30000.0",
-           "timestamp": 1000 + comp.version, "name": comp.name, "displayName": comp.name, "businessProfileId": "",
-           "systemCreatedAt": comp.created, "systemCreatedBy": user_id, "systemModifiedAt": comp.created,
-           "systemModifiedBy": user_id}
+    out = {
+        "@odata.etag": make_etag(comp.id, comp.version),
+        "id": comp.id,
+        "systemVersion": "26.0.30000.0",
+        "timestamp": 1000 + comp.version,
+        "name": comp.name,
+        "displayName": comp.name,
+        "businessProfileId": "",
+        "systemCreatedAt": comp.created,
+        "systemCreatedBy": user_id,
+        "systemModifiedAt": comp.created,
+        "systemModifiedBy": user_id,
+    }
     assert set(out) - {"@odata.etag"} == {f.name for f in COMPANY.fields}
     return out
 
 
 def seed_sample(bc: BCApp) -> dict[str, Any]:
     """A small company matching the sample WooCommerce store: its SKUs with prices and stock, G/L accounts
-    6610 shipping / 6620 fees / 6630 rounding, the customer jane.doe@example.test, currencies EUR/GBP (LCY USD)."""
+    6610 shipping / 6620 fees / 6630 rounding, the customer jane.doe@example.test, currencies EUR/GBP
+    (LCY USD)."""
     items = [
         ("TSHIRT-001", "T-Shirt", "20.00", 100),
         ("MUG-001", "Coffee Mug", "12.50", 25),
@@ -375,9 +470,17 @@ def seed_sample(bc: BCApp) -> dict[str, Any]:
     bc.add_account("6610", "Shipping Charges", "TAXABLE")
     bc.add_account("6620", "Fees and Charges", "TAXABLE")
     bc.add_account("6630", "Invoice Rounding", "NONTAXABLE")
-    jane = bc.add_customer("Jane Doe", "jane.doe@example.test", type="Person", addressLine1="1 Main Street",
-                           city="San Francisco", state="CA", country="US", postalCode="94103",
-                           phoneNumber="+1 415 555 0100")
+    jane = bc.add_customer(
+        "Jane Doe",
+        "jane.doe@example.test",
+        type="Person",
+        addressLine1="1 Main Street",
+        city="San Francisco",
+        state="CA",
+        country="US",
+        postalCode="94103",
+        phoneNumber="+1 415 555 0100",
+    )
     return {"company_id": bc.company_id, "customer": jane, "items": [i[0] for i in items]}
 
 

@@ -3,7 +3,9 @@ BCApp over JSON, for the demo and for tests in another process.
 
 Routes (JSON bodies):
   GET  /__admin/state                          counts, company id, tokens issued, requests
-  GET  /__admin/items | POST /__admin/items    {number, displayName, unitPrice, inventory?, blocked?, priceIncludesTax?}
+  GET  /__admin/items
+  POST /__admin/items                          {number, displayName, unitPrice, inventory?, blocked?,
+                                                priceIncludesTax?}
   PATCH /__admin/items/{number}                {field: value, ...}  (API field names; notifies)
   POST /__admin/items/{number}/stock           {quantity, entryType?}  (ledger entry; no notification)
   POST /__admin/items/{number}/block           {blocked?: true}
@@ -15,7 +17,8 @@ Routes (JSON bodies):
   POST /__admin/faults {latency, share_429, share_500, share_503, share_drop, retry_after}
   POST /__admin/limits {rate, window, max_concurrent, reject_over_concurrency, send_retry_after, enabled}
   POST /__admin/webhooks {delay, collection_threshold, retry_scale}
-  POST /__admin/tokens/expire | POST /__admin/apps/{client_id} {enabled} | POST /__admin/clock/advance {seconds}
+  POST /__admin/tokens/expire | POST /__admin/apps/{client_id} {enabled}
+  POST /__admin/clock/advance {seconds}
   GET  /__admin/requests
 """
 
@@ -68,24 +71,44 @@ class Admin:
         head = parts[0] if parts else ""
         if head == "state" and m == "GET":
             comp = app.comp()
-            return _json(200, {"companyId": app.company_id, "tenantId": app.tenant_id,
-                               "environment": app.environment, "items": len(comp.items.rows),
-                               "customers": len(comp.customers.rows), "salesOrders": len(comp.salesOrders.rows),
-                               "salesInvoices": len(comp.salesInvoices.rows), "ledgerEntries": len(comp.ledger.rows),
-                               "subscriptions": len(app.webhooks.list()), "tokensIssued": app.tokens.issued,
-                               "requests": app.request_count(), "pendingNotifications": app.webhooks.pending_count()})
+            return _json(
+                200,
+                {
+                    "companyId": app.company_id,
+                    "tenantId": app.tenant_id,
+                    "environment": app.environment,
+                    "items": len(comp.items.rows),
+                    "customers": len(comp.customers.rows),
+                    "salesOrders": len(comp.salesOrders.rows),
+                    "salesInvoices": len(comp.salesInvoices.rows),
+                    "ledgerEntries": len(comp.ledger.rows),
+                    "subscriptions": len(app.webhooks.list()),
+                    "tokensIssued": app.tokens.issued,
+                    "requests": app.request_count(),
+                    "pendingNotifications": app.webhooks.pending_count(),
+                },
+            )
         if head == "items":
             if len(parts) == 1 and m == "GET":
                 return _json(200, app.items())
             if len(parts) == 1 and m == "POST":
-                return _json(201, app.add_item(body["number"], body["displayName"], body["unitPrice"],
-                                               body.get("inventory", 0), body.get("blocked", False),
-                                               body.get("priceIncludesTax", False)))
+                return _json(
+                    201,
+                    app.add_item(
+                        body["number"],
+                        body["displayName"],
+                        body["unitPrice"],
+                        body.get("inventory", 0),
+                        body.get("blocked", False),
+                        body.get("priceIncludesTax", False),
+                    ),
+                )
             if len(parts) == 2 and m == "PATCH":
                 return _json(200, app.update_item(parts[1], **body))
             if len(parts) == 3 and parts[2] == "stock" and m == "POST":
-                return _json(201, app.move_stock(parts[1], body["quantity"],
-                                                 body.get("entryType", "Positive Adjmt.")))
+                return _json(
+                    201, app.move_stock(parts[1], body["quantity"], body.get("entryType", "Positive Adjmt."))
+                )
             if len(parts) == 3 and parts[2] == "block" and m == "POST":
                 return _json(200, app.block_item(parts[1], body.get("blocked", True)))
         if head == "customers":
@@ -122,8 +145,16 @@ class Admin:
             return _json(200, {"ok": True})
         if head == "limits" and m == "POST":
             for key, value in body.items():
-                if key not in ("rate", "window", "max_concurrent", "reject_over_concurrency", "send_retry_after",
-                               "enabled", "max_queue", "queue_timeout"):
+                if key not in (
+                    "rate",
+                    "window",
+                    "max_concurrent",
+                    "reject_over_concurrency",
+                    "send_retry_after",
+                    "enabled",
+                    "max_queue",
+                    "queue_timeout",
+                ):
                     raise KeyError(key)
                 setattr(app.limiter, key, value)
             return _json(200, {"ok": True})

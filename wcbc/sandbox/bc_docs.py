@@ -8,7 +8,13 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from wcbc.sandbox.bc_schema import BLANK_DATE, SALES_INVOICE, SALES_INVOICE_LINE, SALES_ORDER, SALES_ORDER_LINE
+from wcbc.sandbox.bc_schema import (
+    BLANK_DATE,
+    SALES_INVOICE,
+    SALES_INVOICE_LINE,
+    SALES_ORDER,
+    SALES_ORDER_LINE,
+)
 from wcbc.sandbox.bc_store import (
     Company,
     Store,
@@ -52,18 +58,29 @@ def _resolve_customer(store: Store, comp: Company, values: dict[str, Any]) -> di
         by_id = found[0]
     assert by_id is not None
     if by_id["blocked"] == "All":
-        raise BCError(400, "Application_FieldValidationException",
-                      f"You cannot create this type of document when Customer {by_id['number']} is blocked with "
-                      "type All")
+        raise BCError(
+            400,
+            "Application_FieldValidationException",
+            f"You cannot create this type of document when Customer {by_id['number']} is blocked with "
+            "type All",
+        )
     return by_id
 
 
 def _customer_fields(cust: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "customerId": cust["id"], "customerNumber": cust["number"], "customerName": cust["displayName"],
-        "billToName": cust["displayName"], "billToCustomerId": cust["id"], "billToCustomerNumber": cust["number"],
-        "shipToName": cust["displayName"], "shipToContact": "", "email": cust["email"],
-        "phoneNumber": cust["phoneNumber"], "currencyCode": cust["currencyCode"], "currencyId": cust["currencyId"],
+        "customerId": cust["id"],
+        "customerNumber": cust["number"],
+        "customerName": cust["displayName"],
+        "billToName": cust["displayName"],
+        "billToCustomerId": cust["id"],
+        "billToCustomerNumber": cust["number"],
+        "shipToName": cust["displayName"],
+        "shipToContact": "",
+        "email": cust["email"],
+        "phoneNumber": cust["phoneNumber"],
+        "currencyCode": cust["currencyCode"],
+        "currencyId": cust["currencyId"],
     }
     for prefix in ("sellTo", "billTo", "shipTo"):
         out[prefix + "AddressLine1"] = cust["addressLine1"]
@@ -91,20 +108,48 @@ def create_document(store: Store, comp: Company, kind: str, body: Any) -> dict[s
     _check_prices_include_tax(store, values)
     today = store.today()
     rec: dict[str, Any] = {
-        "id": str(uuid.uuid4()), "externalDocumentNumber": "", "postingDate": today,
-        "shortcutDimension1Code": "", "shortcutDimension2Code": "", "pricesIncludeTax": False,
-        "paymentTermsId": "", "shipmentMethodId": "", "salesperson": "", "discountAmount": Decimal(0),
-        "discountAppliedBeforeTax": False, "lastModifiedDateTime": store.now(), "_v": 1, "_lines": [],
+        "id": str(uuid.uuid4()),
+        "externalDocumentNumber": "",
+        "postingDate": today,
+        "shortcutDimension1Code": "",
+        "shortcutDimension2Code": "",
+        "pricesIncludeTax": False,
+        "paymentTermsId": "",
+        "shipmentMethodId": "",
+        "salesperson": "",
+        "discountAmount": Decimal(0),
+        "discountAppliedBeforeTax": False,
+        "lastModifiedDateTime": store.now(),
+        "_v": 1,
+        "_lines": [],
         "_posted": False,
     }
     rec.update(_customer_fields(cust))
     if kind == "order":
-        rec.update({"orderDate": today, "partialShipping": True, "requestedDeliveryDate": BLANK_DATE,
-                    "fullyShipped": False, "status": "Draft"})
+        rec.update(
+            {
+                "orderDate": today,
+                "partialShipping": True,
+                "requestedDeliveryDate": BLANK_DATE,
+                "fullyShipped": False,
+                "status": "Draft",
+            }
+        )
     else:
-        rec.update({"invoiceDate": today, "dueDate": today, "promisedPayDate": BLANK_DATE,
-                    "customerPurchaseOrderReference": "", "orderId": "", "orderNumber": "", "disputeStatusId": "",
-                    "disputeStatus": "", "remainingAmount": Decimal(0), "status": "Draft"})
+        rec.update(
+            {
+                "invoiceDate": today,
+                "dueDate": today,
+                "promisedPayDate": BLANK_DATE,
+                "customerPurchaseOrderReference": "",
+                "orderId": "",
+                "orderNumber": "",
+                "disputeStatusId": "",
+                "disputeStatus": "",
+                "remainingAmount": Decimal(0),
+                "status": "Draft",
+            }
+        )
     _apply_header(store, comp, kind, rec, values)
     if kind == "invoice" and "dueDate" not in values:
         rec["dueDate"] = rec["invoiceDate"]
@@ -124,7 +169,9 @@ def create_document(store: Store, comp: Company, kind: str, body: Any) -> dict[s
     return rec
 
 
-def _apply_header(store: Store, comp: Company, kind: str, rec: dict[str, Any], values: dict[str, Any]) -> None:
+def _apply_header(
+    store: Store, comp: Company, kind: str, rec: dict[str, Any], values: dict[str, Any]
+) -> None:
     for key, value in values.items():
         if key.startswith("_") or key in ("customerId", "customerNumber"):
             continue
@@ -140,8 +187,11 @@ def _apply_header(store: Store, comp: Company, kind: str, rec: dict[str, Any], v
             rec["currencyCode"] = comp.currencies.rows[value]["code"] if value else ""
             continue
         if key in ("billToCustomerId", "billToCustomerNumber"):
-            found = (comp.customers.rows.get(value) if key == "billToCustomerId"
-                     else next(iter(comp.customers.find("number", value)), None))
+            found = (
+                comp.customers.rows.get(value)
+                if key == "billToCustomerId"
+                else next(iter(comp.customers.find("number", value)), None)
+            )
             if found is None:
                 raise dialog("The bill-to customer cannot be found.")
             rec["billToCustomerId"], rec["billToCustomerNumber"] = found["id"], found["number"]
@@ -159,7 +209,9 @@ def update_document(store: Store, comp: Company, kind: str, rec: dict[str, Any],
     values, navs = store.coerce(htype, body, navs=(nav,))
     if navs:
         # Deep PATCH is not supported (business-central.md §2).
-        raise BCError(400, "BadRequest_NotSupported", "Deep update is not supported; patch the lines one by one.")
+        raise BCError(
+            400, "BadRequest_NotSupported", "Deep update is not supported; patch the lines one by one."
+        )
     _check_prices_include_tax(store, values)
     if "customerId" in values or "customerNumber" in values:
         probe = {"customerId": values.get("customerId"), "customerNumber": values.get("customerNumber")}
@@ -177,18 +229,33 @@ def update_document(store: Store, comp: Company, kind: str, rec: dict[str, Any],
 # --------------------------------------------------------------------------- lines
 
 
-def build_line(store: Store, comp: Company, kind: str, doc: dict[str, Any], body: Any,
-               siblings: list[dict[str, Any]]) -> dict[str, Any]:
+def build_line(
+    store: Store, comp: Company, kind: str, doc: dict[str, Any], body: Any, siblings: list[dict[str, Any]]
+) -> dict[str, Any]:
     ltype = KINDS[kind][2]
     values, _ = store.coerce(ltype, body)
     if values.get("documentId") and values["documentId"] != doc["id"]:
         raise dialog('The value for "documentId" cannot be modified.')
     line: dict[str, Any] = {
-        "id": str(uuid.uuid4()), "documentId": doc["id"], "itemId": "", "accountId": "", "lineType": "Comment",
-        "lineObjectNumber": "", "description": "", "description2": "", "unitOfMeasureId": "",
-        "unitOfMeasureCode": "", "quantity": Decimal(0), "unitPrice": Decimal(0), "discountAmount": Decimal(0),
-        "discountPercent": Decimal(0), "taxCode": "", "shipmentDate": doc.get("orderDate") or doc.get("invoiceDate"),
-        "itemVariantId": "", "locationId": "", "_v": 1,
+        "id": str(uuid.uuid4()),
+        "documentId": doc["id"],
+        "itemId": "",
+        "accountId": "",
+        "lineType": "Comment",
+        "lineObjectNumber": "",
+        "description": "",
+        "description2": "",
+        "unitOfMeasureId": "",
+        "unitOfMeasureCode": "",
+        "quantity": Decimal(0),
+        "unitPrice": Decimal(0),
+        "discountAmount": Decimal(0),
+        "discountPercent": Decimal(0),
+        "taxCode": "",
+        "shipmentDate": doc.get("orderDate") or doc.get("invoiceDate"),
+        "itemVariantId": "",
+        "locationId": "",
+        "_v": 1,
     }
     if kind == "order":
         line.update({"shippedQuantity": Decimal(0), "invoicedQuantity": Decimal(0)})
@@ -196,12 +263,22 @@ def build_line(store: Store, comp: Company, kind: str, doc: dict[str, Any], body
     if seq is None:
         seq = max((s["sequence"] for s in siblings), default=0) + 10000
     elif any(s["sequence"] == seq for s in siblings):
-        raise BCError(400, "Internal_EntityWithSameKeyExists",
-                      f"The Sales Line already exists. Identification fields and values: Line No.='{seq}'")
+        raise BCError(
+            400,
+            "Internal_EntityWithSameKeyExists",
+            f"The Sales Line already exists. Identification fields and values: Line No.='{seq}'",
+        )
     line["sequence"] = seq
     _resolve_line_object(store, comp, line, values)
-    for key in ("description", "description2", "unitOfMeasureCode", "shipmentDate", "itemVariantId",
-                "locationId", "quantity"):
+    for key in (
+        "description",
+        "description2",
+        "unitOfMeasureCode",
+        "shipmentDate",
+        "itemVariantId",
+        "locationId",
+        "quantity",
+    ):
         if key in values:
             line[key] = values[key]
     if "taxCode" in values:
@@ -255,14 +332,31 @@ def _resolve_line_object(store: Store, comp: Company, line: dict[str, Any], valu
     line["lineType"] = line_type
     if item is not None:
         if item["blocked"]:
-            raise BCError(400, "Application_FieldValidationException",
-                          f"Blocked must be equal to 'No'  in Item: No.={item['number']}. Current value is 'Yes'.")
-        line.update({"itemId": item["id"], "lineObjectNumber": item["number"], "description": item["displayName"],
-                     "unitOfMeasureCode": item["baseUnitOfMeasureCode"], "taxCode": item["taxGroupCode"],
-                     "_itemPrice": item["unitPrice"], "_priceInclTax": item["priceIncludesTax"]})
+            raise BCError(
+                400,
+                "Application_FieldValidationException",
+                f"Blocked must be equal to 'No'  in Item: No.={item['number']}. Current value is 'Yes'.",
+            )
+        line.update(
+            {
+                "itemId": item["id"],
+                "lineObjectNumber": item["number"],
+                "description": item["displayName"],
+                "unitOfMeasureCode": item["baseUnitOfMeasureCode"],
+                "taxCode": item["taxGroupCode"],
+                "_itemPrice": item["unitPrice"],
+                "_priceInclTax": item["priceIncludesTax"],
+            }
+        )
     elif account is not None:
-        line.update({"accountId": account["id"], "lineObjectNumber": account["number"],
-                     "description": account["displayName"], "taxCode": account.get("_taxGroup", "")})
+        line.update(
+            {
+                "accountId": account["id"],
+                "lineObjectNumber": account["number"],
+                "description": account["displayName"],
+                "taxCode": account.get("_taxGroup", ""),
+            }
+        )
 
 
 def _default_price(store: Store, comp: Company, doc: dict[str, Any], line: dict[str, Any]) -> Decimal:
@@ -301,10 +395,15 @@ def recalc(store: Store, comp: Company, doc: dict[str, Any]) -> None:
             line["discountAmount"] = money(gross * line["discountPercent"] / 100)
         elif mode == "amount":
             line["discountAmount"] = money(line["discountAmount"])
-            line["discountPercent"] = unit_round(line["discountAmount"] / gross * 100) if gross else Decimal(0)
+            line["discountPercent"] = (
+                unit_round(line["discountAmount"] / gross * 100) if gross else Decimal(0)
+            )
         line["_amount"] = gross - line["discountAmount"]
-        line["taxPercent"] = store.tax_rates.get(line["taxCode"], Decimal(0)) if (
-            liable and line["lineType"] in ("Item", "Account")) else Decimal(0)
+        line["taxPercent"] = (
+            store.tax_rates.get(line["taxCode"], Decimal(0))
+            if (liable and line["lineType"] in ("Item", "Account"))
+            else Decimal(0)
+        )
     amounts = [line["_amount"] for line in doc["_lines"]]
     base = sum(amounts, Decimal(0))
     disc = money(doc.get("discountAmount") or Decimal(0))
@@ -316,8 +415,9 @@ def recalc(store: Store, comp: Company, doc: dict[str, Any]) -> None:
     for line in doc["_lines"]:
         alloc = Decimal(0)
         if disc and line["_amount"]:
-            alloc = (disc - allocated if line is lines_with_amount[-1]
-                     else money(disc * line["_amount"] / base))
+            alloc = (
+                disc - allocated if line is lines_with_amount[-1] else money(disc * line["_amount"] / base)
+            )
             allocated += alloc
         rate = line["taxPercent"]
         if incl:
@@ -329,9 +429,17 @@ def recalc(store: Store, comp: Company, doc: dict[str, Any]) -> None:
             net = line["_amount"] - alloc
             tax = money(net * rate / 100)
             line["amountExcludingTax"] = line["_amount"]
-        line.update({"invoiceDiscountAllocation": alloc, "netAmount": net, "netTaxAmount": tax,
-                     "netAmountIncludingTax": net + tax, "totalTaxAmount": tax, "amountIncludingTax": net + tax,
-                     "discountAppliedBeforeTax": bool(alloc)})
+        line.update(
+            {
+                "invoiceDiscountAllocation": alloc,
+                "netAmount": net,
+                "netTaxAmount": tax,
+                "netAmountIncludingTax": net + tax,
+                "totalTaxAmount": tax,
+                "amountIncludingTax": net + tax,
+                "discountAppliedBeforeTax": bool(alloc),
+            }
+        )
         totals[0] += net
         totals[1] += tax
         totals[2] += net + tax
@@ -356,8 +464,9 @@ def add_line(store: Store, comp: Company, kind: str, doc: dict[str, Any], body: 
     return line
 
 
-def update_line(store: Store, comp: Company, kind: str, doc: dict[str, Any], line: dict[str, Any],
-                body: Any) -> dict[str, Any]:
+def update_line(
+    store: Store, comp: Company, kind: str, doc: dict[str, Any], line: dict[str, Any], body: Any
+) -> dict[str, Any]:
     if doc.get("_posted"):
         raise dialog(POSTED_MSG)
     ltype = KINDS[kind][2]
@@ -366,18 +475,32 @@ def update_line(store: Store, comp: Company, kind: str, doc: dict[str, Any], lin
         raise dialog("The value for sequence cannot be modified. Delete and insert the line again.")
     if "documentId" in values and values["documentId"] != doc["id"]:
         raise dialog('The value for "documentId" cannot be modified.')
-    if "lineObjectNumber" in values and values["lineObjectNumber"] != line["lineObjectNumber"] \
-            and line["lineObjectNumber"]:
+    if (
+        "lineObjectNumber" in values
+        and values["lineObjectNumber"] != line["lineObjectNumber"]
+        and line["lineObjectNumber"]
+    ):
         raise dialog('The value for "lineObjectNumber" cannot be modified.')
     backup = dict(line)
-    if ("lineObjectNumber" in values or "itemId" in values or "accountId" in values) and not line["lineObjectNumber"]:
+    if ("lineObjectNumber" in values or "itemId" in values or "accountId" in values) and not line[
+        "lineObjectNumber"
+    ]:
         probe = dict(values)
         probe.setdefault("lineType", line["lineType"])
         _resolve_line_object(store, comp, line, probe)
         if "unitPrice" not in values and "_itemPrice" in line:
             line["unitPrice"] = _default_price(store, comp, doc, line)
-    for key in ("description", "description2", "unitOfMeasureCode", "shipmentDate", "quantity", "unitPrice",
-                "invoiceQuantity", "shipQuantity", "taxCode"):
+    for key in (
+        "description",
+        "description2",
+        "unitOfMeasureCode",
+        "shipmentDate",
+        "quantity",
+        "unitPrice",
+        "invoiceQuantity",
+        "shipQuantity",
+        "taxCode",
+    ):
         if key in values:
             line[key] = values[key]
     _apply_discounts(line, values)
@@ -412,36 +535,57 @@ def _touch(store: Store, comp: Company, kind: str, doc: dict[str, Any]) -> None:
 def _check_postable(store: Store, comp: Company, doc: dict[str, Any], what: str) -> list[dict[str, Any]]:
     if not doc["_lines"]:
         raise dialog(f"Please add at least one line item to the {what}.")
-    postable = [ln for ln in doc["_lines"]
-                if ln["lineType"] in ("Item", "Account") and ln["lineObjectNumber"] and ln["quantity"] != 0]
+    postable = [
+        ln
+        for ln in doc["_lines"]
+        if ln["lineType"] in ("Item", "Account") and ln["lineObjectNumber"] and ln["quantity"] != 0
+    ]
     if not postable:
         raise dialog("There is nothing to post because the document does not contain a quantity or amount.")
     cust = comp.customers.rows.get(doc["customerId"])
     if cust is not None and cust["blocked"] in ("Invoice", "All"):
-        raise BCError(400, "Application_FieldValidationException",
-                      f"You cannot post this type of document when Customer {cust['number']} is blocked with type "
-                      f"{cust['blocked']}")
+        raise BCError(
+            400,
+            "Application_FieldValidationException",
+            f"You cannot post this type of document when Customer {cust['number']} is blocked with type "
+            f"{cust['blocked']}",
+        )
     for line in postable:
         if line["lineType"] == "Item":
             item = comp.items.rows.get(line["itemId"])
             if item is not None and item["blocked"]:
-                raise BCError(400, "Application_FieldValidationException",
-                              f"Blocked must be equal to 'No'  in Item: No.={item['number']}. Current value is 'Yes'.")
+                raise BCError(
+                    400,
+                    "Application_FieldValidationException",
+                    f"Blocked must be equal to 'No'  in Item: No.={item['number']}. Current value is 'Yes'.",
+                )
     return postable
 
 
-def _post_ledger(store: Store, comp: Company, doc: dict[str, Any], lines: list[dict[str, Any]], doc_no: str,
-                 doc_type: str) -> None:
+def _post_ledger(
+    store: Store, comp: Company, doc: dict[str, Any], lines: list[dict[str, Any]], doc_no: str, doc_type: str
+) -> None:
     for line in lines:
         if line["lineType"] != "Item":
             continue
         item = comp.items.rows.get(line["itemId"])
         if item is None or item["type"] != "Inventory":
             continue
-        add_ledger_entry(store, comp, item["number"], -line["quantity"], "Sale", document_number=doc_no,
-                         document_type=doc_type, source_type="Customer", source_number=doc["customerNumber"],
-                         sales_amount=line["netAmount"], cost_amount=-money(line["quantity"] * item["unitCost"]),
-                         posting_date=doc["postingDate"], description=line["description"])
+        add_ledger_entry(
+            store,
+            comp,
+            item["number"],
+            -line["quantity"],
+            "Sale",
+            document_number=doc_no,
+            document_type=doc_type,
+            source_type="Customer",
+            source_number=doc["customerNumber"],
+            sales_amount=line["netAmount"],
+            cost_amount=-money(line["quantity"] * item["unitCost"]),
+            posting_date=doc["postingDate"],
+            description=line["description"],
+        )
 
 
 def _posted_status(doc: dict[str, Any]) -> tuple[str, Decimal]:
@@ -461,7 +605,9 @@ def post_invoice(store: Store, comp: Company, doc: dict[str, Any]) -> None:
     status, remaining = _posted_status(doc)
     doc["_posted"] = True
     doc["_sortno"] = "2" + number
-    modify(store, comp, "salesInvoices", doc, {"number": number, "status": status, "remainingAmount": remaining})
+    modify(
+        store, comp, "salesInvoices", doc, {"number": number, "status": status, "remainingAmount": remaining}
+    )
 
 
 def ship_and_invoice(store: Store, comp: Company, order: dict[str, Any]) -> dict[str, Any]:
@@ -473,21 +619,46 @@ def ship_and_invoice(store: Store, comp: Company, order: dict[str, Any]) -> dict
     shipment_no = comp.next_no("shipment")
     number = comp.next_no("posted_invoice")
     inv_id = str(uuid.uuid4())
-    skip = {"id", "number", "orderDate", "partialShipping", "requestedDeliveryDate", "fullyShipped", "status",
-            "_lines", "_v", "_sortno"}
+    skip = {
+        "id",
+        "number",
+        "orderDate",
+        "partialShipping",
+        "requestedDeliveryDate",
+        "fullyShipped",
+        "status",
+        "_lines",
+        "_v",
+        "_sortno",
+    }
     inv: dict[str, Any] = {k: v for k, v in order.items() if k not in skip}
-    inv.update({
-        "id": inv_id, "number": number, "invoiceDate": order["postingDate"], "dueDate": order["postingDate"],
-        "promisedPayDate": BLANK_DATE, "customerPurchaseOrderReference": "", "orderId": order["id"],
-        "orderNumber": order["number"], "disputeStatusId": "", "disputeStatus": "", "_posted": True,
-        "_sortno": "2" + number, "_v": 1, "lastModifiedDateTime": store.now(),
-    })
+    inv.update(
+        {
+            "id": inv_id,
+            "number": number,
+            "invoiceDate": order["postingDate"],
+            "dueDate": order["postingDate"],
+            "promisedPayDate": BLANK_DATE,
+            "customerPurchaseOrderReference": "",
+            "orderId": order["id"],
+            "orderNumber": order["number"],
+            "disputeStatusId": "",
+            "disputeStatus": "",
+            "_posted": True,
+            "_sortno": "2" + number,
+            "_v": 1,
+            "lastModifiedDateTime": store.now(),
+        }
+    )
     lines = []
     for line in order["_lines"]:
         if line not in postable and line["lineType"] != "Comment":
             continue
-        copy = {k: v for k, v in line.items() if k not in ("shippedQuantity", "invoicedQuantity",
-                                                            "invoiceQuantity", "shipQuantity")}
+        copy = {
+            k: v
+            for k, v in line.items()
+            if k not in ("shippedQuantity", "invoicedQuantity", "invoiceQuantity", "shipQuantity")
+        }
         copy.update({"id": str(uuid.uuid4()), "documentId": inv_id, "_v": 1})
         lines.append(copy)
     inv["_lines"] = lines

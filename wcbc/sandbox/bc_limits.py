@@ -24,9 +24,18 @@ class Limiter:
     on 429 (docs document the header only for 502/503); ``send_retry_after=False`` omits it.
     """
 
-    def __init__(self, clock: Clock, *, rate: int = 6000, window: float = 300.0, max_concurrent: int = 5,
-                 max_queue: int = 95, queue_timeout: float = 480.0, reject_over_concurrency: bool = False,
-                 send_retry_after: bool = True) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        *,
+        rate: int = 6000,
+        window: float = 300.0,
+        max_concurrent: int = 5,
+        max_queue: int = 95,
+        queue_timeout: float = 480.0,
+        reject_over_concurrency: bool = False,
+        send_retry_after: bool = True,
+    ) -> None:
         self.clock = clock
         self.rate = rate
         self.window = window
@@ -55,8 +64,11 @@ class Limiter:
         if len(hits) >= self.rate:
             wait = math.ceil(hits[0] + self.window - now)
             raise self._too_many(
-                f"The request was throttled: the limit of {self.rate} requests per {int(self.window)} seconds "
-                "was exceeded. Retry later.", wait)
+                f"The request was throttled: the limit of {self.rate} requests per "
+                f"{int(self.window)} seconds "
+                "was exceeded. Retry later.",
+                wait,
+            )
         hits.append(now)
 
     @contextmanager
@@ -69,16 +81,20 @@ class Limiter:
             if self._active.get(client, 0) >= self.max_concurrent:
                 if self.reject_over_concurrency or self._waiting.get(client, 0) >= self.max_queue:
                     raise self._too_many(
-                        f"The request was throttled: more than {self.max_concurrent} concurrent requests.", 1)
+                        f"The request was throttled: more than {self.max_concurrent} concurrent requests.", 1
+                    )
                 self._waiting[client] = self._waiting.get(client, 0) + 1
                 deadline = time.monotonic() + self.queue_timeout
                 try:
                     while self._active.get(client, 0) >= self.max_concurrent:
                         left = deadline - time.monotonic()
                         if left <= 0:
-                            raise BCError(503, "Application_ServiceUnavailable",
-                                          "The request waited too long in the queue of concurrent requests.",
-                                          [("Retry-After", "1")])
+                            raise BCError(
+                                503,
+                                "Application_ServiceUnavailable",
+                                "The request waited too long in the queue of concurrent requests.",
+                                [("Retry-After", "1")],
+                            )
                         self._cond.wait(left)
                 finally:
                     self._waiting[client] -= 1

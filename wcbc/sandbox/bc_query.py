@@ -57,7 +57,9 @@ def run(
     check_select(etype, q.select)
     node = parse_filter(q.filter, etype, schema21=q.schema21) if q.filter else None
     if table is not None:
-        source: Iterable[dict[str, Any]] = table.candidates(index_hints(node)) if node else table.rows.values()
+        source: Iterable[dict[str, Any]] = (
+            table.candidates(index_hints(node)) if node else table.rows.values()
+        )
         default_sort = default_sort or table.sort
     else:
         source = rows or []

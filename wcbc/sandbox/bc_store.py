@@ -24,7 +24,15 @@ from wcbc.sandbox.bc_schema import (
     SALES_ORDER,
 )
 from wcbc.sandbox.core import Clock
-from wcbc.sandbox.odata import BCError, EntityType, decode_enum, encode_enum, format_dt, make_etag, to_json_number
+from wcbc.sandbox.odata import (
+    BCError,
+    EntityType,
+    decode_enum,
+    encode_enum,
+    format_dt,
+    make_etag,
+    to_json_number,
+)
 
 CENT = Decimal("0.01")
 UNIT = Decimal("0.00001")
@@ -44,8 +52,11 @@ def dialog(message: str) -> BCError:
 
 
 def not_found(caption: str, ident: str) -> BCError:
-    return BCError(404, "Internal_RecordNotFound",
-                   f"The {caption} does not exist. Identification fields and values: {ident}")
+    return BCError(
+        404,
+        "Internal_RecordNotFound",
+        f"The {caption} does not exist. Identification fields and values: {ident}",
+    )
 
 
 # --------------------------------------------------------------------------- tables
@@ -108,9 +119,11 @@ class Company:
     accounts: Table = field(default_factory=lambda: Table(ACCOUNT, ("number",), ("number",)))
     currencies: Table = field(default_factory=lambda: Table(CURRENCY, ("code",), ("code",)))
     salesOrders: Table = field(  # noqa: N815 - entity set name
-        default_factory=lambda: Table(SALES_ORDER, ("number",), ("number", "externalDocumentNumber")))
+        default_factory=lambda: Table(SALES_ORDER, ("number",), ("number", "externalDocumentNumber"))
+    )
     salesInvoices: Table = field(  # noqa: N815 - entity set name
-        default_factory=lambda: Table(SALES_INVOICE, ("_sortno",), ("number", "externalDocumentNumber")))
+        default_factory=lambda: Table(SALES_INVOICE, ("_sortno",), ("number", "externalDocumentNumber"))
+    )
     inventory: dict[str, Decimal] = field(default_factory=dict)  # item number -> sum of ledger quantities
     series: dict[str, int] = field(default_factory=dict)
     version: int = 1
@@ -118,8 +131,11 @@ class Company:
     def table(self, name: str) -> Table | None:
         if name == "itemLedgerEntries":
             return self.ledger
-        return getattr(self, name, None) if name in (
-            "customers", "items", "accounts", "currencies", "salesOrders", "salesInvoices") else None
+        return (
+            getattr(self, name, None)
+            if name in ("customers", "items", "accounts", "currencies", "salesOrders", "salesInvoices")
+            else None
+        )
 
     def next_no(self, series: str) -> str:
         prefix, start = SERIES[series]
@@ -174,25 +190,49 @@ class Store:
     def company(self, company_id: str) -> Company:
         comp = self.companies.get(company_id.lower())
         if comp is None:
-            # UNDOCUMENTED: status/code for an unknown company id (sandbox choice: 404 Internal_CompanyNotFound).
-            raise BCError(404, "Internal_CompanyNotFound", f"Cannot find the company with the id '{company_id}'.")
+            # UNDOCUMENTED: status/code for an unknown company id (sandbox choice: 404
+            # Internal_CompanyNotFound).
+            raise BCError(
+                404, "Internal_CompanyNotFound", f"Cannot find the company with the id '{company_id}'."
+            )
         return comp
 
     def add_currency(self, comp: Company, code: str, name: str, symbol: str) -> dict[str, Any]:
-        rec = {"id": str(uuid.uuid4()), "code": code, "displayName": name, "symbol": symbol,
-               "amountDecimalPlaces": "2:2", "amountRoundingPrecision": CENT, "lastModifiedDateTime": self.now(),
-               "_v": 1}
+        rec = {
+            "id": str(uuid.uuid4()),
+            "code": code,
+            "displayName": name,
+            "symbol": symbol,
+            "amountDecimalPlaces": "2:2",
+            "amountRoundingPrecision": CENT,
+            "lastModifiedDateTime": self.now(),
+            "_v": 1,
+        }
         comp.currencies.insert(rec)
         return rec
 
-    def add_account(self, comp: Company, number: str, name: str, tax_group: str = "TAXABLE",
-                    category: str = "Income") -> dict[str, Any]:
+    def add_account(
+        self, comp: Company, number: str, name: str, tax_group: str = "TAXABLE", category: str = "Income"
+    ) -> dict[str, Any]:
         with self.lock:
-            rec = {"id": str(uuid.uuid4()), "number": number, "displayName": name, "category": category,
-                   "subCategory": "", "blocked": False, "accountType": "Posting", "directPosting": True,
-                   "netChange": Decimal(0), "consolidationTranslationMethod": "", "consolidationDebitAccount": "",
-                   "consolidationCreditAccount": "", "excludeFromConsolidation": False,
-                   "lastModifiedDateTime": self.now(), "_v": 1, "_taxGroup": tax_group}
+            rec = {
+                "id": str(uuid.uuid4()),
+                "number": number,
+                "displayName": name,
+                "category": category,
+                "subCategory": "",
+                "blocked": False,
+                "accountType": "Posting",
+                "directPosting": True,
+                "netChange": Decimal(0),
+                "consolidationTranslationMethod": "",
+                "consolidationDebitAccount": "",
+                "consolidationCreditAccount": "",
+                "excludeFromConsolidation": False,
+                "lastModifiedDateTime": self.now(),
+                "_v": 1,
+                "_taxGroup": tax_group,
+            }
             comp.accounts.insert(rec)
             return rec
 
@@ -207,9 +247,12 @@ class Store:
 
     # ------------------------------------------------------------------ rendering
 
-    def render(self, etype: EntityType, rec: dict[str, Any], select: list[str] | None = None) -> dict[str, Any]:
-        out: dict[str, Any] = {"@odata.etag": make_etag(str(rec.get("id") or rec.get("subscriptionId")),
-                                                         rec.get("_v", 1))}
+    def render(
+        self, etype: EntityType, rec: dict[str, Any], select: list[str] | None = None
+    ) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "@odata.etag": make_etag(str(rec.get("id") or rec.get("subscriptionId")), rec.get("_v", 1))
+        }
         for fld in etype.fields:
             if select is not None and fld.name not in select:
                 continue
@@ -231,7 +274,9 @@ class Store:
 
     # ------------------------------------------------------------------ body coercion
 
-    def coerce(self, etype: EntityType, body: Any, *, navs: tuple[str, ...] = ()) -> tuple[dict[str, Any], dict]:
+    def coerce(
+        self, etype: EntityType, body: Any, *, navs: tuple[str, ...] = ()
+    ) -> tuple[dict[str, Any], dict]:
         """Validate a JSON body against ``etype``: (writable values, nav payloads).
 
         UNDOCUMENTED choice: read-only properties in a body are ignored (the docs' own POST salesInvoice
@@ -251,9 +296,12 @@ class Store:
                 continue
             fld = etype.by_name.get(key)
             if fld is None:
-                raise BCError(400, "BadRequest",
-                              f"The property '{key}' does not exist on type '{etype.type_name}'. Make sure to only "
-                              "use property names that are defined by the type.")
+                raise BCError(
+                    400,
+                    "BadRequest",
+                    f"The property '{key}' does not exist on type '{etype.type_name}'. Make sure to only "
+                    "use property names that are defined by the type.",
+                )
             if fld.ro:
                 values.setdefault("_ro", []).append(key)
                 continue
@@ -262,25 +310,40 @@ class Store:
 
 
 def _type_error(kind: str, raw: Any) -> BCError:
-    edm = {"guid": "Edm.Guid", "str": "Edm.String", "code": "Edm.String", "dec": "Edm.Decimal", "int": "Edm.Int32",
-           "bool": "Edm.Boolean", "date": "Edm.Date", "enum": "Edm.String"}.get(kind, kind)
+    edm = {
+        "guid": "Edm.Guid",
+        "str": "Edm.String",
+        "code": "Edm.String",
+        "dec": "Edm.Decimal",
+        "int": "Edm.Int32",
+        "bool": "Edm.Boolean",
+        "date": "Edm.Date",
+        "enum": "Edm.String",
+    }.get(kind, kind)
     return BCError(400, "BadRequest", f"Cannot convert the literal '{raw}' to the expected type '{edm}'.")
 
 
-def coerce_value(etype: EntityType, name: str, kind: str, raw: Any, size: int | None,
-                 options: tuple[str, ...]) -> Any:
+def coerce_value(
+    etype: EntityType, name: str, kind: str, raw: Any, size: int | None, options: tuple[str, ...]
+) -> Any:
     if raw is None:
-        raise BCError(400, "BadRequest",
-                      f"A null value was found for the property named '{name}', which has the expected type "
-                      f"'{etype.type_name}'. The expected type does not allow null values.")
+        raise BCError(
+            400,
+            "BadRequest",
+            f"A null value was found for the property named '{name}', which has the expected type "
+            f"'{etype.type_name}'. The expected type does not allow null values.",
+        )
     if kind in ("str", "code"):
         if not isinstance(raw, str):
             raise _type_error(kind, raw)
         value = raw.strip().upper() if kind == "code" else raw
         if size is not None and len(value) > size:
-            raise BCError(400, "Application_StringExceededLength",
-                          f"The length of the string is {len(value)}, but it must be less than or equal to {size} "
-                          f"characters. Value: {value}")
+            raise BCError(
+                400,
+                "Application_StringExceededLength",
+                f"The length of the string is {len(value)}, but it must be less than or equal to {size} "
+                f"characters. Value: {value}",
+            )
         return value
     if kind == "dec":
         if isinstance(raw, bool) or not isinstance(raw, int | float):
@@ -315,8 +378,9 @@ def coerce_value(etype: EntityType, name: str, kind: str, raw: Any, size: int | 
         value = decode_enum(raw)
         if value not in options:
             # Shape from the docs' $batch example (code "Unknown", status 400).
-            raise BCError(400, "Unknown",
-                          f"'{value}' is not an option. The existing options are: {','.join(options)}")
+            raise BCError(
+                400, "Unknown", f"'{value}' is not an option. The existing options are: {','.join(options)}"
+            )
         return value
     raise _type_error(kind, raw)
 
@@ -335,17 +399,42 @@ def new_customer(store: Store, comp: Company, values: dict[str, Any]) -> dict[st
         raise dialog('The blank "displayName" is not allowed.')
     number = values.get("number") or comp.next_no("customer")
     if comp.customers.find("number", number):
-        raise BCError(400, "Internal_EntityWithSameKeyExists",
-                      f"The record in table Customer already exists. Identification fields and values: No.='{number}'")
+        raise BCError(
+            400,
+            "Internal_EntityWithSameKeyExists",
+            f"The record in table Customer already exists. Identification fields and values: No.='{number}'",
+        )
     currency = store.currency_code(comp, values.get("currencyCode", ""))
     now = store.now()
     rec: dict[str, Any] = {
-        "id": str(uuid.uuid4()), "number": number, "displayName": "", "type": "Company", "addressLine1": "",
-        "addressLine2": "", "city": "", "state": "", "country": "", "postalCode": "", "phoneNumber": "",
-        "email": "", "website": "", "salespersonCode": "", "balanceDue": Decimal(0), "creditLimit": Decimal(0),
-        "taxLiable": True, "taxAreaId": "", "taxAreaDisplayName": "", "taxRegistrationNumber": "",
-        "currencyId": "", "currencyCode": "", "paymentTermsId": "", "shipmentMethodId": "",
-        "paymentMethodId": "", "blocked": " ", "lastModifiedDateTime": now, "_v": 1,
+        "id": str(uuid.uuid4()),
+        "number": number,
+        "displayName": "",
+        "type": "Company",
+        "addressLine1": "",
+        "addressLine2": "",
+        "city": "",
+        "state": "",
+        "country": "",
+        "postalCode": "",
+        "phoneNumber": "",
+        "email": "",
+        "website": "",
+        "salespersonCode": "",
+        "balanceDue": Decimal(0),
+        "creditLimit": Decimal(0),
+        "taxLiable": True,
+        "taxAreaId": "",
+        "taxAreaDisplayName": "",
+        "taxRegistrationNumber": "",
+        "currencyId": "",
+        "currencyCode": "",
+        "paymentTermsId": "",
+        "shipmentMethodId": "",
+        "paymentMethodId": "",
+        "blocked": " ",
+        "lastModifiedDateTime": now,
+        "_v": 1,
     }
     rec.update({k: v for k, v in values.items() if not k.startswith("_")})
     rec["number"], rec["currencyCode"] = number, currency
@@ -361,8 +450,15 @@ def _currency_id(comp: Company, code: str) -> str:
     return comp.currencies.find("code", code)[0]["id"]
 
 
-def modify(store: Store, comp: Company, set_name: str, rec: dict[str, Any], values: dict[str, Any],
-           *, notify: bool = True) -> dict[str, Any]:
+def modify(
+    store: Store,
+    comp: Company,
+    set_name: str,
+    rec: dict[str, Any],
+    values: dict[str, Any],
+    *,
+    notify: bool = True,
+) -> dict[str, Any]:
     table = comp.table(set_name)
     assert table is not None
     old = dict(rec)
@@ -375,13 +471,22 @@ def modify(store: Store, comp: Company, set_name: str, rec: dict[str, Any], valu
     return rec
 
 
-def update_customer(store: Store, comp: Company, rec: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+def update_customer(
+    store: Store, comp: Company, rec: dict[str, Any], values: dict[str, Any]
+) -> dict[str, Any]:
     if "displayName" in values and not values["displayName"].strip():
         raise dialog('The blank "displayName" is not allowed.')
-    if "number" in values and values["number"] != rec["number"] and comp.customers.find("number", values["number"]):
-        raise BCError(400, "Internal_EntityWithSameKeyExists",
-                      "The record in table Customer already exists. Identification fields and values: "
-                      f"No.='{values['number']}'")
+    if (
+        "number" in values
+        and values["number"] != rec["number"]
+        and comp.customers.find("number", values["number"])
+    ):
+        raise BCError(
+            400,
+            "Internal_EntityWithSameKeyExists",
+            "The record in table Customer already exists. Identification fields and values: "
+            f"No.='{values['number']}'",
+        )
     if "currencyCode" in values:
         values["currencyCode"] = store.currency_code(comp, values["currencyCode"])
         values["currencyId"] = _currency_id(comp, values["currencyCode"])
@@ -393,16 +498,35 @@ def new_item(store: Store, comp: Company, values: dict[str, Any], *, notify: boo
         raise dialog("Inventory cannot be changed during on insert.")
     number = values.get("number") or comp.next_no("item")
     if comp.items.find("number", number):
-        raise BCError(400, "Internal_EntityWithSameKeyExists",
-                      f"The record in table Item already exists. Identification fields and values: No.='{number}'")
+        raise BCError(
+            400,
+            "Internal_EntityWithSameKeyExists",
+            f"The record in table Item already exists. Identification fields and values: No.='{number}'",
+        )
     now = store.now()
     rec: dict[str, Any] = {
-        "id": str(uuid.uuid4()), "number": number, "displayName": "", "displayName2": "", "type": "Inventory",
-        "itemCategoryId": "", "itemCategoryCode": "", "blocked": False, "gtin": "", "unitPrice": Decimal(0),
-        "priceIncludesTax": False, "unitCost": Decimal(0), "taxGroupId": "",
-        "taxGroupCode": store.default_tax_group, "baseUnitOfMeasureId": "", "baseUnitOfMeasureCode": "PCS",
-        "generalProductPostingGroupId": "", "generalProductPostingGroupCode": "RETAIL",
-        "inventoryPostingGroupId": "", "inventoryPostingGroupCode": "RESALE", "lastModifiedDateTime": now, "_v": 1,
+        "id": str(uuid.uuid4()),
+        "number": number,
+        "displayName": "",
+        "displayName2": "",
+        "type": "Inventory",
+        "itemCategoryId": "",
+        "itemCategoryCode": "",
+        "blocked": False,
+        "gtin": "",
+        "unitPrice": Decimal(0),
+        "priceIncludesTax": False,
+        "unitCost": Decimal(0),
+        "taxGroupId": "",
+        "taxGroupCode": store.default_tax_group,
+        "baseUnitOfMeasureId": "",
+        "baseUnitOfMeasureCode": "PCS",
+        "generalProductPostingGroupId": "",
+        "generalProductPostingGroupCode": "RETAIL",
+        "inventoryPostingGroupId": "",
+        "inventoryPostingGroupCode": "RESALE",
+        "lastModifiedDateTime": now,
+        "_v": 1,
     }
     rec.update({k: v for k, v in values.items() if not k.startswith("_")})
     rec["number"] = number
@@ -424,25 +548,54 @@ def update_item(store: Store, comp: Company, rec: dict[str, Any], values: dict[s
     if target is not None:
         delta = target - comp.inventory.get(rec["number"], Decimal(0))
         if delta:
-            add_ledger_entry(store, comp, rec["number"], delta,
-                             "Positive Adjmt." if delta > 0 else "Negative Adjmt.", document_number="API-ADJ")
+            add_ledger_entry(
+                store,
+                comp,
+                rec["number"],
+                delta,
+                "Positive Adjmt." if delta > 0 else "Negative Adjmt.",
+                document_number="API-ADJ",
+            )
     return rec
 
 
-def add_ledger_entry(store: Store, comp: Company, item_number: str, quantity: Decimal, entry_type: str,
-                     *, document_number: str = "", document_type: str = " ", source_type: str = " ",
-                     source_number: str = "", sales_amount: Decimal = Decimal(0),
-                     cost_amount: Decimal = Decimal(0), posting_date: str | None = None,
-                     description: str = "") -> dict[str, Any]:
+def add_ledger_entry(
+    store: Store,
+    comp: Company,
+    item_number: str,
+    quantity: Decimal,
+    entry_type: str,
+    *,
+    document_number: str = "",
+    document_type: str = " ",
+    source_type: str = " ",
+    source_number: str = "",
+    sales_amount: Decimal = Decimal(0),
+    cost_amount: Decimal = Decimal(0),
+    posting_date: str | None = None,
+    description: str = "",
+) -> dict[str, Any]:
     """Append an item ledger entry. The item record is NOT modified and nothing is notified."""
     if item_number not in comp.inventory:
         raise not_found("Item", f"No.='{item_number}'")
     entry_no = len(comp.ledger.rows) + 1
-    rec = {"id": str(uuid.uuid4()), "entryNumber": entry_no, "itemNumber": item_number,
-           "postingDate": posting_date or store.today(), "entryType": entry_type, "sourceNumber": source_number,
-           "sourceType": source_type, "documentNumber": document_number, "documentType": document_type,
-           "description": description, "quantity": Decimal(quantity), "salesAmountActual": sales_amount,
-           "costAmountActual": cost_amount, "lastModifiedDateTime": store.now(), "_v": 1}
+    rec = {
+        "id": str(uuid.uuid4()),
+        "entryNumber": entry_no,
+        "itemNumber": item_number,
+        "postingDate": posting_date or store.today(),
+        "entryType": entry_type,
+        "sourceNumber": source_number,
+        "sourceType": source_type,
+        "documentNumber": document_number,
+        "documentType": document_type,
+        "description": description,
+        "quantity": Decimal(quantity),
+        "salesAmountActual": sales_amount,
+        "costAmountActual": cost_amount,
+        "lastModifiedDateTime": store.now(),
+        "_v": 1,
+    }
     comp.ledger.insert(rec)
     comp.inventory[item_number] = comp.inventory.get(item_number, Decimal(0)) + Decimal(quantity)
     return rec

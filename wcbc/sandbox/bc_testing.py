@@ -66,9 +66,15 @@ class BCSandbox:
     def token(self) -> str:
         resp = requests.post(
             f"{self.authority}/oauth2/v2.0/token",
-            data={"grant_type": "client_credentials", "client_id": self.client_id,
-                  "client_secret": self.client_secret, "scope": f"{self.api_url}/.default"},
-            verify=self.ca_path, timeout=10)
+            data={
+                "grant_type": "client_credentials",
+                "client_id": self.client_id,
+                "client_secret": self.client_secret,
+                "scope": f"{self.api_url}/.default",
+            },
+            verify=self.ca_path,
+            timeout=10,
+        )
         resp.raise_for_status()
         return str(resp.json()["access_token"])
 
@@ -81,8 +87,14 @@ class BCSandbox:
 
 
 @contextmanager
-def run_bc_sandbox(directory: Path, *, seed: bool = True, environment: str = "production",
-                   clock: Clock | None = None, **bc_options: Any) -> Iterator[BCSandbox]:
+def run_bc_sandbox(
+    directory: Path,
+    *,
+    seed: bool = True,
+    environment: str = "production",
+    clock: Clock | None = None,
+    **bc_options: Any,
+) -> Iterator[BCSandbox]:
     tls = generate_ca(directory / "tls")
     clock = clock or Clock()
     tokens = TokenRegistry(clock)
@@ -97,6 +109,8 @@ def run_bc_sandbox(directory: Path, *, seed: bool = True, environment: str = "pr
         if seed:
             seed_sample(bc)
         try:
-            yield BCSandbox(entra, bc, entra_server, bc_server, tls, tenant_id, environment, client_id, secret)
+            yield BCSandbox(
+                entra, bc, entra_server, bc_server, tls, tenant_id, environment, client_id, secret
+            )
         finally:
             bc.close()

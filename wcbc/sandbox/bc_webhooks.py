@@ -26,7 +26,8 @@ from wcbc.sandbox.odata import BCError, format_dt, parse_dt
 RETRY_MINUTES = (1, 1, 10, 100, 1000)
 MAX_FAILURES = 6
 _RESOURCE = re.compile(
-    r"^(?:https?://[^/]+(?:/v2\.0(?:/[^/]+){1,2})?)?/?api/v2\.0/companies\(([0-9a-fA-F-]{36})\)/([A-Za-z]+)$")
+    r"^(?:https?://[^/]+(?:/v2\.0(?:/[^/]+){1,2})?)?/?api/v2\.0/companies\(([0-9a-fA-F-]{36})\)/([A-Za-z]+)$"
+)
 
 
 def _sub_time(moment: dt.datetime) -> str:
@@ -34,9 +35,20 @@ def _sub_time(moment: dt.datetime) -> str:
 
 
 class Webhooks:
-    def __init__(self, store: Store, clock: Clock, *, delay: float = 0.3, collection_threshold: int = 1000,
-                 retry_scale: float = 0.001, handshake_timeout: float = 5.0, send_timeout: float = 30.0,
-                 verify: bool | str = True, max_subscriptions: int = 200, lifetime_days: float = 3.0) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        *,
+        delay: float = 0.3,
+        collection_threshold: int = 1000,
+        retry_scale: float = 0.001,
+        handshake_timeout: float = 5.0,
+        send_timeout: float = 30.0,
+        verify: bool | str = True,
+        max_subscriptions: int = 200,
+        lifetime_days: float = 3.0,
+    ) -> None:
         self.store = store
         self.clock = clock
         self.delay = delay
@@ -69,8 +81,13 @@ class Webhooks:
         sep = "&" if urlsplit(url).query else "?"
         outcome: dict[str, Any] = {"url": url, "ok": False, "status": None}
         try:
-            resp = self.session.post(f"{url}{sep}validationToken={token}", data=b"", timeout=self.handshake_timeout,
-                                     verify=self.verify, headers={"Content-Length": "0"})
+            resp = self.session.post(
+                f"{url}{sep}validationToken={token}",
+                data=b"",
+                timeout=self.handshake_timeout,
+                verify=self.verify,
+                headers={"Content-Length": "0"},
+            )
             outcome["status"] = resp.status_code
             outcome["ok"] = resp.status_code == 200 and resp.text == token
         except requests.RequestException as exc:
@@ -78,8 +95,10 @@ class Webhooks:
         self.handshakes.append(outcome)
         if not outcome["ok"]:
             # UNDOCUMENTED: the exact error for a failed handshake (sandbox choice: 400 dialog error).
-            raise dialog("The subscription could not be validated: the notification URL did not answer the "
-                         "validation request with status 200 and the validation token.")
+            raise dialog(
+                "The subscription could not be validated: the notification URL did not answer the "
+                "validation request with status 200 and the validation token."
+            )
 
     def _parse_resource(self, resource: str) -> tuple[str, str]:
         m = _RESOURCE.match(unquote(resource.strip()))
@@ -88,8 +107,11 @@ class Webhooks:
         company_id, set_name = m.group(1).lower(), m.group(2)
         self.store.company(company_id)
         if set_name not in WEBHOOK_SETS:
-            raise BCError(400, "BadRequest_ResourceNotFound",
-                          f"The entity '{set_name}' does not support webhook subscriptions.")
+            raise BCError(
+                400,
+                "BadRequest_ResourceNotFound",
+                f"The entity '{set_name}' does not support webhook subscriptions.",
+            )
         return company_id, set_name
 
     def _fields(self, body: Any, *, create: bool) -> dict[str, Any]:
@@ -114,16 +136,26 @@ class Webhooks:
         with self._cond:
             self._purge_expired()
             if len(self.subs) >= self.max_subscriptions:
-                raise dialog(f"The maximum number of webhook subscriptions ({self.max_subscriptions}) is reached.")
+                raise dialog(
+                    f"The maximum number of webhook subscriptions ({self.max_subscriptions}) is reached."
+                )
         self._handshake(values["notificationUrl"])
         now = self.clock.now()
         sub = {
-            "subscriptionId": uuid.uuid4().hex, "notificationUrl": values["notificationUrl"],
-            "resource": values["resource"], "userId": user_id, "lastModifiedDateTime": format_dt(now),
+            "subscriptionId": uuid.uuid4().hex,
+            "notificationUrl": values["notificationUrl"],
+            "resource": values["resource"],
+            "userId": user_id,
+            "lastModifiedDateTime": format_dt(now),
             "clientState": values.get("clientState", ""),
             "expirationDateTime": _sub_time(now + dt.timedelta(days=self.lifetime_days)),
-            "systemCreatedAt": format_dt(now), "systemCreatedBy": user_id, "systemModifiedAt": format_dt(now),
-            "systemModifiedBy": user_id, "_v": 1, "_company": company_id, "_set": set_name,
+            "systemCreatedAt": format_dt(now),
+            "systemCreatedBy": user_id,
+            "systemModifiedAt": format_dt(now),
+            "systemModifiedBy": user_id,
+            "_v": 1,
+            "_company": company_id,
+            "_set": set_name,
         }
         with self._cond:
             self.subs[sub["subscriptionId"]] = sub
@@ -135,8 +167,12 @@ class Webhooks:
             self._purge_expired()
             sub = self.subs.get(sub_id)
         if sub is None:
-            raise BCError(404, "Internal_RecordNotFound", "The API Webhook Subscription does not exist. "
-                          f"Identification fields and values: Subscription Id='{sub_id}'")
+            raise BCError(
+                404,
+                "Internal_RecordNotFound",
+                "The API Webhook Subscription does not exist. "
+                f"Identification fields and values: Subscription Id='{sub_id}'",
+            )
         return sub
 
     def list(self) -> list[dict[str, Any]]:
@@ -155,9 +191,16 @@ class Webhooks:
             if sub["subscriptionId"] not in self.subs:
                 raise BCError(404, "Internal_RecordNotFound", "The API Webhook Subscription does not exist.")
             sub.update(values)
-            sub.update({"_company": company_id, "_set": set_name, "lastModifiedDateTime": format_dt(now),
-                        "systemModifiedAt": format_dt(now), "_v": sub["_v"] + 1,
-                        "expirationDateTime": _sub_time(now + dt.timedelta(days=self.lifetime_days))})
+            sub.update(
+                {
+                    "_company": company_id,
+                    "_set": set_name,
+                    "lastModifiedDateTime": format_dt(now),
+                    "systemModifiedAt": format_dt(now),
+                    "_v": sub["_v"] + 1,
+                    "expirationDateTime": _sub_time(now + dt.timedelta(days=self.lifetime_days)),
+                }
+            )
         return sub
 
     def delete(self, sub_id: str) -> None:
@@ -201,20 +244,35 @@ class Webhooks:
                 continue
             items = self._pending.pop(sub_id)
             taken[sub_id] = items
-            base = {"subscriptionId": sub_id, "clientState": sub["clientState"],
-                    "expirationDateTime": sub["expirationDateTime"]}
+            base = {
+                "subscriptionId": sub_id,
+                "clientState": sub["clientState"],
+                "expirationDateTime": sub["expirationDateTime"],
+            }
             if len(items) >= self.collection_threshold:
                 resource = sub["resource"]
                 if not any(i["changeType"] == "deleted" for i in items):
                     first = min(parse_dt(i["lastModifiedDateTime"]) or self.clock.now() for i in items)
                     since = format_dt(first - dt.timedelta(milliseconds=50))
                     resource += f"?$filter=lastModifiedDateTime%20gt%20{since}"
-                value.append({**base, "resource": resource, "changeType": "collection",
-                              "lastModifiedDateTime": max(i["lastModifiedDateTime"] for i in items)})
+                value.append(
+                    {
+                        **base,
+                        "resource": resource,
+                        "changeType": "collection",
+                        "lastModifiedDateTime": max(i["lastModifiedDateTime"] for i in items),
+                    }
+                )
                 continue
             for item in items:
-                value.append({**base, "resource": f"{sub['resource']}({item['id']})",
-                              "changeType": item["changeType"], "lastModifiedDateTime": item["lastModifiedDateTime"]})
+                value.append(
+                    {
+                        **base,
+                        "resource": f"{sub['resource']}({item['id']})",
+                        "changeType": item["changeType"],
+                        "lastModifiedDateTime": item["lastModifiedDateTime"],
+                    }
+                )
         return value, taken
 
     # ------------------------------------------------------------------ sender thread
@@ -265,14 +323,24 @@ class Webhooks:
         corr = str(uuid.uuid4())
         status: int | None = None
         try:
-            resp = self.session.post(url, json={"value": value}, timeout=self.send_timeout, verify=self.verify,
-                                     headers={"clientRequestId": corr, "x-ms-correlation-id": corr})
+            resp = self.session.post(
+                url,
+                json={"value": value},
+                timeout=self.send_timeout,
+                verify=self.verify,
+                headers={"clientRequestId": corr, "x-ms-correlation-id": corr},
+            )
             status = resp.status_code
         except requests.RequestException:
             status = None
         with self._cond:
-            entry: dict[str, Any] = {"url": url, "status": status, "count": len(value), "value": value,
-                                     "at": format_dt(self.clock.now())}
+            entry: dict[str, Any] = {
+                "url": url,
+                "status": status,
+                "count": len(value),
+                "value": value,
+                "at": format_dt(self.clock.now()),
+            }
             if status is not None and 200 <= status < 300:
                 entry["outcome"] = "delivered"
                 self._failures.pop(url, None)

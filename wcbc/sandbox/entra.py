@@ -128,15 +128,22 @@ class EntraApp:
         with self._lock:
             self.requests[key] = self.requests.get(key, 0) + 1
         if handler is None:
-            return self._error(request, 405 if known else 404, "invalid_request", 900561 if known else 90002,
-                               "The endpoint only accepts POST requests." if known else
-                               "The request is not valid.")
+            return self._error(
+                request,
+                405 if known else 404,
+                "invalid_request",
+                900561 if known else 90002,
+                "The endpoint only accepts POST requests." if known else "The request is not valid.",
+            )
         return handler(request)
 
     def fault_response(self, status: int, retry_after: int | None) -> Response:
         error = "temporarily_unavailable" if status in (429, 503) else "server_error"
-        body = self._error_body(error, 50196 if status == 429 else 90033,
-                                "The server is temporarily unable to handle the request.")
+        body = self._error_body(
+            error,
+            50196 if status == 429 else 90033,
+            "The server is temporarily unable to handle the request.",
+        )
         headers = [("Retry-After", str(retry_after))] if retry_after is not None else []
         return json_response(status, body, headers)
 
@@ -159,7 +166,11 @@ class EntraApp:
         tid = tenant.tenant_id
         doc = {
             "token_endpoint": f"{base}/{tid}/oauth2/v2.0/token",
-            "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
+            "token_endpoint_auth_methods_supported": [
+                "client_secret_post",
+                "private_key_jwt",
+                "client_secret_basic",
+            ],
             "jwks_uri": f"{base}/{tid}/discovery/v2.0/keys",
             "response_modes_supported": ["query", "fragment", "form_post"],
             "subject_types_supported": ["pairwise"],
@@ -187,21 +198,39 @@ class EntraApp:
     def _token(self, request: Request) -> Response:
         ctype = (request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
         if ctype != "application/x-www-form-urlencoded":
-            return self._error(request, 400, "invalid_request", 900144,
-                               "The request body must contain the following parameter: 'grant_type'.")
-        form = {k: v[-1] for k, v in parse_qs(request.body.decode("utf-8", "replace"),
-                                                 keep_blank_values=True).items()}
+            return self._error(
+                request,
+                400,
+                "invalid_request",
+                900144,
+                "The request body must contain the following parameter: 'grant_type'.",
+            )
+        form = {
+            k: v[-1]
+            for k, v in parse_qs(request.body.decode("utf-8", "replace"), keep_blank_values=True).items()
+        }
         tenant = self._tenant(request.params["tenant"])
         if tenant is None:
-            return self._error(request, 400, "invalid_request", 90002,
-                               _tenant_not_found(unquote(request.params["tenant"])))
+            return self._error(
+                request, 400, "invalid_request", 90002, _tenant_not_found(unquote(request.params["tenant"]))
+            )
         grant = form.get("grant_type")
         if not grant:
-            return self._error(request, 400, "invalid_request", 900144,
-                               "The request body must contain the following parameter: 'grant_type'.")
+            return self._error(
+                request,
+                400,
+                "invalid_request",
+                900144,
+                "The request body must contain the following parameter: 'grant_type'.",
+            )
         if grant != "client_credentials":
-            return self._error(request, 400, "unsupported_grant_type", 70003,
-                               "The app requested an unsupported grant type 'unsupported_grant_type'.")
+            return self._error(
+                request,
+                400,
+                "unsupported_grant_type",
+                70003,
+                "The app requested an unsupported grant type 'unsupported_grant_type'.",
+            )
         client_id, secret = form.get("client_id"), form.get("client_secret")
         auth = request.headers.get("Authorization") or ""
         if auth.lower().startswith("basic "):
@@ -210,43 +239,85 @@ class EntraApp:
                 basic_id, _, basic_secret = raw.partition(":")
                 client_id, secret = unquote(basic_id), unquote(basic_secret)
             except (ValueError, UnicodeDecodeError):
-                return self._error(request, 401, "invalid_client", 7000218,
-                                   "The request body must contain the following parameter: 'client_assertion' "
-                                   "or 'client_secret'.")
+                return self._error(
+                    request,
+                    401,
+                    "invalid_client",
+                    7000218,
+                    "The request body must contain the following parameter: 'client_assertion' "
+                    "or 'client_secret'.",
+                )
         if not client_id:
-            return self._error(request, 400, "invalid_request", 900144,
-                               "The request body must contain the following parameter: 'client_id'.")
+            return self._error(
+                request,
+                400,
+                "invalid_request",
+                900144,
+                "The request body must contain the following parameter: 'client_id'.",
+            )
         scope = form.get("scope")
         if not scope:
-            return self._error(request, 400, "invalid_request", 900144,
-                               "The request body must contain the following parameter: 'scope'.")
+            return self._error(
+                request,
+                400,
+                "invalid_request",
+                900144,
+                "The request body must contain the following parameter: 'scope'.",
+            )
         known_secret = tenant.clients.get(client_id.lower())
         if known_secret is None:
             return self._error(
-                request, 400, "unauthorized_client", 700016,
-                f"Application with identifier '{client_id}' was not found in the directory '{tenant.tenant_id}'. "
-                "This can happen if the application has not been installed by the administrator of the tenant "
+                request,
+                400,
+                "unauthorized_client",
+                700016,
+                f"Application with identifier '{client_id}' was not found in the directory "
+                f"'{tenant.tenant_id}'. This can happen if the application has not been installed by the "
+                "administrator of the tenant "
                 "or consented to by any user in the tenant. You may have sent your authentication request to "
-                "the wrong tenant.")
+                "the wrong tenant.",
+            )
         if not secret:
-            return self._error(request, 401, "invalid_client", 7000218,
-                               "The request body must contain the following parameter: 'client_assertion' or "
-                               "'client_secret'.")
+            return self._error(
+                request,
+                401,
+                "invalid_client",
+                7000218,
+                "The request body must contain the following parameter: 'client_assertion' or "
+                "'client_secret'.",
+            )
         if not secrets.compare_digest(secret.encode(), known_secret.encode()):
             return self._error(
-                request, 401, "invalid_client", 7000215,
+                request,
+                401,
+                "invalid_client",
+                7000215,
                 "Invalid client secret provided. Ensure the secret being sent in the request is the client "
-                f"secret value, not the client secret ID, for a secret added to app '{client_id}'.")
+                f"secret value, not the client secret ID, for a secret added to app '{client_id}'.",
+            )
         scopes = scope.split()
         if scopes != [f"{self.api_url}/.default"]:
             return self._error(
-                request, 400, "invalid_scope", 70011,
-                f"The provided value for the input parameter 'scope' is not valid. The scope {scope} is not valid.")
+                request,
+                400,
+                "invalid_scope",
+                70011,
+                "The provided value for the input parameter 'scope' is not valid. "
+                f"The scope {scope} is not valid.",
+            )
         token = self.tokens.issue(client_id.lower(), tenant.tenant_id, self.api_url, self.expires_in)
-        body = {"token_type": "Bearer", "expires_in": self.expires_in, "ext_expires_in": self.expires_in,
-                "access_token": token}
-        return json_response(200, body, [("Cache-Control", "no-store, no-cache"), ("Pragma", "no-cache")],
-                             content_type="application/json; charset=utf-8")
+        body = {
+            "token_type": "Bearer",
+            "expires_in": self.expires_in,
+            "ext_expires_in": self.expires_in,
+            "access_token": token,
+        }
+        return json_response(
+            200,
+            body,
+            [("Cache-Control", "no-store, no-cache"), ("Pragma", "no-cache")],
+            content_type="application/json; charset=utf-8",
+        )
 
     # ------------------------------------------------------------------ errors
 
@@ -256,7 +327,7 @@ class EntraApp:
         return {
             "error": error,
             "error_description": f"AADSTS{code}: {message}\r\nTrace ID: {trace}\r\nCorrelation ID: {corr}\r\n"
-                                 f"Timestamp: {stamp}",
+            f"Timestamp: {stamp}",
             "error_codes": [code],
             "timestamp": stamp,
             "trace_id": trace,
@@ -264,11 +335,14 @@ class EntraApp:
         }
 
     def _error(self, request: Request, status: int, error: str, code: int, message: str) -> Response:
-        return json_response(status, self._error_body(error, code, message),
-                             content_type="application/json; charset=utf-8")
+        return json_response(
+            status, self._error_body(error, code, message), content_type="application/json; charset=utf-8"
+        )
 
 
 def _tenant_not_found(name: str) -> str:
-    return (f"Tenant '{name}' not found. Check to make sure you have the correct tenant ID and are signing into "
-            "the correct cloud. Check with your subscription administrator, this may happen if there are no "
-            "active subscriptions for the tenant.")
+    return (
+        f"Tenant '{name}' not found. Check to make sure you have the correct tenant ID and are signing into "
+        "the correct cloud. Check with your subscription administrator, this may happen if there are no "
+        "active subscriptions for the tenant."
+    )

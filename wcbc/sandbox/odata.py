@@ -40,7 +40,9 @@ def syntax_error(message: str) -> BCError:
 
 def no_property(name: str, type_name: str) -> BCError:
     # ODataLib's message; BC answers it with BadRequest_NotFound (UNDOCUMENTED code choice, see report).
-    return BCError(400, "BadRequest_NotFound", f"Could not find a property named '{name}' on type '{type_name}'.")
+    return BCError(
+        400, "BadRequest_NotFound", f"Could not find a property named '{name}' on type '{type_name}'."
+    )
 
 
 # --------------------------------------------------------------------------- enums, etags, values
@@ -308,24 +310,35 @@ class _Parser:
         self.expect(")")
         if name in ("tolower", "toupper"):
             if len(args) != 1 or args[0][0] != "field" or args[0][2].kind not in ("str", "code", "enum"):
-                raise syntax_error(f"No function signature for the function with name '{name}' matches the "
-                                   "specified arguments.")
+                raise syntax_error(
+                    f"No function signature for the function with name '{name}' matches the "
+                    "specified arguments."
+                )
             return ("func", name, args)
         if name in ("contains", "startswith", "endswith"):
             if len(args) != 2 or args[1][0] != "lit" or args[1][1] != "str":
-                raise syntax_error(f"No function signature for the function with name '{name}' matches the "
-                                   "specified arguments.")
+                raise syntax_error(
+                    f"No function signature for the function with name '{name}' matches the "
+                    "specified arguments."
+                )
             target = args[0]
             if target[0] == "func" and not self.schema21:
                 # Nested functions need $schemaversion=2.1 (business-central.md §2).
-                raise BCError(400, "BadRequest_NotSupported",
-                              f"Nested functions such as '{name}({target[1]}(...))' are not supported.")
+                raise BCError(
+                    400,
+                    "BadRequest_NotSupported",
+                    f"Nested functions such as '{name}({target[1]}(...))' are not supported.",
+                )
             if target[0] == "field" and target[2].kind not in ("str", "code", "enum"):
-                raise syntax_error(f"No function signature for the function with name '{name}' matches the "
-                                   "specified arguments.")
+                raise syntax_error(
+                    f"No function signature for the function with name '{name}' matches the "
+                    "specified arguments."
+                )
             if target[0] not in ("field", "func"):
-                raise syntax_error(f"No function signature for the function with name '{name}' matches the "
-                                   "specified arguments.")
+                raise syntax_error(
+                    f"No function signature for the function with name '{name}' matches the "
+                    "specified arguments."
+                )
             return ("func", name, args)
         raise syntax_error(f"An unknown function with name '{name}' was found.")
 
@@ -338,26 +351,54 @@ class _Parser:
                 raise _incompatible("Edm.String", right, op)
             return ("cmp", op, left, right)
         if left[0] != "field" or right[0] != "lit":
-            raise BCError(400, "BadRequest_NotSupported",
-                          "Only comparisons between a property and a literal value are supported.")
+            raise BCError(
+                400,
+                "BadRequest_NotSupported",
+                "Only comparisons between a property and a literal value are supported.",
+            )
         fld: Field = left[2]
         lit = right
         value = _coerce_literal(fld, lit, op)
         return ("cmp", op, left, ("lit", fld.kind, value))
 
 
-_EDM = {"guid": "Edm.Guid", "str": "Edm.String", "code": "Edm.String", "dec": "Edm.Decimal", "int": "Edm.Int32",
-        "bool": "Edm.Boolean", "date": "Edm.Date", "datetime": "Edm.DateTimeOffset", "enum": "Edm.String"}
-_LIT_EDM = {"str": "Edm.String", "guid": "Edm.Guid", "num": "Edm.Decimal", "bool": "Edm.Boolean",
-            "date": "Edm.Date", "datetime": "Edm.DateTimeOffset", "null": "null"}
-_OPNAME = {"eq": "Equal", "ne": "NotEqual", "gt": "GreaterThan", "ge": "GreaterThanOrEqual", "lt": "LessThan",
-           "le": "LessThanOrEqual"}
+_EDM = {
+    "guid": "Edm.Guid",
+    "str": "Edm.String",
+    "code": "Edm.String",
+    "dec": "Edm.Decimal",
+    "int": "Edm.Int32",
+    "bool": "Edm.Boolean",
+    "date": "Edm.Date",
+    "datetime": "Edm.DateTimeOffset",
+    "enum": "Edm.String",
+}
+_LIT_EDM = {
+    "str": "Edm.String",
+    "guid": "Edm.Guid",
+    "num": "Edm.Decimal",
+    "bool": "Edm.Boolean",
+    "date": "Edm.Date",
+    "datetime": "Edm.DateTimeOffset",
+    "null": "null",
+}
+_OPNAME = {
+    "eq": "Equal",
+    "ne": "NotEqual",
+    "gt": "GreaterThan",
+    "ge": "GreaterThanOrEqual",
+    "lt": "LessThan",
+    "le": "LessThanOrEqual",
+}
 
 
 def _incompatible(field_edm: str, lit: Node, op: str) -> BCError:
-    return BCError(400, "BadRequest_NotFound",
-                   f"A binary operator with incompatible types was detected. Found operand types '{field_edm}' "
-                   f"and '{_LIT_EDM.get(lit[1], lit[1])}' for operator kind '{_OPNAME[op]}'.")
+    return BCError(
+        400,
+        "BadRequest_NotFound",
+        f"A binary operator with incompatible types was detected. Found operand types '{field_edm}' "
+        f"and '{_LIT_EDM.get(lit[1], lit[1])}' for operator kind '{_OPNAME[op]}'.",
+    )
 
 
 def _coerce_literal(fld: Field, lit: Node, op: str) -> Any:
@@ -415,11 +456,13 @@ def _fields_of(node: Node) -> set[str]:
 
 def _check_or(node: Node) -> None:
     tag = node[0]
-    if tag == "or":
-        if len(_fields_of(node)) > 1:
-            # Message from business-central.md §2; the code is UNDOCUMENTED (sandbox choice).
-            raise BCError(400, "BadRequest_NotSupported",
-                          "The 'OR' operator is not supported on distinct fields on an OData filter.")
+    if tag == "or" and len(_fields_of(node)) > 1:
+        # Message from business-central.md §2; the code is UNDOCUMENTED (sandbox choice).
+        raise BCError(
+            400,
+            "BadRequest_NotSupported",
+            "The 'OR' operator is not supported on distinct fields on an OData filter.",
+        )
     if tag in ("or", "and"):
         _check_or(node[1])
         _check_or(node[2])
@@ -543,14 +586,28 @@ class Query:
     schema21: bool = False
 
 
-_KNOWN = {"$filter", "$select", "$orderby", "$top", "$skip", "$count", "$expand", "$skiptoken", "$schemaversion",
-          "$format", "company", "tenant"}
+_KNOWN = {
+    "$filter",
+    "$select",
+    "$orderby",
+    "$top",
+    "$skip",
+    "$count",
+    "$expand",
+    "$skiptoken",
+    "$schemaversion",
+    "$format",
+    "company",
+    "tenant",
+}
 
 
 def _int_option(name: str, text: str) -> int:
     if not re.fullmatch(r"\d+", text.strip()):
-        raise syntax_error(f"Invalid value '{text}' for {name} query option found. The {name} query option "
-                           "requires a non-negative integer value.")
+        raise syntax_error(
+            f"Invalid value '{text}' for {name} query option found. The {name} query option "
+            "requires a non-negative integer value."
+        )
     return int(text)
 
 
@@ -575,9 +632,11 @@ def parse_query(query: dict[str, list[str]]) -> Query:
     for key in query:
         if key.startswith("$") and key not in _KNOWN:
             raise syntax_error(f"The query parameter '{key}' is not supported.")
+
     def one(name: str) -> str | None:
         values = query.get(name)
         return values[-1] if values else None
+
     q.filter = one("$filter")
     sel = one("$select")
     if sel is not None:
