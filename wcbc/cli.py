@@ -691,10 +691,23 @@ def failures() -> None:
 def demo(
     workdir: Annotated[Path | None, typer.Option("--workdir", help="Keep the demo's files here.")] = None,
 ) -> None:
-    """Play the whole story on the built-in sandbox (no credentials, no network); exit 0 if all checks pass."""
+    """Play the whole story on the built-in sandbox (no credentials, no network); exit 0 if all pass."""
     from wcbc.demo import run_demo
 
     raise typer.Exit(run_demo(out, workdir))
+
+
+@app.command()
+def sandbox(
+    workdir: Annotated[
+        Path, typer.Option("--workdir", help="Where the config, vault, CA and state go.")
+    ] = Path("wcbc-sandbox"),
+    serve_port: Annotated[int, typer.Option("--serve-port", help="The port `wcbc serve` will use.")] = 8787,
+) -> None:
+    """Run the simulated WooCommerce, Entra ID and BC until interrupted, with a ready config."""
+    from wcbc.playground import run_sandbox
+
+    raise typer.Exit(run_sandbox(out, workdir.absolute(), serve_port=serve_port))
 
 
 # --------------------------------------------------------------------------- entry point
