@@ -9,8 +9,6 @@ The Python admin API (add_item, move_stock, ...) and the HTTP one under /__admin
 from __future__ import annotations
 
 import collections
-import re
-import uuid
 from decimal import Decimal
 from typing import Any
 from urllib.parse import unquote
@@ -27,9 +25,6 @@ from wcbc.sandbox.odata import BCError, make_etag
 ODATA_JSON = (
     "application/json; odata.metadata=minimal; odata.streaming=true; IEEE754Compatible=false; charset=utf-8"
 )
-_SEG = re.compile(r"^([A-Za-z$][A-Za-z0-9_.$]*)(?:\((.*)\))?$")
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-READ_ONLY_SETS = ("itemLedgerEntries", "accounts", "currencies")
 
 
 class BCApp:
@@ -482,7 +477,3 @@ def seed_sample(bc: BCApp) -> dict[str, Any]:
         phoneNumber="+1 415 555 0100",
     )
     return {"company_id": bc.company_id, "customer": jane, "items": [i[0] for i in items]}
-
-
-def new_guid() -> str:
-    return str(uuid.uuid4())

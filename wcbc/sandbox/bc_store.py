@@ -265,8 +265,6 @@ class Store:
                 value = BLANK_GUID
             elif fld.kind == "date" and not value:
                 value = BLANK_DATE
-            elif fld.kind == "currency":
-                value = value or self.lcy
             if fld.name == "currencyCode":
                 value = value or self.lcy
             out[fld.name] = value
