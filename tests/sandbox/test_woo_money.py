@@ -1,4 +1,4 @@
-"""Money maths of the WooCommerce simulator: recorded totals, identities, coupons, inclusive prices, seeding."""
+"""Money maths of the WooCommerce simulator: recorded totals, identities, coupons, inclusive tax, seeding."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Webhook deliveries of the WooCommerce simulator against a local listener, checked against the recordings."""
+"""Webhook deliveries of the WooCommerce simulator to a local listener, checked against the recordings."""
 
 from __future__ import annotations
 

@@ -22,6 +22,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from wcbc.sandbox.core import Request, Response, json_response
+from wcbc.sandbox.woo_model import RestError
 
 if TYPE_CHECKING:
     from wcbc.sandbox.woo import WooStore
@@ -35,8 +36,6 @@ def _loopback(host: str) -> bool:
 
 
 def handle_admin(store: WooStore, request: Request) -> Response:
-    from wcbc.sandbox.woo import RestError  # noqa: PLC0415
-
     if not _loopback(request.client):
         return json_response(403, {"error": "the admin API answers loopback clients only"})
     try:

@@ -284,3 +284,14 @@ class Webhook:
     pending_delivery: bool = True
     api_version: int = 3
     user_id: int = 1
+
+
+class RestError(Exception):
+    """A WordPress REST error: {code, message, data:{status, ...}}."""
+
+    def __init__(self, status: int, code: str, message: str, **data: Any) -> None:
+        super().__init__(code)
+        self.status, self.code, self.message, self.data = status, code, message, data
+
+    def body(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "data": {"status": self.status, **self.data}}

@@ -58,7 +58,7 @@ def fmt_trim(value: Decimal | str | int | float) -> str:
 
 
 def php_number(value: Decimal | int | float) -> int | float:
-    """A number as PHP's json_encode writes a float that is whole as an int (18) and others shortest (37.8)."""
+    """A money number as WooCommerce writes it: whole as an int (18), others shortest (37.8)."""
     d = dec(value)
     if d == d.to_integral_value():
         return int(d)
