@@ -593,11 +593,16 @@ class Service:
         self._server_thread: threading.Thread | None = None
         self._worker_thread: threading.Thread | None = None
         self._bound: tuple[str, int] | None = None
+        self._worker_state: State | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
     def start(self) -> Service:
+        """Open the state (raising StateError here, not in a thread), bind, start serving and working."""
         import waitress
+
+        # Opened before any thread: a fresh state file is created and migrated exactly once.
+        self._worker_state = self.state_factory()
 
         kwargs: dict[str, Any] = {
             "host": self.host, "port": self.port, "threads": self.workers,
@@ -709,9 +714,10 @@ class Service:
                 "last_error": self.last_error}
 
     def _work(self) -> None:
-        state: State | None = None
+        state: State | None = self._worker_state
         try:
-            state = self.state_factory()
+            if state is None:
+                state = self.state_factory()
             first = True
             while not self._stopping.is_set():
                 if not first:
