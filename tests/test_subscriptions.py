@@ -230,6 +230,14 @@ def test_wrong_client_state_notifications_do_not_delete_the_subscription(env: En
     assert env.state.inbox_backlog() == 0  # and nothing was stored
 
 
+def test_a_refused_resource_is_reported_and_the_others_done(env: Env) -> None:
+    report = env.ensure(resources=["salesOrderLines", "items"])
+    failed, created = report.subscriptions
+    assert failed.action == "failed" and failed.error and "does not support webhook" in failed.error
+    assert created.action == "created"
+    assert [s["resource"] for s in env.remote()] == [created.resource]
+
+
 def test_usage_errors(env: Env) -> None:
     with pytest.raises(UsageError):
         env.ensure(client_state="")

@@ -38,6 +38,7 @@ from wcbc.errors import (
     ThrottledError,
     UnreachableError,
     UsageError,
+    ValidationError,
 )
 
 if TYPE_CHECKING:
@@ -196,7 +197,11 @@ def _looks_like_handshake_failure(exc: RemoteError, preflight_failed: bool) -> b
         return False  # we could not reach BC: not BC failing to reach us
     if exc.status is not None and not 400 <= exc.status < 500:
         return False
-    return preflight_failed or bool(_HANDSHAKE_WORDS.search(f"{exc.code or ''} {exc.detail}"))
+    if _HANDSHAKE_WORDS.search(f"{exc.code or ''} {exc.detail}"):
+        return True
+    # BC's wording for a failed handshake is not documented: when our own test handshake failed too,
+    # any 4xx that is not plainly about the request itself is taken for one
+    return preflight_failed and not (exc.code or "").startswith("BadRequest_")
 
 
 def preflight(url: str, *, verify: str | bool = True, timeout: float = 5.0,
@@ -279,14 +284,23 @@ def ensure_subscriptions(
             except NotFoundError:
                 report.removed_duplicates.append(extra_id)
                 state.subscription_delete(extra_id)
-        if matches:
-            status = _keep_or_renew(bc, state, matches[0], resource, url, client_state, renew_before, now,
-                                    bool(preflight_problem))
-        else:
-            was_known = any(_resource_key(s.get("resource")) == key and _url_key(s.get("notification_url"))
-                            == _url_key(url) for s in stored.values())
-            status = _create(bc, state, resource, url, client_state, bool(preflight_problem),
-                             action="recreated" if was_known else "created")
+        try:
+            if matches:
+                status = _keep_or_renew(bc, state, matches[0], resource, url, client_state, renew_before,
+                                        now, bool(preflight_problem))
+            else:
+                was_known = any(_resource_key(s.get("resource")) == key
+                                and _url_key(s.get("notification_url")) == _url_key(url)
+                                for s in stored.values())
+                status = _create(bc, state, resource, url, client_state, bool(preflight_problem),
+                                 action="recreated" if was_known else "created")
+        except (ValidationError, NotFoundError) as exc:
+            # this resource alone was refused (e.g. an entity BC cannot subscribe to): report, carry on.
+            # A failed handshake was already raised as a RemoteError of its own; auth, throttling and
+            # unreachable errors propagate: they concern every resource.
+            log.error("subscription for %s refused: %s", resource, exc.message)
+            status = SubscriptionStatus(resource, matches[0].get("subscriptionId") if matches else None,
+                                        "failed", None, exc.message)
         report.subscriptions.append(status)
 
     # forget local rows BC no longer has (recreated ones were replaced above)
