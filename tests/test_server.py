@@ -438,10 +438,25 @@ def test_routes_and_methods(service: Service) -> None:
 
 def test_healthz(service: Service, state: State) -> None:
     assert post_woo(service.url, b'{"id":1}') == 200
-    data = requests.get(service.url + "/healthz", timeout=10).json()
+    response = requests.get(service.url + "/healthz", timeout=10)
+    assert response.status_code == 200 and response.headers["Content-Type"] == "application/json"
+    data = response.json()
     assert data["status"] == "ok" and data["backlog"] == 1
-    assert "last_processed_at" in data
-    assert data["oldest_pending_age_s"] is None or data["oldest_pending_age_s"] >= 0
+    assert data["last_processed_at"] is None  # no processor ran yet
+    assert isinstance(data["oldest_pending_age_s"], float) and data["oldest_pending_age_s"] >= 0
+    assert requests.head(service.url + "/healthz", timeout=10).status_code == 200
+
+
+def test_healthz_oldest_pending_age(state: State, state_path: Path) -> None:
+    old = State(state_path, clock=lambda: datetime.now(UTC) - timedelta(hours=2))
+    old.inbox_add("woocommerce", "order.updated", "1", b'{"id":1}', {})
+    old.close()
+    app = make_app(state=state, secret_provider=secrets())
+    seen: list[str] = []
+    body = b"".join(app({"REQUEST_METHOD": "GET", "PATH_INFO": "/healthz"}, lambda s, h: seen.append(s)))
+    data = json.loads(body)
+    assert seen == ["200 OK"] and data["backlog"] == 1
+    assert 7000 < data["oldest_pending_age_s"] < 7300
 
 
 # ----------------------------------------------------------------------------- the worker
