@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from wcbc import __version__
@@ -109,7 +110,7 @@ def emit(title: str, rows: list[tuple[str, Any]], data: dict | None = None) -> N
     table.add_column("what")
     table.add_column("value")
     for key, value in rows:
-        table.add_row(str(key), str(value))
+        table.add_row(escape(str(key)), escape(str(value)))
     out.print(table)
 
 
@@ -353,7 +354,7 @@ def _print_outcomes(report: Any) -> None:
     if OPTS.json or OPTS.quiet:
         for o in report.outcomes:
             if o.result in ("failed", "on_hold") and not OPTS.json:
-                err.print(f"order {o.number}: {o.result}: {o.message}", highlight=False)
+                err.print(f"order {o.number}: {o.result}: {o.message}", highlight=False, markup=False)
         return
     for o in report.outcomes:
         if o.result in ("unchanged",):
@@ -367,7 +368,7 @@ def _print_outcomes(report: Any) -> None:
         }.get(o.result, "white")
         doc = f" -> {o.document}" if o.document else ""
         msg = f" ({o.message})" if o.message else ""
-        out.print(f"[{colour}]{o.result:>9}[/{colour}] order {o.number}{doc}{msg}", highlight=False)
+        out.print(f"[{colour}]{o.result:>9}[/{colour}] order {o.number}{escape(doc + msg)}", highlight=False)
 
 
 # --------------------------------------------------------------------------- items
@@ -399,10 +400,16 @@ def sync_items(
         if not OPTS.json and not OPTS.quiet:
             for o in report.outcomes:
                 if o.result not in ("unchanged",):
-                    out.print(f"{o.result:>12} {o.number} {getattr(o, 'message', '') or ''}", highlight=False)
+                    out.print(
+                        f"{o.result:>12} {o.number} {getattr(o, 'message', '') or ''}",
+                        highlight=False,
+                        markup=False,
+                    )
         for o in report.outcomes:
             if o.result in ("failed", "on_hold") and (OPTS.quiet or OPTS.json):
-                err.print(f"item {o.number}: {o.result}: {getattr(o, 'message', '')}", highlight=False)
+                err.print(
+                    f"item {o.number}: {o.result}: {getattr(o, 'message', '')}", highlight=False, markup=False
+                )
         title = "sync-items --dry-run (nothing written)" if dry_run else "sync-items"
         emit(title, _flatten(report.summary()), report.summary())
         if report.failed:
@@ -440,7 +447,7 @@ def reconcile(
             print(json.dumps(report.as_dict(), indent=2, default=str))
         elif not OPTS.quiet:
             for diff in report.differences:
-                out.print(f"{diff.result:>12} {diff.as_dict()}", highlight=False)
+                out.print(f"{diff.result:>12} {diff.as_dict()}", highlight=False, markup=False)
             emit(
                 "reconcile --dry-run (nothing written)" if dry_run else "reconcile",
                 _flatten(report.summary()),
@@ -513,7 +520,7 @@ def _alert_problems(ctx: Any, problems: list[str]) -> None:
     if not problems:
         return
     for problem in problems:
-        err.print(f"[red]alert:[/red] {problem}", highlight=False)
+        err.print(f"[red]alert:[/red] {escape(problem)}", highlight=False)
     from wcbc.alerts import send_alert
 
     send_alert(ctx.config.alerts, "wcbc needs attention", "\n".join(problems))
@@ -657,7 +664,7 @@ def audit(
     for col in ("time", "step", "detail"):
         table.add_column(col, overflow="fold")
     for row in rows:
-        table.add_row(str(row["ts"]), str(row["step"]), str(row.get("detail") or "")[:2000])
+        table.add_row(str(row["ts"]), str(row["step"]), escape(str(row.get("detail") or "")[:2000]))
     out.print(table)
 
 
@@ -678,7 +685,7 @@ def failures() -> None:
             r["status"],
             str(r.get("attempts")),
             str(r.get("updated_at")),
-            str(r.get("last_error") or ""),
+            escape(str(r.get("last_error") or "")),
         )
     if not OPTS.quiet or rows:
         out.print(table)
@@ -723,25 +730,24 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except LockHeld as exc:
         if not OPTS.quiet:
-            err.print(f"[yellow]{exc}[/yellow]")
+            err.print(f"[yellow]{escape(str(exc))}[/yellow]")
         sys.exit(EXIT_OK)
     except WcbcError as exc:
         if OPTS.debug:
             err.print_exception(show_locals=False)
-        err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
         if exc.hint:
-            err.print(f"[dim]hint:[/dim] {exc.hint}", highlight=False)
+            err.print(f"[dim]hint:[/dim] {escape(exc.hint)}", highlight=False)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
     except Exception as exc:  # click usage errors and genuine bugs
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
+        # typer vendors its own click: recognise its exceptions by shape, not by class.
+        if callable(getattr(exc, "show", None)) and isinstance(getattr(exc, "exit_code", None), int):
             exc.show()
-            sys.exit(2)
-        if isinstance(exc, click.exceptions.Abort):
+            sys.exit(2 if exc.exit_code == 2 else exc.exit_code)
+        if type(exc).__name__ == "Abort":
             sys.exit(1)
         if OPTS.debug:
             raise

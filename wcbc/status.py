@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 
@@ -79,5 +80,7 @@ def render(data: dict[str, Any], console: Console) -> None:
         for col in ("record", "detected", "detail"):
             conflicts.add_column(col, overflow="fold")
         for c in data["conflicts"]:
-            conflicts.add_row(str(c.get("record_id")), str(c.get("detected_at")), str(c.get("detail"))[:300])
+            conflicts.add_row(
+                str(c.get("record_id")), str(c.get("detected_at")), escape(str(c.get("detail"))[:300])
+            )
         console.print(conflicts)

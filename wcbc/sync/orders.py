@@ -227,6 +227,9 @@ class OrderSync:
         if page:
             self._process_page(page)
             self._advance(page, started)
+        if budget is None and not self.dry_run:
+            # The whole window up to the run's start was read and every outcome committed.
+            self.state.cursor_set(CURSOR, iso(started))
         if newest is not None and not self.dry_run:
             self.state.cursor_set(LAST_SEEN, iso(newest))
 
