@@ -10,9 +10,8 @@ from urllib.parse import quote
 import pytest
 import requests
 
+from tests.contracts import BC_EXAMPLES as EXAMPLES  # noqa: E402
 from wcbc.sandbox.bc_testing import BCSandbox, run_bc_sandbox
-
-EXAMPLES = Path("/work/shared/contracts/business-central/docs-examples")
 
 
 def example(name: str) -> dict:

@@ -14,9 +14,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
+from tests.contracts import BC_EXAMPLES as EXAMPLES  # noqa: E402
 from wcbc.sandbox.bc_testing import BCSandbox, run_bc_sandbox
-
-EXAMPLES = Path("/work/shared/contracts/business-central/docs-examples")
 
 
 class Receiver:

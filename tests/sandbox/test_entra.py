@@ -9,10 +9,10 @@ import msal
 import pytest
 import requests
 
+from tests.contracts import BC_EXAMPLES as EXAMPLES  # noqa: E402
 from wcbc.sandbox.core import Clock, SandboxServer, generate_ca
 from wcbc.sandbox.entra import EntraApp
 
-EXAMPLES = Path("/work/shared/contracts/business-central/docs-examples")
 TENANT = "8f1d6a52-0000-4000-8000-00000000aa01"
 CLIENT = "11111111-2222-4333-8444-555555555555"
 SECRET = "s3cr3t~value+with/odd=chars"
