@@ -556,17 +556,21 @@ def webhooks_check(
     ] = False,
 ) -> None:
     """Alert when a webhook is disabled, paused, missing, pointing elsewhere, or has gone quiet."""
+    from wcbc.runner import command_run
     from wcbc.woo.webhook_health import check_webhooks
 
     ctx = _context()
     try:
-        health = check_webhooks(
-            ctx.woo,
-            ctx.state,
-            public_url=_public_url(ctx),
-            repair=repair,
-            secret=ctx.vault.get("woo_webhook_secret") if repair else None,
-        )
+        with command_run(ctx, "webhooks-check") as run:
+            health = check_webhooks(
+                ctx.woo,
+                ctx.state,
+                public_url=_public_url(ctx),
+                repair=repair,
+                secret=ctx.vault.get("woo_webhook_secret") if repair else None,
+            )
+            run.summary = {"ok": health.ok, "problems": [p.to_dict() for p in health.problems]}
+            run.outcome = "ok" if health.ok else "failed"
         rows: list[tuple[str, Any]] = [
             (f"#{w.get('id')} {w.get('topic')}", w.get("status")) for w in health.webhooks
         ]

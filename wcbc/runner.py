@@ -29,3 +29,5 @@ def command_run(ctx: Any, command: str) -> Iterator[Run]:
             ctx.state.run_finish(run.id, "error", {**run.summary, "error": str(exc)[:500]})
             raise
         ctx.state.run_finish(run.id, run.outcome, run.summary)
+        # The journal is append-only and kept for [state] journal_days, then pruned.
+        ctx.state.prune_journal(ctx.config.state.journal_days)
