@@ -283,9 +283,10 @@ def _make_handler(app: App, scheme: str) -> type[BaseHTTPRequestHandler]:
                 raw_query=parts.query,
             )
             faults = app.faults
-            if faults.latency:
+            admin = request.path.startswith("/__admin/")  # the knobs themselves are never faulted
+            if faults.latency and not admin:
                 time.sleep(faults.latency)
-            fault = faults.draw()
+            fault = None if admin else faults.draw()
             if fault == "drop":
                 raise _DropConnection
             if fault is not None:
