@@ -207,26 +207,34 @@ class OrderSync:
             log.info("no bookmark and no orders.start_date: polling the last 24 hours")
         page: list[dict] = []
         newest: dt.datetime | None = None
+        # The store pages by offset, ordered by date_modified: writing the BC numbers back while paging
+        # would move the written orders behind the unread ones, shift the unread ones onto pages already
+        # read, and the poll would never see them. The write-back waits until the last page was read.
+        deferred: list[tuple[dict, str]] = []
         # modified_before is exclusive and has whole seconds: +1 s keeps orders changed in the start second.
         upper = started + dt.timedelta(seconds=1)
-        for order in self.woo.iter_orders(modified_after=start, modified_before=upper):
-            modified = parse_gmt(order.get("date_modified_gmt"))
-            if modified and (newest is None or modified > newest):
-                newest = modified
-            if order["id"] in seen:
-                continue
-            seen.add(order["id"])
-            page.append(order)
-            if budget is not None and len(page) >= budget:
-                break
-            if len(page) >= self.cfg.batch_size:
-                self._process_page(page)
-                budget = None if budget is None else budget - len(page)
+        try:
+            for order in self.woo.iter_orders(modified_after=start, modified_before=upper):
+                modified = parse_gmt(order.get("date_modified_gmt"))
+                if modified and (newest is None or modified > newest):
+                    newest = modified
+                if order["id"] in seen:
+                    continue
+                seen.add(order["id"])
+                page.append(order)
+                if budget is not None and len(page) >= budget:
+                    break
+                if len(page) >= self.cfg.batch_size:
+                    self._process_page(page, deferred)
+                    budget = None if budget is None else budget - len(page)
+                    self._advance(page, started)
+                    page = []
+            if page:
+                self._process_page(page, deferred)
                 self._advance(page, started)
-                page = []
-        if page:
-            self._process_page(page)
-            self._advance(page, started)
+        finally:
+            for part in chunks(deferred, 100):
+                self._write_back(part)
         if budget is None and not self.dry_run:
             # The whole window up to the run's start was read and every outcome committed.
             self.state.cursor_set(CURSOR, iso(started))
@@ -242,7 +250,8 @@ class OrderSync:
 
     # ------------------------------------------------------------------ one page
 
-    def _process_page(self, orders: list[dict]) -> None:
+    def _process_page(self, orders: list[dict], deferred: list[tuple[dict, str]] | None = None) -> None:
+        """Book one page; its write-back goes to ``deferred`` when given (the poll), else is done now."""
         to_book: list[dict] = []
         written_back: list[tuple[dict, str]] = []
         for order in orders:
@@ -254,7 +263,7 @@ class OrderSync:
             if outcome.result == "unchanged" and outcome.document and not _has_meta(order, outcome.document):
                 written_back.append((order, outcome.document))  # an earlier write-back failed
         if not to_book:
-            self._write_back(written_back)
+            self._write_back_later(written_back, deferred)
             return
         existing = self._lookup_documents(to_book)
         pending: list[dict] = []
@@ -281,8 +290,17 @@ class OrderSync:
                     written_back.append((order, outcome.document or ""))
             systemic = [o for o in outcomes if o.result == "aborted"]
             if systemic:
+                self._write_back_later(written_back, deferred)
                 raise systemic[0].error  # type: ignore[attr-defined]
-        self._write_back(written_back)
+        self._write_back_later(written_back, deferred)
+
+    def _write_back_later(
+        self, done: list[tuple[dict, str]], deferred: list[tuple[dict, str]] | None
+    ) -> None:
+        if deferred is None:
+            self._write_back(done)
+        else:  # keep only what the write-back reads, not whole orders
+            deferred.extend(({"id": o["id"], "meta_data": o.get("meta_data") or []}, n) for o, n in done)
 
     def _ext(self, order: dict) -> str:
         return mapping.document_number(order, self.cfg.number_prefix)
