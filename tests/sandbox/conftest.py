@@ -13,10 +13,11 @@ from typing import Any
 import pytest
 import requests
 
+from tests.contracts import CONTRACTS  # noqa: E402
 from wcbc.sandbox.core import SandboxServer, TLSFiles, generate_ca
 from wcbc.sandbox.woo import WooStore
 
-REAL_STORE = Path("/work/shared/contracts/woocommerce/real-store")
+REAL_STORE = CONTRACTS / "woocommerce" / "real-store"
 if not REAL_STORE.exists():  # pragma: no cover - alternative checkout layouts
     REAL_STORE = Path(__file__).resolve().parents[3] / "shared" / "contracts" / "woocommerce" / "real-store"
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +18,9 @@ from wcbc.sandbox.core import SandboxServer, TLSFiles
 from wcbc.sandbox.woo import WooStore
 
 RECORDED_SITE = "https://127.0.0.1:8443"
-REAL_STORE = Path("/work/shared/contracts/woocommerce/real-store")
+from tests.contracts import CONTRACTS  # noqa: E402
+
+REAL_STORE = CONTRACTS / "woocommerce" / "real-store"
 
 # In the order they were recorded: ids (products 10.., orders 16.., webhook 1, customer 2) line up.
 SETUP = [
