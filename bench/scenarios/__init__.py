@@ -1,0 +1,1 @@
+"""Benchmark scenarios: each module has ``run(options) -> dict`` returning one scenario's report."""
