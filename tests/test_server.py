@@ -24,7 +24,7 @@ from wcbc.errors import RecordError
 from wcbc.server import LAST_PROCESSED_CURSOR, Service, inbox_processor, make_app
 from wcbc.state import State
 
-RECORDED = Path("/work/shared/contracts/woocommerce/real-store/webhooks")
+RECORDED = Path(__file__).parent / "fixtures" / "contracts" / "woocommerce" / "real-store" / "webhooks"
 INDEX = json.loads((RECORDED / "index.json").read_text())
 WOO_SECRETS = list(INDEX["webhook_secrets"].values())
 CLIENT_STATE = "cs-3f8a1c0e9b7d4e2a"
