@@ -204,3 +204,61 @@ def test_invoice_targets(tmp_path, monkeypatch, target: str) -> None:
         # A rerun finds the (posted) invoice and books nothing twice.
         assert env.cli("sync-orders", "--order", str(order["id"]))[0] == 0
         assert len(docs(env, order["number"])) == 1
+
+
+def _with_orders_config(env: E2E, lines: str) -> None:
+    text = env.config_path.read_text().replace("[orders]\n", f"[orders]\n{lines}\n")
+    env.config_path.write_text(text)
+
+
+def test_mixed_tax_rates_get_a_rounding_line_to_match_the_store_total(tmp_path, monkeypatch) -> None:
+    for env in make_env(tmp_path, monkeypatch, woo_options={"reduced_rate": "5"}):
+        env.woo.add_product("BOOK-001", "A book", "15.00", tax_class="reduced-rate")
+        env.bc.add_item("BOOK-001", "A book", "15.00", 10)
+        order = env.woo.create_order(
+            customer_id=jane(env),
+            line_items=[{"sku": "BOOK-001", "quantity": 2}, {"sku": "MUG-001", "quantity": 1}],
+        )
+        assert len(order["tax_lines"]) == 2  # two rates on one order
+        assert env.cli("sync-orders")[0] == 0
+        doc = docs(env, order["number"])[0]
+        # BC taxes every line at its own 7.25 %: the difference to WooCommerce's total goes on 6630.
+        assert any(ln["lineType"] == "Account" and ln["lineObjectNumber"] == "6630" for ln in doc["lines"])
+        assert abs(Decimal(str(doc["totalAmountIncludingTax"])) - Decimal(order["total"])) <= Decimal("0.01")
+
+
+def test_store_prices_including_tax(tmp_path, monkeypatch) -> None:
+    """A tax-inclusive store: into a VAT company with gross line prices, and into a US Sales Tax company
+    (which refuses pricesIncludeTax) with net prices; both reproduce WooCommerce's total."""
+    for env in make_env(tmp_path / "vat", monkeypatch, woo_options={"prices_include_tax": True}):
+        env.bc.store.tax_mode = "vat"
+        _with_orders_config(env, "prices_include_tax = true")
+        order = env.woo.create_order(
+            customer_id=jane(env), line_items=[{"sku": "TSHIRT-001", "quantity": 3}], shipping_lines=SHIP
+        )
+        code, out, err = env.cli("sync-orders")
+        assert code == 0, out + err
+        doc = docs(env, order["number"])[0]
+        assert doc["pricesIncludeTax"] is True
+        assert abs(Decimal(str(doc["totalAmountIncludingTax"])) - Decimal(order["total"])) <= Decimal("0.01")
+    for env in make_env(tmp_path / "salestax", monkeypatch, woo_options={"prices_include_tax": True}):
+        order = env.woo.create_order(
+            customer_id=jane(env), line_items=[{"sku": "TSHIRT-001", "quantity": 3}], shipping_lines=SHIP
+        )
+        code, out, err = env.cli("sync-orders")
+        assert code == 0, out + err
+        doc = docs(env, order["number"])[0]
+        assert doc["pricesIncludeTax"] is False
+        assert abs(Decimal(str(doc["totalAmountIncludingTax"])) - Decimal(order["total"])) <= Decimal("0.01")
+
+
+def test_order_in_another_currency_keeps_its_currency(e2e: E2E) -> None:
+    order = e2e.woo.create_order(
+        customer_id=jane(e2e), line_items=[{"sku": "CAP-001", "quantity": 1}], currency="EUR"
+    )
+    assert e2e.cli("sync-orders")[0] == 0
+    doc = docs(e2e, order["number"])[0]
+    assert doc["currencyCode"] == "EUR"
+    local = e2e.woo.create_order(customer_id=jane(e2e), line_items=[{"sku": "CAP-001", "quantity": 1}])
+    assert e2e.cli("sync-orders")[0] == 0
+    assert docs(e2e, local["number"])[0]["currencyCode"] in ("", "USD")
