@@ -355,7 +355,7 @@ SCHEMA: dict[str, tuple[str, tuple[Key, ...]]] = {
             Key("start_date", "str", None, "Ignore orders created before this date (YYYY-MM-DD)",
                 example="2026-01-01", check=_check_start_date),
             Key("number_prefix", "str", "", "Prefix of the external document number (WooCommerce order no.)"),
-            Key("prices_include_tax", "bool", False, "Send gross line prices (pricesIncludeTax; VAT companies only: US Sales Tax refuses it)"),
+            Key("prices_include_tax", "bool", False, "Gross line prices (VAT companies only; US Sales Tax refuses it)"),
             Key("shipping_account", "str", None, "G/L account for shipping charges (or shipping_item)",
                 example="6110"),
             Key("shipping_item", "str", None, "Item number for shipping charges (or shipping_account)",
