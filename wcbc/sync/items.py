@@ -23,6 +23,7 @@ booked in BC (see :class:`Reservations` for which order statuses hold stock), fl
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -338,10 +339,11 @@ class Writer:
         queue = self.queues.pop(parent, [])
         if not queue:
             return
-        for item, product, changes in queue:
-            detail = {"product": product.id, "parent": parent or None, "changes": _public(changes),
-                      "before": _before(product, changes)}
-            self.state.journal(f"item:{item.number}", "sent", detail, run_id=self.run_id)
+        with _bulk(self.state):  # the intent is committed before the call
+            for item, product, changes in queue:
+                detail = {"product": product.id, "parent": parent or None, "changes": _public(changes),
+                          "before": _before(product, changes)}
+                self.state.journal(f"item:{item.number}", "sent", detail, run_id=self.run_id)
         body = [changes for _, _, changes in queue]
         self.batches += 1
         try:
@@ -349,18 +351,20 @@ class Writer:
         except SYSTEMIC:
             raise
         except RemoteError as exc:
-            for item, product, changes in queue:
-                self._failed(item, product, changes, str(exc), None)
-            return
-        for (item, product, changes), result in zip(queue, results, strict=False):
-            if result.ok:
-                self._written(item, product, changes, result.item or {})
-            else:
-                error = result.error or {}
-                message = f"{error.get('code') or 'error'}: {error.get('message') or 'refused'}"
-                self._failed(item, product, changes, message, error.get("code"))
-        for item, product, changes in queue[len(results):]:
-            self._failed(item, product, changes, "no answer for this item in the batch", None)
+            results = []
+            error = str(exc)
+        else:
+            error = "no answer for this item in the batch"
+        with _bulk(self.state):  # the outcomes, one transaction when the state can (no HTTP call inside)
+            for (item, product, changes), result in zip(queue, results, strict=False):
+                if result.ok:
+                    self._written(item, product, changes, result.item or {})
+                else:
+                    detail = result.error or {}
+                    message = f"{detail.get('code') or 'error'}: {detail.get('message') or 'refused'}"
+                    self._failed(item, product, changes, message, detail.get("code"))
+            for item, product, changes in queue[len(results):]:
+                self._failed(item, product, changes, error, None)
 
     def _written(self, item: BCItem, product: WooProduct, changes: dict[str, Any], answer: dict) -> None:
         rid = f"item:{item.number}"
@@ -394,6 +398,12 @@ class Writer:
         log.error("%s", text)
         self.on_outcome(ItemOutcome(item.number, status, product.id, _public(changes),
                                     _before(product, changes), message=text))
+
+
+def _bulk(state: Any) -> Any:
+    """One transaction for a batch's state writes when the state offers ``batch()`` (else one commit each)."""
+    batch = getattr(state, "batch", None)
+    return batch() if callable(batch) else contextlib.nullcontext()
 
 
 def _public(changes: dict[str, Any]) -> dict[str, Any]:
