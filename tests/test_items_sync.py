@@ -575,3 +575,21 @@ def test_linked_product_deleted_in_woocommerce_forgets_the_link(env: Env) -> Non
     assert report.by_number() == {"X-1": "failed"}
     assert env.state.link_get("product", str(product["id"])) is None
     assert env.sync().by_number() == {"X-1": "unknown"}  # searched again, not found
+
+
+def test_a_batch_call_refused_as_a_whole_fails_each_of_its_items(env: Env) -> None:
+    from wcbc.errors import ValidationError
+
+    for number in ("W-1", "W-2"):
+        env.bc.add_item(number, "5", 1)
+        env.woo.add_product(number, "4.00", 1)
+    env.from_start()
+
+    def refuse(update: list[dict]) -> list:
+        raise ValidationError("Unable to accept more than 100 items", system="woocommerce",
+                              call="POST /products/batch", status=413)
+
+    env.woo.batch_products = refuse  # type: ignore[method-assign]
+    report = env.sync()
+    assert report.by_number() == {"W-1": "failed", "W-2": "failed"}
+    assert "more than 100" in env.state.record_get("item:W-2")["last_error"]
