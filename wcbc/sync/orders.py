@@ -130,6 +130,8 @@ class OrderSync:
         self._buyer_locks: dict[tuple[str, str], threading.Lock] = {}
         self._customers: dict[tuple[str, str], str] = {}
         self._items: dict[str, bool | None] = {}  # SKU (upper) -> blocked; None = not a BC item
+        self._by_email: dict[str, dict] = {}  # this page's BC customers by e-mail (lower)
+        self._looked_up: set[str] = set()  # this page's e-mails already asked of BC
 
     # ------------------------------------------------------------------ entry point
 
@@ -265,7 +267,7 @@ class OrderSync:
         if not to_book:
             self._write_back_later(written_back, deferred)
             return
-        existing = self._lookup_documents(to_book)
+        existing = self._page_reads(to_book)
         pending: list[dict] = []
         for order in to_book:
             found = existing.get(self._ext(order).upper())
@@ -277,8 +279,6 @@ class OrderSync:
             else:
                 pending.append(order)
         if pending:
-            self._prefetch_items(pending)
-            self._prefetch_customers(pending)
             if self.concurrency > 1 and len(pending) > 1:
                 with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
                     outcomes = list(pool.map(self._book_safely, pending))
@@ -351,18 +351,55 @@ class OrderSync:
 
     # ------------------------------------------------------------------ lookups
 
-    def _lookup_documents(self, orders: list[dict]) -> dict[str, dict]:
-        """One query per entity per page: externalDocumentNumber eq ... or ... (a single field)."""
+    def _document_queries(self, orders: list[dict]) -> list[tuple[str, dict[str, str]]]:
         numbers = sorted({self._ext(o) for o in orders})
+        return [
+            (entity, {"$filter": flt})
+            for entity in ("salesOrders", "salesInvoices")
+            for flt in odata.any_of_chunks("externalDocumentNumber", numbers)
+        ]
+
+    @staticmethod
+    def _merge_documents(queries: list[tuple[str, dict]], answers: list[list[dict]]) -> dict[str, dict]:
         found: dict[str, dict] = {}
-        for entity in ("salesOrders", "salesInvoices"):
-            for flt in odata.any_of_chunks("externalDocumentNumber", numbers):
-                for doc in self.bc.iter(entity, {"$filter": flt}):
-                    key = str(doc.get("externalDocumentNumber", "")).upper()
-                    doc["@entity"] = entity
-                    # A posted invoice beats a draft; an invoice beats an order that was shipped.
-                    if key not in found or entity == "salesInvoices":
-                        found[key] = doc
+        for (entity, _), docs in zip(queries, answers, strict=True):
+            for doc in docs:
+                key = str(doc.get("externalDocumentNumber", "")).upper()
+                doc["@entity"] = entity
+                # A posted invoice beats a draft; an invoice beats an order that was shipped.
+                if key not in found or entity == "salesInvoices":
+                    found[key] = doc
+        return found
+
+    def _lookup_documents(self, orders: list[dict]) -> dict[str, dict]:
+        """One query per entity (per filter chunk): externalDocumentNumber eq ... or ... (a single field)."""
+        queries = self._document_queries(orders)
+        return self._merge_documents(queries, [list(self.bc.iter(e, p)) for e, p in queries])
+
+    def _page_reads(self, orders: list[dict]) -> dict[str, dict]:
+        """All the reads a page needs, sent together (up to ``concurrency`` at once): the documents by
+        externalDocumentNumber, the SKUs not checked yet, the unlinked buyers by e-mail. Returns the
+        documents found; fills the item and customer caches."""
+        docs = self._document_queries(orders)
+        skus = self._wanted_skus(orders)
+        emails = self._wanted_emails(orders)
+        items = [
+            ("items", {"$filter": flt, "$select": "number,blocked"})
+            for flt in odata.any_of_chunks("number", sorted(skus))
+        ]
+        customers = [
+            ("customers", {"$filter": flt, "$select": "id,number,email"})
+            for flt in odata.any_of_chunks("email", sorted(emails))
+        ]
+        queries = docs + items + customers
+        if self.concurrency > 1 and len(queries) > 1:
+            with ThreadPoolExecutor(max_workers=min(self.concurrency, len(queries))) as pool:
+                answers = list(pool.map(lambda q: list(self.bc.iter(q[0], q[1])), queries))
+        else:
+            answers = [list(self.bc.iter(e, p)) for e, p in queries]
+        found = self._merge_documents(docs, answers[: len(docs)])
+        self._remember_items(skus, answers[len(docs) : len(docs) + len(items)])
+        self._remember_customers(emails, answers[len(docs) + len(items) :])
         return found
 
     def _link_existing(self, order: dict, doc: dict) -> Outcome:
@@ -400,6 +437,24 @@ class OrderSync:
 
     def _prefetch_customers(self, orders: list[dict]) -> None:
         """Resolve, per page, the buyers not linked yet with one e-mail query (a single field)."""
+        emails = self._wanted_emails(orders)
+        answers = [
+            list(self.bc.iter("customers", {"$filter": flt, "$select": "id,number,email"}))
+            for flt in odata.any_of_chunks("email", sorted(emails))
+        ]
+        self._remember_customers(emails, answers)
+
+    def _remember_customers(self, emails: set[str], answers: list[list[dict]]) -> None:
+        by_email: dict[str, dict] = {}
+        for customers in answers:
+            for customer in customers:
+                key = str(customer.get("email", "")).strip().lower()
+                by_email.setdefault(key, customer)
+        self._by_email = by_email
+        # An e-mail looked up and not found needs no second query when its customer is created.
+        self._looked_up = {e.strip().lower() for e in emails}
+
+    def _wanted_emails(self, orders: list[dict]) -> set[str]:
         emails: set[str] = set()
         for order in orders:
             try:
@@ -415,18 +470,19 @@ class OrderSync:
             email = ((order.get("billing") or {}).get("email") or "").strip()
             if email:
                 emails.add(email)
-        if not emails:
-            return
-        by_email: dict[str, dict] = {}
-        for flt in odata.any_of_chunks("email", sorted(emails)):
-            for customer in self.bc.iter("customers", {"$filter": flt, "$select": "id,number,email"}):
-                key = str(customer.get("email", "")).strip().lower()
-                by_email.setdefault(key, customer)
-        self._by_email = by_email
+        return emails
 
     def _prefetch_items(self, orders: list[dict]) -> None:
         """Which SKUs of this page are BC items: one query per page, cached for the run."""
-        wanted = (
+        wanted = self._wanted_skus(orders)
+        answers = [
+            list(self.bc.iter("items", {"$filter": flt, "$select": "number,blocked"}))
+            for flt in odata.any_of_chunks("number", sorted(wanted))
+        ]
+        self._remember_items(wanted, answers)
+
+    def _wanted_skus(self, orders: list[dict]) -> set[str]:
+        return (
             {
                 str(line.get("sku") or "").strip().upper()
                 for order in orders
@@ -435,8 +491,10 @@ class OrderSync:
             - {""}
             - set(self._items)
         )
-        for flt in odata.any_of_chunks("number", sorted(wanted)):
-            for item in self.bc.iter("items", {"$filter": flt, "$select": "number,blocked"}):
+
+    def _remember_items(self, wanted: set[str], answers: list[list[dict]]) -> None:
+        for items in answers:
+            for item in items:
                 self._items[str(item["number"]).upper()] = bool(item.get("blocked"))
         for sku in wanted:
             self._items.setdefault(sku, None)
@@ -474,8 +532,8 @@ class OrderSync:
                 number = link["bc_number"]
             else:
                 email = ((order.get("billing") or {}).get("email") or "").strip()
-                customer = getattr(self, "_by_email", {}).get(email.lower()) if email else None
-                if customer is None and email:
+                customer = self._by_email.get(email.lower()) if email else None
+                if customer is None and email and email.lower() not in self._looked_up:
                     matches = list(self.bc.iter("customers", {"$filter": odata.eq("email", email)}))
                     customer = matches[0] if matches else None
                 if customer is None:
