@@ -71,3 +71,27 @@ def test_released_when_the_block_raises(tmp_path: Path) -> None:
 def test_bad_command_name(tmp_path: Path) -> None:
     with pytest.raises(ValueError), run_lock(tmp_path / "wcbc.db", "../x"):
         pass
+
+
+def test_wait_acquires_once_the_holder_releases(tmp_path) -> None:
+    import threading
+    import time as _time
+
+    from wcbc.lock import run_lock
+
+    state = tmp_path / "state.db"
+    released = threading.Event()
+
+    def hold() -> None:
+        with run_lock(state, "sync-items"):
+            released.wait(5)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    _time.sleep(0.2)
+    threading.Timer(0.5, released.set).start()
+    started = _time.monotonic()
+    with run_lock(state, "sync-items", wait=5):
+        waited = _time.monotonic() - started
+    holder.join()
+    assert waited >= 0.2  # it waited for the holder instead of failing at once

@@ -403,3 +403,21 @@ def test_busy_writer_waits_instead_of_failing(tmp_path: Path) -> None:
         released.join()
         other.close()
         assert s.cursor_get("x") == "1"
+
+
+def test_batch_is_one_transaction_all_or_nothing(tmp_path) -> None:
+    import pytest as _pytest
+
+    from wcbc.state import State
+
+    with State(tmp_path / "s.db") as state:
+        with _pytest.raises(RuntimeError), state.batch():
+            state.link_set("product", "1", "bc-1", "A")
+            state.link_set("product", "2", "bc-2", "B")
+            raise RuntimeError("boom")
+        assert state.links("product") == []
+        with state.batch():
+            state.link_set("product", "1", "bc-1", "A")
+            state.cursor_set("x", "y")
+        assert len(state.links("product")) == 1
+        assert state.cursor_get("x") == "y"

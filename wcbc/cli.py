@@ -437,7 +437,13 @@ def reconcile(
                 orders=orders, since=_since(since)
             )
         else:
-            with command_run(ctx, "reconcile") as run:
+            from wcbc.lock import run_lock
+
+            # Reconcile writes the same products and bookmarks as sync-items: wait for it, then hold both.
+            with (
+                command_run(ctx, "reconcile") as run,
+                run_lock(ctx.config.state.path, "sync-items", wait=600),
+            ):
                 report = Reconciler(ctx.woo, ctx.bc, ctx.state, ctx.config).run(
                     orders=orders, since=_since(since)
                 )
