@@ -385,7 +385,7 @@ SCHEMA: dict[str, tuple[str, tuple[Key, ...]]] = {
             Key("prices_include_tax", "bool", False, "Push prices including tax (uses tax_rate)"),
             Key("tax_rate", "decimal", None, "Tax rate in percent added when prices_include_tax is true",
                 example="20", minimum=0),
-            Key("hold_unbooked", "bool", True, "Subtract quantities on open BC sales orders from stock"),
+            Key("hold_unbooked", "bool", True, "Hold back open BC orders and unbooked web orders from stock"),
         ),
     ),
     "serve": (
