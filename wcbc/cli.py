@@ -560,6 +560,12 @@ def webhooks_check(
     repair: Annotated[
         bool, typer.Option("--repair", help="Recreate disabled, paused or missing webhooks.")
     ] = False,
+    reactivate: Annotated[
+        bool,
+        typer.Option(
+            "--reactivate", help="With --repair: only set disabled ones active (keeps the failure count)."
+        ),
+    ] = False,
 ) -> None:
     """Alert when a webhook is disabled, paused, missing, pointing elsewhere, or has gone quiet."""
     from wcbc.runner import command_run
@@ -573,6 +579,7 @@ def webhooks_check(
                 ctx.state,
                 public_url=_public_url(ctx),
                 repair=repair,
+                reactivate=reactivate,
                 secret=ctx.vault.get("woo_webhook_secret") if repair else None,
             )
             run.summary = {"ok": health.ok, "problems": [p.to_dict() for p in health.problems]}
