@@ -43,6 +43,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="also report tracemalloc's peak (slows the run down)")
     parser.add_argument("--profile", type=Path, default=None,
                         help="write a cProfile .prof per case into this directory")
+    parser.add_argument("--sandbox-nodelay", action=argparse.BooleanOptionalAction, default=True,
+                        help="patch the sandbox servers to send with TCP_NODELAY at run time (default: on; "
+                             "off shows the sandbox's own ~40 ms per-response stall)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--in-process", action="store_true",
                         help="run the scenarios in this process (no child per scenario)")
@@ -54,7 +57,7 @@ def options(args: argparse.Namespace) -> Options:
     return Options(bc_latency=args.bc_latency, woo_latency=args.woo_latency, orders=args.orders,
                    items=args.items, notifications=args.notifications, deliveries=args.deliveries,
                    senders=args.senders, serve_workers=args.serve_workers, tracemalloc=args.tracemalloc,
-                   profile=args.profile, cases=tuple(args.case))
+                   profile=args.profile, cases=tuple(args.case), sandbox_nodelay=args.sandbox_nodelay)
 
 
 def run_scenario(name: str, opts: Options) -> dict[str, Any]:
