@@ -209,6 +209,7 @@ def credentials_set(
         if not value:
             raise UsageError(f"no value given for {name}")
         vault.set(name, value)
+        ctx.redactor.add(value)  # from now on this value is masked in every log line
         stored.append(name)
     if system == "business-central" and not vault.get("bc_client_state"):
         vault.set("bc_client_state", generate_client_state())
