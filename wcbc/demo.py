@@ -49,13 +49,13 @@ class Demo:
         self.console.print(f"\n[bold cyan]▶ {title}[/bold cyan]")
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
-def _wait(predicate: Callable[[], bool], timeout: float = 20.0) -> bool:
+def wait_until(predicate: Callable[[], bool], timeout: float = 20.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -80,7 +80,7 @@ def run_demo(console: Console, workdir: Path | None = None) -> int:
     with Sandbox(
         workdir / "sandbox", woo_options={"webhook_delay": 0.2}, bc_options={"webhook_delay": 0.3}
     ) as sb:
-        port = _free_port()
+        port = free_port()
         config_path = workdir / "config.toml"
         state_path = workdir / "state.db"
         vault_path = workdir / "vault.bin"
@@ -195,7 +195,7 @@ def _story(demo: Demo, sb: Sandbox, ctx: Any, port: int) -> None:
                 customer_id=new["id"], line_items=[{"sku": "CAP-001", "quantity": 3}]
             ),
         }
-        booked = _wait(lambda: all(_docs(sb, o["number"]) for o in orders.values()), timeout=30)
+        booked = wait_until(lambda: all(_docs(sb, o["number"]) for o in orders.values()), timeout=30)
         demo.check("orders", booked, "all three orders booked by the serve worker from their webhooks")
         for label, order in orders.items():
             found = _docs(sb, order["number"])
@@ -233,7 +233,7 @@ def _story(demo: Demo, sb: Sandbox, ctx: Any, port: int) -> None:
             first["id"], meta_data=[{"key": "_wcbc_bc_document", "value": meta.get("_wcbc_bc_document")}]
         )
         sb.woo.flush_webhooks(10)
-        _wait(lambda: ctx.state.inbox_backlog("woocommerce") == 0, timeout=15)
+        wait_until(lambda: ctx.state.inbox_backlog("woocommerce") == 0, timeout=15)
         rerun = OrderSync(woo=ctx.woo, bc=ctx.bc, state=ctx.state, config=ctx.config).run(
             since=dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
         )
@@ -246,7 +246,9 @@ def _story(demo: Demo, sb: Sandbox, ctx: Any, port: int) -> None:
 
         demo.say("BC price change → BC notification → serve → WooCommerce product")
         sb.bc.set_price("MUG-001", "13.90")
-        priced = _wait(lambda: sb.woo.get_product_by_sku("MUG-001")["regular_price"] == "13.90", timeout=30)
+        priced = wait_until(
+            lambda: sb.woo.get_product_by_sku("MUG-001")["regular_price"] == "13.90", timeout=30
+        )
         demo.check(
             "items",
             priced,

@@ -3,32 +3,17 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 import requests
 
 from tests.e2e.conftest import E2E
+from wcbc.demo import free_port, wait_until
 from wcbc.vault import Vault, generate_client_state
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return predicate()
 
 
 @pytest.fixture
@@ -51,7 +36,7 @@ def served(e2e: E2E) -> Iterator[tuple[E2E, str, subprocess.Popen]]:
         except requests.RequestException:
             return False
 
-    assert wait_for(healthy, 20), "wcbc serve did not come up"
+    assert wait_until(healthy, 20), "wcbc serve did not come up"
     try:
         yield e2e, public, proc
     finally:
@@ -72,10 +57,10 @@ def test_webhooks_and_subscription_through_a_running_serve(served) -> None:
     # A web order reaches BC through order.created -> serve -> inbox -> worker, with no cron run.
     jane = next(c["id"] for c in e2e.woo.customers_list() if c["email"] == "jane.doe@example.test")
     order = e2e.woo.create_order(customer_id=jane, line_items=[{"sku": "MUG-001", "quantity": 2}])
-    assert wait_for(lambda: len(e2e.bc.documents_by_external_number(str(order["number"]))) == 1, 30)
+    assert wait_until(lambda: len(e2e.bc.documents_by_external_number(str(order["number"]))) == 1, 30)
     # A BC price change reaches the store through the BC notification, read back from BC.
     e2e.bc.set_price("CAP-001", "11.25")
-    assert wait_for(lambda: e2e.woo.get_product_by_sku("CAP-001")["regular_price"] == "11.25", 30)
+    assert wait_until(lambda: e2e.woo.get_product_by_sku("CAP-001")["regular_price"] == "11.25", 30)
     health = requests.get(f"{public}/healthz", timeout=5).json()
     assert health["status"] == "ok"
     assert health["backlog"] == 0
