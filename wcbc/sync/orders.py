@@ -43,6 +43,8 @@ CURSOR = "orders.modified_after"
 LAST_SEEN = "orders.last_seen_modified"
 META_KEY = "_wcbc_bc_document"
 SYSTEMIC = (AuthError, UnreachableError, ThrottledError)
+# Order notes sent at once (WooCommerce has no notes batch; a WordPress site serves a few PHP workers).
+WOO_CONCURRENCY = 4
 
 ENTITY = {"sales_order": "salesOrders", "sales_invoice": "salesInvoices", "posted_invoice": "salesInvoices"}
 LINES = {"salesOrders": "salesOrderLines", "salesInvoices": "salesInvoiceLines"}
@@ -312,6 +314,15 @@ class OrderSync:
         record = self.state.record_get(rid)
         link = self.state.link_get("order", str(order["id"]))
         if link:
+            if record and record["status"] == "pending" and not self.dry_run:
+                # Killed between the link and the record in _commit: the link is the truth.
+                document = link.get("bc_number")
+                entity = (link.get("data") or {}).get("entity")
+                self.state.record_done(rid, "order", number, data={"document": document, "entity": entity})
+                self.state.journal(
+                    rid, "result", {"status": "done", "document": document, "settled_by": "link"},
+                    run_id=self.run_id,
+                )
             return self._compare_booked(order, link)
         if record and record["status"] == "on_hold" and not self.replay:
             return Outcome(order["id"], number, "held", message="on hold: run `wcbc replay` once fixed")
@@ -676,11 +687,18 @@ class OrderSync:
                     if not result.ok:
                         log.warning("write-back to order %s failed: %s", result.id, result.error)
             if self.cfg.add_note:
-                for order, number in done:
-                    if not any(m.get("key") == META_KEY for m in order.get("meta_data") or []):
-                        self.woo.add_order_note(
-                            order["id"], f"Booked in Business Central as {number} by wcbc."
-                        )
+                notes = [
+                    (order["id"], f"Booked in Business Central as {number} by wcbc.")
+                    for order, number in done
+                    if not any(m.get("key") == META_KEY for m in order.get("meta_data") or [])
+                ]
+                # One call per note (WooCommerce has no batch for notes): a few at a time.
+                if len(notes) > 1 and WOO_CONCURRENCY > 1:
+                    with ThreadPoolExecutor(max_workers=min(WOO_CONCURRENCY, len(notes))) as pool:
+                        list(pool.map(lambda note: self.woo.add_order_note(*note), notes))
+                else:
+                    for order_id, note in notes:
+                        self.woo.add_order_note(order_id, note)
         except WcbcError as exc:
             # The BC document exists and is linked: a failed write-back loses nothing.
             log.warning("write-back of BC numbers failed (%s); the next run will retry it", exc)
