@@ -172,3 +172,16 @@ def test_status_shows_runs_and_bookmarks(e2e: E2E) -> None:
 @pytest.mark.parametrize("args", [["audit", "order:999"], ["replay"]])
 def test_usage_errors_exit_2(e2e: E2E, args: list[str]) -> None:
     assert e2e.cli(*args)[0] == 2
+
+
+def test_metrics_file_written_after_a_run(e2e: E2E) -> None:
+    metrics = e2e.tmp / "textfile" / "wcbc.prom"
+    metrics.parent.mkdir()
+    jane = next(c["id"] for c in e2e.woo.customers_list() if c["email"] == "jane.doe@example.test")
+    e2e.woo.create_order(customer_id=jane, line_items=[{"sku": "MUG-001", "quantity": 1}])
+    code, out, err = e2e.cli("--metrics-file", str(metrics), "sync-orders")
+    assert code == 0, out + err
+    text = metrics.read_text()
+    assert 'wcbc_records_total{command="sync-orders",outcome="booked"} 1' in text
+    assert 'wcbc_api_calls_total{command="sync-orders",system="business_central"}' in text
+    assert "wcbc_run_duration_seconds" in text

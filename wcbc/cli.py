@@ -44,6 +44,7 @@ class Options:
     json: bool = False
     allow_http: bool = False
     log_format: str = "text"
+    metrics_file: Path | None = None
 
 
 OPTS = Options()
@@ -70,6 +71,13 @@ def _root(
     allow_http: Annotated[
         bool, typer.Option("--allow-http", help="Accept a plain-http WooCommerce URL on a loopback host.")
     ] = False,
+    metrics_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--metrics-file",
+            help="After each run, merge its metrics into this Prometheus textfile-collector file.",
+        ),
+    ] = None,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
     ] = False,
@@ -78,6 +86,7 @@ def _root(
         raise typer.BadParameter("--log-format must be text or json")
     OPTS.config, OPTS.debug, OPTS.quiet, OPTS.json = config, debug, quiet, json_out
     OPTS.allow_http, OPTS.log_format = allow_http, log_format
+    OPTS.metrics_file = metrics_file
     from wcbc.logs import setup_logging
 
     setup_logging("debug" if debug else "info", log_format, quiet=quiet)
@@ -334,7 +343,7 @@ def sync_orders(
                     out.print_json(data=item, default=str)
                 emit("sync-orders --dry-run (nothing written)", _order_rows(report))
             return
-        with command_run(ctx, "sync-orders") as run:
+        with command_run(ctx, "sync-orders", metrics_file=OPTS.metrics_file) as run:
             sync = OrderSync(woo=ctx.woo, bc=ctx.bc, state=ctx.state, config=ctx.config, run_id=run.id)
             report = sync.run(since=_since(since), order_ids=order, limit=limit)
             run.summary = {**report.counts, "customers_created": report.customers_created}
@@ -394,7 +403,7 @@ def sync_items(
         if dry_run:
             report = ItemSync(ctx.woo, ctx.bc, ctx.state, ctx.config, dry_run=True).run()
         else:
-            with command_run(ctx, "sync-items") as run:
+            with command_run(ctx, "sync-items", metrics_file=OPTS.metrics_file) as run:
                 report = ItemSync(ctx.woo, ctx.bc, ctx.state, ctx.config, run_id=run.id).run()
                 run.summary = report.summary()
                 run.outcome = "failed" if report.failed else "ok"
@@ -442,7 +451,7 @@ def reconcile(
 
             # Reconcile writes the same products and bookmarks as sync-items: wait for it, then hold both.
             with (
-                command_run(ctx, "reconcile") as run,
+                command_run(ctx, "reconcile", metrics_file=OPTS.metrics_file) as run,
                 run_lock(ctx.config.state.path, "sync-items", wait=600),
             ):
                 report = Reconciler(ctx.woo, ctx.bc, ctx.state, ctx.config).run(
@@ -492,7 +501,7 @@ def renew_subscriptions() -> None:
 
     ctx = _context()
     try:
-        with command_run(ctx, "renew-subscriptions") as run:
+        with command_run(ctx, "renew-subscriptions", metrics_file=OPTS.metrics_file) as run:
             report = ensure_subscriptions(
                 ctx.bc,
                 ctx.state,
@@ -539,7 +548,7 @@ app.add_typer(webhooks_app, name="webhooks")
 
 @webhooks_app.command("install")
 def webhooks_install() -> None:
-    """Create order.created and order.updated webhooks pointing at [serve] public_url (our own secret)."""
+    """Create order.created and order.updated webhooks pointing at serve.public_url (our own secret)."""
     from wcbc.woo.webhook_health import install_webhooks
 
     ctx = _context()
@@ -574,7 +583,7 @@ def webhooks_check(
 
     ctx = _context()
     try:
-        with command_run(ctx, "webhooks-check") as run:
+        with command_run(ctx, "webhooks-check", metrics_file=OPTS.metrics_file) as run:
             health = check_webhooks(
                 ctx.woo,
                 ctx.state,
@@ -602,10 +611,10 @@ def webhooks_check(
 
 @app.command()
 def serve(
-    host: Annotated[str | None, typer.Option("--host", help="Listen address (default [serve] host).")] = None,
-    port: Annotated[int | None, typer.Option("--port", help="Listen port (default [serve] port).")] = None,
+    host: Annotated[str | None, typer.Option("--host", help="Listen address (default: serve.host).")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Listen port (default: serve.port).")] = None,
     workers: Annotated[
-        int | None, typer.Option("--workers", help="Request threads (default [serve] workers).")
+        int | None, typer.Option("--workers", help="Request threads (default: serve.workers).")
     ] = None,
 ) -> None:
     """Receive WooCommerce and BC webhooks (behind a TLS reverse proxy) and process them at once."""

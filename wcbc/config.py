@@ -332,7 +332,7 @@ SCHEMA: dict[str, tuple[str, tuple[Key, ...]]] = {
         "The local state database (links, records, journal, webhook inbox).",
         (
             Key("path", "path", None, "SQLite state file", example="~/.local/state/wcbc/wcbc.db"),
-            Key("journal_days", "int", 90, "Days of journal kept by `wcbc prune`", minimum=1),
+            Key("journal_days", "int", 90, "Days of journal kept (pruned after each run)", minimum=1),
         ),
     ),
     "tls": (
