@@ -185,3 +185,13 @@ def test_metrics_file_written_after_a_run(e2e: E2E) -> None:
     assert 'wcbc_records_total{command="sync-orders",outcome="booked"} 1' in text
     assert 'wcbc_api_calls_total{command="sync-orders",system="business_central"}' in text
     assert "wcbc_run_duration_seconds" in text
+
+
+def test_doctor_lists_the_companies_when_company_id_is_wrong(e2e: E2E) -> None:
+    text = e2e.config_path.read_text().replace(e2e.sandbox.company_id, "00000000-0000-0000-0000-000000000000")
+    e2e.config_path.write_text(text)
+    code, out, _ = e2e.cli("--json", "doctor")
+    assert code == 2
+    bc = next(c for c in json.loads(out) if c["name"] == "business central")
+    assert "business_central.company_id" in bc["detail"]
+    assert e2e.sandbox.company_id in bc["hint"]

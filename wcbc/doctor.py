@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from wcbc.errors import ConfigError, WcbcError
+from wcbc.errors import ConfigError, NotFoundError, WcbcError
 
 
 @dataclass
@@ -81,7 +81,17 @@ def run_checks(config_path: Path | None, *, allow_http: bool = False) -> list[Ch
     if token_check.ok:
 
         def company() -> str:
-            data = ctx.bc.company()
+            try:
+                data = ctx.bc.company()
+            except NotFoundError:
+                listed = ", ".join(f"{c.get('id')} ({c.get('name')})" for c in ctx.bc.companies())
+                raise ConfigError(
+                    f"company {ctx.config.business_central.company_id} is not a company of environment "
+                    f"{ctx.config.business_central.environment!r}",
+                    file=str(ctx.config.path),
+                    key="business_central.company_id",
+                    hint=f"the environment's companies: {listed or 'none'}",
+                ) from None
             return f"company {data.get('name') or data.get('displayName')} ({data.get('id')})"
 
         checks.append(_attempt("business central", company))
