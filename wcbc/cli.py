@@ -108,6 +108,10 @@ def _context():  # noqa: ANN202 - imported lazily so `wcbc --help` stays fast
     return ctx
 
 
+def _show_progress() -> bool:
+    return not (OPTS.quiet or OPTS.json)
+
+
 def emit(title: str, rows: list[tuple[str, Any]], data: dict | None = None) -> None:
     """Print a two-column summary table (or JSON with --json; nothing with --quiet)."""
     if OPTS.json:
@@ -450,13 +454,16 @@ def reconcile(
             from wcbc.lock import run_lock
 
             # Reconcile writes the same products and bookmarks as sync-items: wait for it, then hold both.
+            from wcbc.progress import progress
+
             with (
                 command_run(ctx, "reconcile", metrics_file=OPTS.metrics_file) as run,
                 run_lock(ctx.config.state.path, "sync-items", wait=600),
+                progress(None, "reconcile: store products", console=err, enabled=_show_progress()) as advance,
             ):
-                report = Reconciler(ctx.woo, ctx.bc, ctx.state, ctx.config).run(
-                    orders=orders, since=_since(since)
-                )
+                report = Reconciler(
+                    ctx.woo, ctx.bc, ctx.state, ctx.config, run_id=run.id, on_progress=advance
+                ).run(orders=orders, since=_since(since))
                 run.summary = report.summary()
                 run.outcome = "failed" if report.failed else "ok"
         if OPTS.json:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -62,8 +63,15 @@ class Difference:
     message: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"number": self.number, "product_id": self.product_id, "sku": self.sku, "before": self.before,
-                "after": self.after, "result": self.result, "message": self.message}
+        return {
+            "number": self.number,
+            "product_id": self.product_id,
+            "sku": self.sku,
+            "before": self.before,
+            "after": self.after,
+            "result": self.result,
+            "message": self.message,
+        }
 
 
 @dataclass
@@ -75,8 +83,13 @@ class OrderIssue:
     detail: str = ""
 
     def as_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "external_number": self.external_number, "order_id": self.order_id,
-                "documents": self.documents, "detail": self.detail}
+        return {
+            "kind": self.kind,
+            "external_number": self.external_number,
+            "order_id": self.order_id,
+            "documents": self.documents,
+            "detail": self.detail,
+        }
 
 
 @dataclass
@@ -91,8 +104,13 @@ class OrdersCheck:
         return [i for i in self.issues if i.kind == kind]
 
     def as_dict(self) -> dict[str, Any]:
-        return {"since": self.since, "woo_orders": self.woo_orders, "bc_documents": self.bc_documents,
-                "matched": self.matched, "issues": [i.as_dict() for i in self.issues]}
+        return {
+            "since": self.since,
+            "woo_orders": self.woo_orders,
+            "bc_documents": self.bc_documents,
+            "matched": self.matched,
+            "issues": [i.as_dict() for i in self.issues],
+        }
 
 
 @dataclass
@@ -127,9 +145,15 @@ class ReconcileReport:
         for diff in self.differences:
             counts[diff.result] = counts.get(diff.result, 0) + 1
         result: dict[str, Any] = {
-            "bc_items": self.bc_items, "woo_products": self.woo_products, "already_right": self.already_right,
-            **counts, "woo_only": len(self.woo_only), "bc_only": len(self.bc_only),
-            "duplicates": len(self.duplicates), "skipped": len(self.skipped), "dry_run": self.dry_run,
+            "bc_items": self.bc_items,
+            "woo_products": self.woo_products,
+            "already_right": self.already_right,
+            **counts,
+            "woo_only": len(self.woo_only),
+            "bc_only": len(self.bc_only),
+            "duplicates": len(self.duplicates),
+            "skipped": len(self.skipped),
+            "dry_run": self.dry_run,
         }
         if self.orders is not None:
             for issue in self.orders.issues:
@@ -141,23 +165,37 @@ class ReconcileReport:
         return {
             **self.summary(),
             "differences": [d.as_dict() for d in self.differences],
-            "woo_only_skus": self.woo_only, "bc_only_items": self.bc_only, "duplicate_skus": self.duplicates,
+            "woo_only_skus": self.woo_only,
+            "bc_only_items": self.bc_only,
+            "duplicate_skus": self.duplicates,
             "skipped_items": [{"number": n, "reason": r} for n, r in self.skipped],
-            "orders": self.orders.as_dict() if self.orders else None, "calls": self.calls,
+            "orders": self.orders.as_dict() if self.orders else None,
+            "calls": self.calls,
         }
 
 
 class Reconciler:
-    def __init__(self, woo: Any, bc: Any, state: Any, config: Any, dry_run: bool = False, *,
-                 run_id: int | None = None) -> None:
+    def __init__(
+        self,
+        woo: Any,
+        bc: Any,
+        state: Any,
+        config: Any,
+        dry_run: bool = False,
+        *,
+        run_id: int | None = None,
+        on_progress: Callable[..., None] | None = None,
+    ) -> None:
         self.woo, self.bc, self.state, self.config = woo, bc, state, config
         self.dry_run = dry_run
         self.run_id = run_id
+        self.on_progress = on_progress or (lambda n=1: None)
         self.skus = SkuMap.load(config.items.mapping_file)
         self.catalog = Catalog(woo, state, self.skus, dry_run=dry_run, run_id=run_id)
         self.report = ReconcileReport(dry_run=dry_run)
-        self.writer = Writer(woo, state, self.catalog, config, dry_run=dry_run, run_id=run_id,
-                             on_outcome=self._outcome)
+        self.writer = Writer(
+            woo, state, self.catalog, config, dry_run=dry_run, run_id=run_id, on_outcome=self._outcome
+        )
         self._skus_by_id: dict[int, str] = {}
         self._new_links: list[tuple[str, str, str, dict[str, Any]]] = []
 
@@ -165,13 +203,16 @@ class Reconciler:
 
     def run(self, orders: bool = False, since: dt.datetime | None = None) -> ReconcileReport:
         started = utcnow()
-        before = {"woocommerce": dict(getattr(self.woo, "calls", {}) or {}),
-                  "business_central": dict(getattr(self.bc, "calls", {}) or {})}
+        before = {
+            "woocommerce": dict(getattr(self.woo, "calls", {}) or {}),
+            "business_central": dict(getattr(self.bc, "calls", {}) or {}),
+        }
         ledger_top = newest_ledger_entry(self.bc)
         items = self._read_items()
         newest = max((m for m in (i.modified_at for i in items.values()) if m is not None), default=None)
-        reservations = Reservations.read(self.woo, self.bc, self.state, self.config, self.skus,
-                                         started=started)
+        reservations = Reservations.read(
+            self.woo, self.bc, self.state, self.config, self.skus, started=started
+        )
         self._compare(items, reservations)
         if not self.dry_run:
             self._bookmarks(newest, started, ledger_top)
@@ -218,6 +259,7 @@ class Reconciler:
         open_parent = 0
         for product in self.catalog.iter_all():
             self.report.woo_products += 1
+            self.on_progress(1)
             parent = product.parent_id if product.is_variation else 0
             if open_parent and parent != open_parent:
                 self.writer.flush(open_parent)  # the variations of one parent come together: one call
@@ -287,8 +329,10 @@ class Reconciler:
         else:
             # One commit per link would make a large first reconcile slow: sync-items links these lazily
             # (one ?sku= search per 100 items) the first time it needs them.
-            log.info("%d products are right but not linked yet; sync-items links them when needed",
-                     len(self._new_links))
+            log.info(
+                "%d products are right but not linked yet; sync-items links them when needed",
+                len(self._new_links),
+            )
         self._new_links = []
 
     def _skip(self, item: BCItem, reason: str) -> None:
@@ -300,10 +344,17 @@ class Reconciler:
 
     def _outcome(self, outcome: ItemOutcome) -> None:
         product_id = outcome.product_id or 0
-        self.report.differences.append(Difference(
-            number=outcome.number, product_id=product_id, sku=self._skus_by_id.get(product_id, ""),
-            before=outcome.before, after=outcome.changes, result=outcome.result, message=outcome.message,
-        ))
+        self.report.differences.append(
+            Difference(
+                number=outcome.number,
+                product_id=product_id,
+                sku=self._skus_by_id.get(product_id, ""),
+                before=outcome.before,
+                after=outcome.changes,
+                result=outcome.result,
+                message=outcome.message,
+            )
+        )
 
     # ------------------------------------------------------------------ orders
 
@@ -320,18 +371,28 @@ class Reconciler:
             try:
                 number = mapping.document_number(order, prefix)
             except RecordError as exc:
-                check.issues.append(OrderIssue("missing_in_bc", str(order.get("number")), order.get("id"),
-                                               detail=str(exc)))
+                check.issues.append(
+                    OrderIssue("missing_in_bc", str(order.get("number")), order.get("id"), detail=str(exc))
+                )
                 continue
-            web[number.upper()] = {"id": order.get("id"), "total": order.get("total"),
-                                   "number": order.get("number")}
+            web[number.upper()] = {
+                "id": order.get("id"),
+                "total": order.get("total"),
+                "number": order.get("number"),
+            }
         documents: dict[str, list[dict[str, Any]]] = {}
         day = since.date().isoformat()
         for entity, date_field, fields in (
-            ("salesOrders", "orderDate",
-             "id,number,externalDocumentNumber,totalAmountIncludingTax,orderDate"),
-            ("salesInvoices", "invoiceDate",
-             "id,number,externalDocumentNumber,totalAmountIncludingTax,invoiceDate,orderNumber,status"),
+            (
+                "salesOrders",
+                "orderDate",
+                "id,number,externalDocumentNumber,totalAmountIncludingTax,orderDate",
+            ),
+            (
+                "salesInvoices",
+                "invoiceDate",
+                "id,number,externalDocumentNumber,totalAmountIncludingTax,invoiceDate,orderNumber,status",
+            ),
         ):
             params = {"$filter": f"{date_field} ge {day} and externalDocumentNumber ne ''", "$select": fields}
             for doc in self.bc.iter(entity, params):
@@ -339,49 +400,88 @@ class Reconciler:
                 if not ext:
                     continue
                 check.bc_documents += 1
-                documents.setdefault(ext, []).append({
-                    "entity": entity, "id": doc.get("id"), "number": str(doc.get("number") or ""),
-                    "total": doc.get("totalAmountIncludingTax"), "orderNumber": doc.get("orderNumber") or "",
-                })
+                documents.setdefault(ext, []).append(
+                    {
+                        "entity": entity,
+                        "id": doc.get("id"),
+                        "number": str(doc.get("number") or ""),
+                        "total": doc.get("totalAmountIncludingTax"),
+                        "orderNumber": doc.get("orderNumber") or "",
+                    }
+                )
         tolerance = Decimal(str(cfg.total_tolerance))
         for ext, info in sorted(web.items()):
             docs = documents.get(ext)
             if not docs:
-                check.issues.append(OrderIssue("missing_in_bc", ext, info["id"],
-                                               detail=f"web order {info['number']} has no BC document"))
+                check.issues.append(
+                    OrderIssue(
+                        "missing_in_bc",
+                        ext,
+                        info["id"],
+                        detail=f"web order {info['number']} has no BC document",
+                    )
+                )
                 continue
             check.matched += 1
             distinct = _distinct_documents(docs)
             if len(distinct) > 1:
-                check.issues.append(OrderIssue(
-                    "duplicate", ext, info["id"], [f"{d['entity']} {d['number']}" for d in distinct],
-                    detail=f"{len(distinct)} BC documents carry external document number {ext}"))
+                check.issues.append(
+                    OrderIssue(
+                        "duplicate",
+                        ext,
+                        info["id"],
+                        [f"{d['entity']} {d['number']}" for d in distinct],
+                        detail=f"{len(distinct)} BC documents carry external document number {ext}",
+                    )
+                )
             doc = next((d for d in distinct if d["entity"] == "salesInvoices"), distinct[0])
             try:
-                result = mapping.compare_totals({"total": info["total"], "number": info["number"]},
-                                                {"totalAmountIncludingTax": doc["total"]}, tolerance)
+                result = mapping.compare_totals(
+                    {"total": info["total"], "number": info["number"]},
+                    {"totalAmountIncludingTax": doc["total"]},
+                    tolerance,
+                )
             except RecordError as exc:
-                check.issues.append(OrderIssue("total_differs", ext, info["id"], [doc["number"]],
-                                               detail=str(exc)))
+                check.issues.append(
+                    OrderIssue("total_differs", ext, info["id"], [doc["number"]], detail=str(exc))
+                )
                 continue
             if not result.within_tolerance:
-                check.issues.append(OrderIssue(
-                    "total_differs", ext, info["id"], [f"{doc['entity']} {doc['number']}"],
-                    detail=f"WooCommerce {result.woo_total} vs BC {result.bc_total} "
-                           f"(difference {result.difference}, tolerance {tolerance})"))
+                check.issues.append(
+                    OrderIssue(
+                        "total_differs",
+                        ext,
+                        info["id"],
+                        [f"{doc['entity']} {doc['number']}"],
+                        detail=f"WooCommerce {result.woo_total} vs BC {result.bc_total} "
+                        f"(difference {result.difference}, tolerance {tolerance})",
+                    )
+                )
         for ext, docs in sorted(documents.items()):
             if ext in web:
                 continue
             distinct = _distinct_documents(docs)
             if len(distinct) > 1:
-                check.issues.append(OrderIssue(
-                    "duplicate", ext, None, [f"{d['entity']} {d['number']}" for d in distinct],
-                    detail=f"{len(distinct)} BC documents carry external document number {ext}"))
+                check.issues.append(
+                    OrderIssue(
+                        "duplicate",
+                        ext,
+                        None,
+                        [f"{d['entity']} {d['number']}" for d in distinct],
+                        detail=f"{len(distinct)} BC documents carry external document number {ext}",
+                    )
+                )
             linked = any(self.state.link_by_bc("order", str(d["id"])) for d in distinct)
             if not linked:
-                check.issues.append(OrderIssue(
-                    "missing_in_woo", ext, None, [f"{d['entity']} {d['number']}" for d in distinct],
-                    detail="no WooCommerce order in the period carries this number"))
+                check.issues.append(
+                    OrderIssue(
+                        "missing_in_woo",
+                        ext,
+                        None,
+                        [f"{d['entity']} {d['number']}" for d in distinct],
+                        detail="no WooCommerce order in the period carries this number",
+                    )
+                )
         return check
 
 
