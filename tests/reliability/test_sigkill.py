@@ -21,6 +21,12 @@ def bc_calls(env: E2E) -> int:
     return sum(env.bc.requests.values())
 
 
+def posted(env: E2E) -> int:
+    """Sales orders POSTed so far (a cheap stand-in for the number of documents while polling)."""
+    counts = list(env.bc.requests.items())
+    return sum(n for key, n in counts if key.startswith("POST") and key.endswith("salesOrders"))
+
+
 def test_sigkill_mid_run_then_clean_rerun(env: E2E) -> None:
     no_notes(env)
     orders = seed_orders(env, 200, seed=11)
@@ -33,13 +39,15 @@ def test_sigkill_mid_run_then_clean_rerun(env: E2E) -> None:
         before = bc_calls(env)
         child = spawn(env, "sync-orders", log=log)
         if attempt % 6 == 0:
-            # at start-up: the state DB (migrations on the first run), the lock, the token, the lookups
-            time.sleep(rng.uniform(0.05, 2.2))
+            # at start-up: the state DB (migrations on the first run), the lock, the token, the lookups,
+            # the customers; never later than the first sales order POST
+            first = posted(env)
+            wait_for(lambda p=first, c=child: posted(env) > p or c.poll() is not None, rng.uniform(0.05, 2.2))
         else:
             # while booking: a few documents further on each time, so the kills cover the whole run
-            target = min(len(orders) - 2, len(env.bc.sales_orders()) + rng.randint(2, 8))
-            wait_for(lambda t=target, c=child: len(env.bc.sales_orders()) >= t or c.poll() is not None, 30)
-            time.sleep(rng.uniform(0.0, 0.08))
+            target = min(len(orders) - 2, posted(env) + rng.randint(2, 7))
+            wait_for(lambda t=target, c=child: posted(env) >= t or c.poll() is not None, 30, 0.005)
+            time.sleep(rng.uniform(0.0, 0.05))
         if child.poll() is not None:
             finished += 1  # the run ended before the kill
             continue
