@@ -30,16 +30,19 @@ def jane_id(env: E2E) -> int:
     return next(c["id"] for c in env.woo.customers_list() if c["email"] == "jane.doe@example.test")
 
 
-def seed_orders(env: E2E, count: int, *, seed: int = 1, new_buyers: int = 8, guests: int = 4) -> list[dict]:
+def seed_orders(
+    env: E2E, count: int, *, seed: int = 1, new_buyers: int = 8, guests: int = 4, tag: str = ""
+) -> list[dict]:
     """`count` processing orders: most by Jane (known to BC by e-mail), some by new registered buyers
     and some by guests (both must be created in BC exactly once)."""
     rng = random.Random(seed)
     jane = jane_id(env)
     buyers = [
-        env.woo.add_customer(f"buyer{i}@example.test", "Buyer", f"No{i}")["id"] for i in range(new_buyers)
+        env.woo.add_customer(f"buyer{tag}{i}@example.test", "Buyer", f"No{i}")["id"]
+        for i in range(new_buyers)
     ]
     guest_billing = [
-        {"first_name": "Guest", "last_name": f"G{i}", "email": f"guest{i}@example.test", "country": "US",
+        {"first_name": "Guest", "last_name": f"G{i}", "email": f"guest{tag}{i}@example.test", "country": "US",
          "address_1": f"{i} Main St", "city": "Portland", "state": "OR", "postcode": "97201"}
         for i in range(guests)
     ]
