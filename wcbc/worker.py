@@ -18,12 +18,33 @@ from wcbc.lock import run_lock
 log = logging.getLogger("wcbc.worker")
 
 
+SOURCES = {"sync-orders": "woocommerce", "sync-items": "business_central"}
+
+
+def release_orphans(state: Any, command: str) -> int:
+    """Put back to pending the inbox rows left 'claimed' by a ``command`` run that died (SIGKILL, power
+    loss). Call it only while holding the command's run lock: then no live process can own such a claim.
+    Without this a restarted serve would leave them alone until their lease (300 s) runs out."""
+    claimed = state.inbox_list(status="claimed", source=SOURCES[command])
+    rows = [r for r in claimed if r.get("claimed_by") == command]
+    for row in rows:
+        state.inbox_retry(row["id"])
+    if rows:
+        log.warning("%d inbox deliveries claimed by a %s run that did not finish are pending again",
+                    len(rows), command)
+    return len(rows)
+
+
 def make_processor(ctx: Any) -> Callable[[Any], dict]:
     """A processor for :class:`wcbc.server.Service`: ``process(state) -> {"claimed": n, ...}``."""
+    orphans_checked: set[str] = set()
 
     def run(state: Any, command: str, job: Callable[[int], dict]) -> dict:
         try:
             with run_lock(ctx.config.state.path, command):
+                if command not in orphans_checked:  # once per serve process, under the lock
+                    release_orphans(state, command)
+                    orphans_checked.add(command)
                 run_id = state.run_start(command + " (serve)")
                 try:
                     summary = job(run_id)
