@@ -1,0 +1,246 @@
+"""Secrets stay secret: file modes, and no secret in any output, log line or byte of the state DB after the
+whole demo, a failing sync and an auth failure under --debug; signature checks are constant-time."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hmac
+import inspect
+import io
+import json
+import logging
+import os
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from rich.console import Console
+
+import wcbc.demo as demo_mod
+from tests.e2e.conftest import E2E, make_env
+from wcbc import server as server_mod
+from wcbc.logs import setup_logging
+from wcbc.sandbox.stack import Sandbox
+from wcbc.state import State
+from wcbc.vault import Vault, generate_master_key
+from wcbc.woo import webhooks
+
+pytestmark = pytest.mark.e2e
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def secret_forms(secrets: list[str], consumer_key: str, consumer_secret: str) -> dict[str, str]:
+    """Each secret as it could leak: raw, percent-encoded, and the Basic auth header of the store keys."""
+    forms: dict[str, str] = {}
+    for index, value in enumerate(s for s in secrets if s):
+        forms[f"secret{index}"] = value
+        forms[f"secret{index} url-encoded"] = quote(value, safe="")
+    basic = base64.b64encode(f"{consumer_key}:{consumer_secret}".encode()).decode()
+    forms["basic auth"] = basic
+    return forms
+
+
+def leaks(forms: dict[str, str], texts: dict[str, str | bytes]) -> list[str]:
+    found = []
+    for where, text in texts.items():
+        data = text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
+        for name, value in forms.items():
+            if value.encode() in data:
+                found.append(f"{name} in {where}")
+    return found
+
+
+def db_bytes(state_path: Path) -> dict[str, bytes]:
+    out = {}
+    for suffix in ("", "-wal", "-journal"):
+        path = state_path.with_name(state_path.name + suffix)
+        if path.exists():
+            out[path.name] = path.read_bytes()
+    return out
+
+
+@contextlib.contextmanager
+def captured_logs(level: str = "debug") -> Iterator[io.StringIO]:
+    """wcbc's own log handler (as the CLI installs it) writing into a buffer."""
+    stream = io.StringIO()
+    handler = setup_logging(level, "text", stream=stream)
+    try:
+        yield stream
+    finally:
+        logging.getLogger().removeHandler(handler)
+
+
+# ------------------------------------------------------------------------------- file modes
+
+
+def test_vault_key_file_and_state_db_are_private(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WCBC_MASTER_KEY", raising=False)
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")  # force the key file
+    previous = os.umask(0o022)  # a permissive umask: 0600 must come from wcbc, not from the umask
+    try:
+        modes, state_path = _write_private_files(tmp_path)
+    finally:
+        os.umask(previous)
+    print(f"modes: { {k: oct(v) for k, v in modes.items()} }, state dir {oct(mode(state_path.parent))}")
+    assert set(modes.values()) == {0o600}, modes
+    assert mode(state_path.parent) & 0o077 == 0
+
+
+def _write_private_files(tmp_path: Path) -> tuple[dict[str, int], Path]:
+    vault_path = tmp_path / "conf" / "vault.bin"
+    vault = Vault.open(vault_path)
+    vault.set("woo_consumer_secret", "cs_" + "a" * 40)
+    assert vault.key_source == "file"
+    key_path = vault_path.with_suffix(".key")
+    state_path = tmp_path / "state" / "wcbc.db"
+    with State(state_path) as state:
+        state.journal("order:1", "received", {"x": 1})
+        wal = state_path.with_name(state_path.name + "-wal")
+        modes = {"vault": mode(vault_path), "key file": mode(key_path), "state db": mode(state_path)}
+        if wal.exists():
+            modes["state wal"] = mode(wal)
+    vault.set("woo_consumer_key", "ck_" + "b" * 40)  # rewritten atomically: still 0600
+    modes["vault after a rewrite"] = mode(vault_path)
+    return modes, state_path
+
+
+# ------------------------------------------------------------------------------- the whole demo
+
+
+def test_demo_leaks_no_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WCBC_MASTER_KEY", generate_master_key())  # the demo sets its own; restored after
+    started: list[Sandbox] = []
+
+    class Recording(Sandbox):
+        def start(self) -> Sandbox:
+            started.append(self)
+            return super().start()
+
+    monkeypatch.setattr(demo_mod, "Sandbox", Recording)
+    workdir = tmp_path / "demo"
+    screen = io.StringIO()
+    out, err = io.StringIO(), io.StringIO()
+    with captured_logs("debug") as logs, contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = demo_mod.run_demo(Console(file=screen, width=200, force_terminal=False), workdir)
+    assert code == 0, screen.getvalue()[-3000:]
+    (sandbox,) = started
+    creds = sandbox.credentials
+    vault = Vault.open(workdir / "vault.bin")
+    secrets = [*vault.secrets(), creds.consumer_key, creds.consumer_secret, creds.webhook_secret,
+               creds.client_secret, vault.get("bc_client_state") or ""]
+    tokens = list(sandbox.tokens._tokens)
+    assert tokens and vault.get("bc_client_state")
+    forms = secret_forms(secrets + tokens, creds.consumer_key, creds.consumer_secret)
+    texts: dict[str, str | bytes] = {"screen": screen.getvalue(), "stdout": out.getvalue(),
+                                     "stderr": err.getvalue(), "logs": logs.getvalue()}
+    texts.update(db_bytes(workdir / "state.db"))
+    print(f"demo: {len(forms)} secret forms ({len(tokens)} bearer tokens) searched in "
+          f"{ {k: len(v) for k, v in texts.items()} } characters/bytes")
+    assert len(logs.getvalue()) > 1000 and "DEBUG" in logs.getvalue()  # the debug log really was captured
+    assert leaks(forms, {"probe": f"x{tokens[0]}x"})  # the search does find a secret when there is one
+    assert leaks(forms, texts) == []
+
+
+# ------------------------------------------------------------------------------- failures under --debug
+
+
+@pytest.fixture
+def e2e(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[E2E]:
+    yield from make_env(tmp_path, monkeypatch)
+
+
+def test_failing_sync_and_auth_failures_under_debug_leak_no_secret(
+    e2e: E2E, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    vault = Vault.open(e2e.vault_path)
+    vault.set("bc_client_state", "cs-state-" + "9" * 24)
+    creds = e2e.sandbox.credentials
+    e2e.woo.add_product("NOT-IN-BC", "Only in the store", "3.00")
+    jane = next(c["id"] for c in e2e.woo.customers_list() if c["email"] == "jane.doe@example.test")
+    e2e.woo.create_order(customer_id=jane, line_items=[{"sku": "NOT-IN-BC", "quantity": 1}])
+    e2e.woo.create_order(customer_id=jane, line_items=[{"sku": "MUG-001", "quantity": 1}])
+    runs = {"failing sync": e2e.cli("--debug", "sync-orders")}
+    runs["audit"] = e2e.cli("--debug", "--json", "audit", "order:17")
+    runs["failures"] = e2e.cli("--debug", "failures")
+    wrong_bc = "wrong-client-secret-" + "x" * 16
+    monkeypatch.setenv("WCBC_BC_CLIENT_SECRET", wrong_bc)
+    runs["BC auth failure"] = e2e.cli("--debug", "sync-orders", "--order", "18")
+    monkeypatch.delenv("WCBC_BC_CLIENT_SECRET")
+    wrong_woo = "cs_wrong" + "y" * 32
+    monkeypatch.setenv("WCBC_WOO_CONSUMER_SECRET", wrong_woo)
+    runs["WooCommerce auth failure"] = e2e.cli("--debug", "doctor")
+    monkeypatch.delenv("WCBC_WOO_CONSUMER_SECRET")
+    codes = {name: code for name, (code, _, _) in runs.items()}
+    assert codes["failing sync"] == 1
+    assert codes["BC auth failure"] == 3 and codes["WooCommerce auth failure"] == 3
+    assert "NOT-IN-BC" in "".join(runs["failing sync"][1:])
+    assert "AADSTS7000215" in runs["BC auth failure"][2]
+    assert "Traceback" in runs["BC auth failure"][2]  # --debug really shows the traceback
+    assert "DEBUG" in runs["BC auth failure"][2]  # ... and the debug log lines
+    secrets = [*vault.secrets(), creds.client_secret, creds.consumer_secret, creds.consumer_key,
+               creds.webhook_secret, wrong_bc, wrong_woo]
+    tokens = list(e2e.sandbox.tokens._tokens)
+    forms = secret_forms(secrets + tokens, creds.consumer_key, creds.consumer_secret)
+    forms["wrong basic auth"] = base64.b64encode(f"{creds.consumer_key}:{wrong_woo}".encode()).decode()
+    texts: dict[str, str | bytes] = {}
+    for name, (_, out, err) in runs.items():
+        texts[f"{name} stdout"] = out
+        texts[f"{name} stderr"] = err
+    texts.update(db_bytes(e2e.state_path))
+    print(f"failures under --debug: exit codes {codes}; {len(forms)} secret forms searched in "
+          f"{sum(len(v) for v in texts.values())} characters/bytes")
+    assert leaks(forms, {"probe": f"..{wrong_bc}.."})  # the search does find a secret when there is one
+    assert leaks(forms, texts) == []
+
+
+# ------------------------------------------------------------------------------- constant-time compares
+
+
+def test_signature_and_client_state_compares_are_constant_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[bytes, bytes]] = []
+    real = hmac.compare_digest
+
+    def spy(a: bytes, b: bytes) -> bool:
+        calls.append((a, b))
+        return real(a, b)
+
+    monkeypatch.setattr(webhooks.hmac, "compare_digest", spy)
+    secret = "whsec-" + "k" * 20
+    body = b'{"id": 5}'
+    good = webhooks.compute_signature(body, secret)
+    webhooks.verify_signature(body, good, secret)
+    with pytest.raises(webhooks.SignatureError):
+        webhooks.verify_signature(body, webhooks.compute_signature(b'{"id": 6}', secret), secret)
+    digests = [pair for pair in calls if len(pair[0]) == 32 and len(pair[1]) == 32]
+    assert len(digests) >= 2  # both the match and the mismatch went through hmac.compare_digest
+    source = inspect.getsource(webhooks.verify_signature)
+    assert "compare_digest" in source and "== given" not in source and "given ==" not in source
+
+    # The BC clientState is compared the same way (server.py), entry by entry.
+    calls.clear()
+    monkeypatch.setattr(server_mod.hmac, "compare_digest", spy)
+    app = server_mod.make_app(state=_NullState(), secret_provider=lambda: {"bc_client_state": "expected"},
+                              max_body=10_000)
+    payload = json.dumps({"value": [{"clientState": "guess", "resource": "x", "changeType": "updated"}]})
+    environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/webhooks/business-central",
+               "CONTENT_LENGTH": str(len(payload)), "wsgi.input": io.BytesIO(payload.encode())}
+    status: list[str] = []
+    app(environ, lambda s, h: status.append(s))
+    assert status == ["202 Accepted"]
+    assert calls == [(b"guess", b"expected")]
+
+
+class _NullState:
+    """A State stand-in that must not be written to (nothing is stored for a wrong clientState)."""
+
+    def inbox_backlog(self, source: str | None = None) -> int:
+        return 0
+
+    def inbox_add(self, *args: object, **kwargs: object) -> int:
+        raise AssertionError("nothing may be stored")
