@@ -35,6 +35,7 @@ from wcbc.errors import (
     UnreachableError,
     WcbcError,
 )
+from wcbc.http import AmbiguousWriteError
 from wcbc.sync import mapping
 
 log = logging.getLogger("wcbc.orders")
@@ -95,6 +96,10 @@ def parse_gmt(value: str | None) -> dt.datetime | None:
 
 def iso(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class _Unsettled(RecordError):
+    """A POST whose answer was lost and whose document BC does not show (yet)."""
 
 
 def _has_meta(order: dict, number: str) -> bool:
@@ -320,7 +325,9 @@ class OrderSync:
                 entity = (link.get("data") or {}).get("entity")
                 self.state.record_done(rid, "order", number, data={"document": document, "entity": entity})
                 self.state.journal(
-                    rid, "result", {"status": "done", "document": document, "settled_by": "link"},
+                    rid,
+                    "result",
+                    {"status": "done", "document": document, "settled_by": "link"},
                     run_id=self.run_id,
                 )
             return self._compare_booked(order, link)
@@ -557,10 +564,15 @@ class OrderSync:
                     self.state.journal(rid, "sent", {"create_customer": body}, run_id=self.run_id)
                     try:
                         customer = self.bc.post("customers", body)
-                    except UnreachableError:
+                    except UnreachableError as exc:
                         # The POST may have landed: settle by e-mail before anything else.
                         again = list(self.bc.iter("customers", {"$filter": odata.eq("email", email)}))
                         if not (email and again):
+                            if isinstance(exc, AmbiguousWriteError) and email:
+                                raise _Unsettled(
+                                    f"the answer to its customer POST was lost ({exc.detail}); "
+                                    "no customer with that e-mail in BC yet"
+                                ) from exc
                             raise
                         customer = again[0]
                     self.report.customers_created += 1
@@ -580,6 +592,13 @@ class OrderSync:
         number = str(order.get("number", order["id"]))
         try:
             return self._book(order)
+        except _Unsettled as exc:
+            message = f"order {number}: {exc}; retried on the next run"
+            if not self.dry_run:  # failed, but not counted toward on_hold: the order did nothing wrong
+                self.state.record_put(rid, "order", number, "failed", error=message)
+                self.state.journal(rid, "result", {"status": "failed", "error": message}, run_id=self.run_id)
+            log.warning("%s", message)
+            return Outcome(order["id"], number, "failed", message=message)
         except SYSTEMIC as exc:
             outcome = Outcome(order["id"], number, "aborted", message=str(exc))
             outcome.error = exc  # type: ignore[attr-defined]
@@ -625,10 +644,16 @@ class OrderSync:
         )
         try:
             doc = self.bc.post(self.entity, body)
-        except UnreachableError:
+        except UnreachableError as exc:
             # The POST may have landed before the connection broke: settle it by the idempotency key.
             found = self._lookup_documents([order]).get(self._ext(order).upper())
             if not found:
+                if isinstance(exc, AmbiguousWriteError):
+                    # BC answered the lookup, so it is up: only this order is unsettled. The next run's
+                    # lookup settles it (a POST still in flight is then found and linked).
+                    raise _Unsettled(
+                        f"the answer to its POST was lost ({exc.detail}); nothing found in BC yet"
+                    ) from exc
                 raise
             self.state.journal(rid, "retried", {"settled_by_lookup": found.get("number")}, run_id=self.run_id)
             doc = found
