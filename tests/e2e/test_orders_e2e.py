@@ -262,3 +262,19 @@ def test_order_in_another_currency_keeps_its_currency(e2e: E2E) -> None:
     local = e2e.woo.create_order(customer_id=jane(e2e), line_items=[{"sku": "CAP-001", "quantity": 1}])
     assert e2e.cli("sync-orders")[0] == 0
     assert docs(e2e, local["number"])[0]["currencyCode"] in ("", "USD")
+
+
+def test_prefix_changed_and_state_lost_the_order_meta_still_prevents_a_second_document(e2e: E2E) -> None:
+    order = e2e.woo.create_order(customer_id=jane(e2e), line_items=[{"sku": "MUG-001", "quantity": 1}])
+    assert sync(e2e)[0] == 0
+    first = docs(e2e, order["number"])[0]["number"]
+    for suffix in ("", "-wal", "-shm"):
+        p = e2e.state_path.with_name(e2e.state_path.name + suffix)
+        if p.exists():
+            p.unlink()
+    _with_orders_config(e2e, 'number_prefix = "WEB-"')
+    code, out, err = sync(e2e, "--since", "2020-01-01T00:00:00")
+    assert code == 0, out + err
+    assert first in out and "not booked again" in out
+    assert docs(e2e, f"WEB-{order['number']}") == []
+    assert len(docs(e2e, order["number"])) == 1

@@ -283,6 +283,8 @@ class OrderSync:
                 self.report.outcomes.append(outcome)
                 if outcome.result == "linked":
                     written_back.append((order, outcome.document or ""))
+            elif mapping.meta_value(order, META_KEY):
+                self.report.outcomes.append(self._link_from_meta(order))
             else:
                 pending.append(order)
         if pending:
@@ -419,6 +421,30 @@ class OrderSync:
         self._remember_items(skus, answers[len(docs) : len(docs) + len(items)])
         self._remember_customers(emails, answers[len(docs) + len(items) :])
         return found
+
+    def _link_from_meta(self, order: dict) -> Outcome:
+        """The order carries our write-back but BC shows no document under its externalDocumentNumber
+        (orders.number_prefix changed, or the document was renumbered or removed in BC): it was booked
+        once, so it is never booked again. Linked by number only, and reported."""
+        rid = f"order:{order['id']}"
+        number = str(order.get("number", order["id"]))
+        document = str(mapping.meta_value(order, META_KEY))
+        message = (
+            f"the order names BC document {document} ({META_KEY}) but BC shows none for "
+            f"{self._ext(order)}: not booked again; check orders.number_prefix or the document in BC"
+        )
+        log.warning("order %s: %s", number, message)
+        if not self.dry_run:
+            self.state.link_set(
+                "order",
+                str(order["id"]),
+                f"number:{document}",
+                document,
+                {"entity": None, "summary": mapping.summarize(order), "from_meta": True},
+            )
+            self.state.record_done(rid, "order", number, data={"document": document, "from_meta": True})
+            self.state.journal(rid, "result", {"status": "done", "document": document, "warning": message})
+        return Outcome(order["id"], number, "linked", document=document, message=message)
 
     def _link_existing(self, order: dict, doc: dict) -> Outcome:
         rid = f"order:{order['id']}"
