@@ -265,6 +265,15 @@ def _make_handler(app: App, scheme: str) -> type[BaseHTTPRequestHandler]:
         server_version = "wcbc-sandbox"
         sys_version = ""
 
+        def setup(self) -> None:
+            super().setup()
+            # Headers and body leave in two writes: without TCP_NODELAY, Nagle's algorithm and the
+            # client's delayed ACK stall every response by about 40 ms on loopback.
+            try:
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:
+                pass
+
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
             return  # quiet: tests and the demo read the admin API, not access logs
 
