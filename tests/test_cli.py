@@ -195,3 +195,14 @@ def test_doctor_lists_the_companies_when_company_id_is_wrong(e2e: E2E) -> None:
     bc = next(c for c in json.loads(out) if c["name"] == "business central")
     assert "business_central.company_id" in bc["detail"]
     assert e2e.sandbox.company_id in bc["hint"]
+
+
+def test_sync_orders_reports_progress_when_not_on_a_terminal(e2e: E2E) -> None:
+    jane = next(c["id"] for c in e2e.woo.customers_list() if c["email"] == "jane.doe@example.test")
+    for _ in range(3):
+        e2e.woo.create_order(customer_id=jane, line_items=[{"sku": "CAP-001", "quantity": 1}])
+    code, out, err = e2e.cli("sync-orders")
+    assert code == 0, out + err
+    assert "sync-orders: orders" in err and "3" in err  # plain log lines, not a bar
+    code, out, err = e2e.cli("--quiet", "sync-orders")
+    assert (code, out, err) == (0, "", "")  # --quiet: nothing at all on success

@@ -347,8 +347,15 @@ def sync_orders(
                     out.print_json(data=item, default=str)
                 emit("sync-orders --dry-run (nothing written)", _order_rows(report))
             return
-        with command_run(ctx, "sync-orders", metrics_file=OPTS.metrics_file) as run:
-            sync = OrderSync(woo=ctx.woo, bc=ctx.bc, state=ctx.state, config=ctx.config, run_id=run.id)
+        from wcbc.progress import progress
+
+        with (
+            command_run(ctx, "sync-orders", metrics_file=OPTS.metrics_file) as run,
+            progress(limit, "sync-orders: orders", console=err, enabled=_show_progress()) as advance,
+        ):
+            sync = OrderSync(
+                woo=ctx.woo, bc=ctx.bc, state=ctx.state, config=ctx.config, run_id=run.id, on_progress=advance
+            )
             report = sync.run(since=_since(since), order_ids=order, limit=limit)
             run.summary = {**report.counts, "customers_created": report.customers_created}
             run.outcome = "failed" if report.failed else "ok"

@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -61,9 +61,22 @@ class Outcome:
     difference: Decimal | None = None
 
 
+class _Outcomes(list):
+    """The report's outcomes; each one appended also advances the progress display."""
+
+    def __init__(self, on_add: Callable[..., None] | None = None) -> None:
+        super().__init__()
+        self.on_add = on_add
+
+    def append(self, outcome: Outcome) -> None:
+        super().append(outcome)
+        if self.on_add is not None:
+            self.on_add(1)
+
+
 @dataclass
 class Report:
-    outcomes: list[Outcome] = field(default_factory=list)
+    outcomes: list[Outcome] = field(default_factory=_Outcomes)
     customers_created: int = 0
     preview: list[dict] = field(default_factory=list)
 
@@ -123,6 +136,7 @@ class OrderSync:
         replay: bool = False,
         concurrency: int | None = None,
         run_id: int | None = None,
+        on_progress: Callable[..., None] | None = None,
     ) -> None:
         self.woo, self.bc, self.state, self.config = woo, bc, state, config
         self.cfg = config.orders
@@ -132,7 +146,7 @@ class OrderSync:
         self.run_id = run_id
         self.concurrency = concurrency or getattr(config.business_central, "max_concurrency", 5)
         self.entity = ENTITY[self.cfg.target]
-        self.report = Report()
+        self.report = Report(outcomes=_Outcomes(on_progress))
         self._customer_lock = threading.Lock()
         self._buyer_locks: dict[tuple[str, str], threading.Lock] = {}
         self._customers: dict[tuple[str, str], str] = {}
