@@ -307,11 +307,12 @@ def ratio(value: float | None, bound: float | None) -> float | None:
 
 
 def figure(value: float | None, bound: float | None, *, better: str, unit: str = "",
-           note: str = "") -> dict[str, Any]:
+           note: str = "", target: bool = True) -> dict[str, Any]:
     """One figure beside its bound. ``better``: "lower" (a ceiling: calls, time, memory) or "higher"
-    (a floor: throughput). ``met`` says whether the target holds."""
+    (a floor: throughput). ``met`` says whether a target holds; None for a bound that is only a reference
+    (``target=False``: the fewest calls possible, a time derived from them), where the ratio tells."""
     met = None
-    if value is not None and bound is not None:
+    if target and value is not None and bound is not None:
         met = value <= bound if better == "lower" else value >= bound
     return {"value": None if value is None else round(float(value), 4),
             "bound": None if bound is None else round(float(bound), 4),
