@@ -493,15 +493,6 @@ class OrderSync:
             return ("guest", email.strip().lower())
         return ("customer", str(order["customer_id"]))
 
-    def _prefetch_customers(self, orders: list[dict]) -> None:
-        """Resolve, per page, the buyers not linked yet with one e-mail query (a single field)."""
-        emails = self._wanted_emails(orders)
-        answers = [
-            list(self.bc.iter("customers", {"$filter": flt, "$select": "id,number,email"}))
-            for flt in odata.any_of_chunks("email", sorted(emails))
-        ]
-        self._remember_customers(emails, answers)
-
     def _remember_customers(self, emails: set[str], answers: list[list[dict]]) -> None:
         by_email: dict[str, dict] = {}
         for customers in answers:
@@ -529,15 +520,6 @@ class OrderSync:
             if email:
                 emails.add(email)
         return emails
-
-    def _prefetch_items(self, orders: list[dict]) -> None:
-        """Which SKUs of this page are BC items: one query per page, cached for the run."""
-        wanted = self._wanted_skus(orders)
-        answers = [
-            list(self.bc.iter("items", {"$filter": flt, "$select": "number,blocked"}))
-            for flt in odata.any_of_chunks("number", sorted(wanted))
-        ]
-        self._remember_items(wanted, answers)
 
     def _wanted_skus(self, orders: list[dict]) -> set[str]:
         return (
