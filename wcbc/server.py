@@ -268,6 +268,10 @@ class WebhookApp:
         self.on_stored = on_stored
         self.health_extra = health_extra
         self.recent = _RecentBodies()
+        # The backlog is counted at most once a second (COUNT grows with the inbox) and kept up to
+        # date in between by counting what this process stores.
+        self._backlog: tuple[float, int] = (0.0, 0)
+        self._backlog_lock = threading.Lock()
 
     # ------------------------------------------------------------------ WSGI entry point
 
@@ -331,9 +335,18 @@ class WebhookApp:
             return {}
 
     def _backlog_full(self, state: State) -> bool:
-        return state.inbox_backlog() >= self.max_backlog
+        now = time.monotonic()
+        with self._backlog_lock:
+            counted_at, count = self._backlog
+            if now - counted_at >= 1.0:
+                count = state.inbox_backlog()
+                self._backlog = (now, count)
+        return count >= self.max_backlog
 
     def _stored(self) -> None:
+        with self._backlog_lock:
+            counted_at, count = self._backlog
+            self._backlog = (counted_at, count + 1)
         if self.on_stored is not None:
             try:
                 self.on_stored()
