@@ -63,6 +63,10 @@ def test_registered_customer_with_coupon_shipping_and_variation(e2e: E2E) -> Non
     # The BC number is written back onto the order.
     meta = {m["key"]: m["value"] for m in e2e.woo.get_order(order["id"])["meta_data"]}
     assert meta["_wcbc_bc_document"] == doc["number"]
+    notes = [n.note for n in e2e.woo.order_index[order["id"]].notes]
+    assert notes == [f"Booked in Business Central as {doc['number']} by wcbc."]  # exactly one, even on reruns
+    assert sync(e2e)[0] == 0
+    assert len(e2e.woo.order_index[order["id"]].notes) == 1
 
 
 def test_new_customer_created_once_for_two_orders_and_guest(e2e: E2E) -> None:

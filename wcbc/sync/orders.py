@@ -153,6 +153,7 @@ class OrderSync:
         self._items: dict[str, bool | None] = {}  # SKU (upper) -> blocked; None = not a BC item
         self._by_email: dict[str, dict] = {}  # this page's BC customers by e-mail (lower)
         self._looked_up: set[str] = set()  # this page's e-mails already asked of BC
+        self._notes_pool: ThreadPoolExecutor | None = None
 
     # ------------------------------------------------------------------ entry point
 
@@ -174,6 +175,21 @@ class OrderSync:
                 for row in self.state.inbox_claim("woocommerce", limit=10_000, worker="sync-orders")
                 if str(row.get("topic", "")).startswith("order.")
             ]
+        try:
+            return self._run(started, explicit, inbox_rows, since=since, limit=limit, poll=poll)
+        finally:
+            self._finish_notes()
+
+    def _run(
+        self,
+        started: dt.datetime,
+        explicit: list[int],
+        inbox_rows: list[dict],
+        *,
+        since: dt.datetime | None,
+        limit: int | None,
+        poll: bool,
+    ) -> Report:
         hinted = sorted(
             {int(r["resource_id"]) for r in inbox_rows if str(r.get("resource_id") or "").isdigit()}
         )
@@ -320,6 +336,9 @@ class OrderSync:
     def _write_back_later(
         self, done: list[tuple[dict, str]], deferred: list[tuple[dict, str]] | None
     ) -> None:
+        # Notes go out now, in the background: adding a note does not move date_modified, so unlike
+        # the meta write-back it cannot disturb the poll's paging, and it overlaps the next page's BC work.
+        self._send_notes(done)
         if deferred is None:
             self._write_back(done)
         else:  # keep only what the write-back reads, not whole orders
@@ -719,8 +738,38 @@ class OrderSync:
         self.state.record_done(rid, "order", number, data={"document": bc_number, "entity": entity})
         self.state.journal(rid, "result", {"status": "done", "document": bc_number}, run_id=self.run_id)
 
+    def _send_notes(self, done: list[tuple[dict, str]]) -> None:
+        """With orders.add_note, one note per newly booked order (WooCommerce has no batch for notes),
+        sent by a small pool in the background; :meth:`_finish_notes` waits for them."""
+        if self.dry_run or not self.cfg.add_note:
+            return
+        notes = [
+            (order["id"], f"Booked in Business Central as {number} by wcbc.")
+            for order, number in done
+            if not any(m.get("key") == META_KEY for m in order.get("meta_data") or [])
+        ]
+        if not notes:
+            return
+        if self._notes_pool is None:
+            self._notes_pool = ThreadPoolExecutor(
+                max_workers=WOO_CONCURRENCY, thread_name_prefix="wcbc-notes"
+            )
+        for order_id, text in notes:
+            self._notes_pool.submit(self._note, order_id, text)
+
+    def _note(self, order_id: int, text: str) -> None:
+        try:
+            self.woo.add_order_note(order_id, text)
+        except WcbcError as exc:  # cosmetic: the meta write-back is what counts
+            log.warning("order %s: the note naming its BC document was not added (%s)", order_id, exc)
+
+    def _finish_notes(self) -> None:
+        if self._notes_pool is not None:
+            self._notes_pool.shutdown(wait=True)
+            self._notes_pool = None
+
     def _write_back(self, done: list[tuple[dict, str]]) -> None:
-        """Put the BC number on the WooCommerce orders: one batch call per page, then notes."""
+        """Put the BC number on the WooCommerce orders: one orders/batch call per 100 orders."""
         if self.dry_run or not done:
             return
         updates = [
@@ -733,19 +782,6 @@ class OrderSync:
                 for result in self.woo.batch_orders(updates):
                     if not result.ok:
                         log.warning("write-back to order %s failed: %s", result.id, result.error)
-            if self.cfg.add_note:
-                notes = [
-                    (order["id"], f"Booked in Business Central as {number} by wcbc.")
-                    for order, number in done
-                    if not any(m.get("key") == META_KEY for m in order.get("meta_data") or [])
-                ]
-                # One call per note (WooCommerce has no batch for notes): a few at a time.
-                if len(notes) > 1 and WOO_CONCURRENCY > 1:
-                    with ThreadPoolExecutor(max_workers=min(WOO_CONCURRENCY, len(notes))) as pool:
-                        list(pool.map(lambda note: self.woo.add_order_note(*note), notes))
-                else:
-                    for order_id, note in notes:
-                        self.woo.add_order_note(order_id, note)
         except WcbcError as exc:
             # The BC document exists and is linked: a failed write-back loses nothing.
             log.warning("write-back of BC numbers failed (%s); the next run will retry it", exc)
