@@ -37,6 +37,7 @@ def collect(ctx: Any) -> dict[str, Any]:
         "last_runs": state.last_runs(),
         "bookmarks": state.cursors(),
         "subscriptions": subscriptions,
+        "webhooks": _webhook_health(state.last_runs()),
     }
 
 
@@ -62,6 +63,7 @@ def render(data: dict[str, Any], console: Console) -> None:
         )
     if not data["subscriptions"]:
         summary.add_row("BC subscriptions", "none recorded (run `wcbc renew-subscriptions`)")
+    summary.add_row("WooCommerce webhooks", escape(_webhook_health(data["last_runs"])))
     console.print(summary)
     runs = Table(title="last runs")
     for col in ("command", "started", "finished", "outcome", "summary"):
@@ -84,3 +86,17 @@ def render(data: dict[str, Any], console: Console) -> None:
                 str(c.get("record_id")), str(c.get("detected_at")), escape(str(c.get("detail"))[:300])
             )
         console.print(conflicts)
+
+
+def _webhook_health(last_runs: dict[str, dict]) -> str:
+    """From the last `wcbc webhooks check` (or renew-subscriptions, which runs the same check)."""
+    check = last_runs.get("webhooks-check")
+    if not check:
+        return "not checked yet (run `wcbc webhooks check`)"
+    summary = check.get("summary") or {}
+    problems = summary.get("problems") or []
+    when = check.get("finished_at") or check.get("started_at")
+    if check.get("outcome") == "ok":
+        return f"ok (checked {when})"
+    listed = "; ".join(f"{p.get('kind')}: {p.get('detail')}" for p in problems)
+    return f"PROBLEM (checked {when}): {listed or check.get('outcome')}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -86,6 +87,8 @@ def test_disabled_webhook_is_detected_and_repaired(served) -> None:
     code, out, err = e2e.cli("--json", "webhooks", "check")
     assert code == 1
     assert "disabled" in out
+    status = json.loads(e2e.cli("--json", "status")[1])
+    assert status["webhooks"].startswith("PROBLEM") and "disabled" in status["webhooks"]
     code, out, err = e2e.cli("webhooks", "check", "--repair")
     assert code == 0, out + err
     assert all(w["status"] == "active" for w in e2e.woo.state()["webhooks"])
