@@ -7,9 +7,13 @@ loudly on anything else, so a query that BC would refuse cannot slip through her
 from __future__ import annotations
 
 import collections
+import contextlib
 import datetime as dt
 import json
 import re
+import threading
+import time
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
@@ -20,7 +24,7 @@ import pytest
 from wcbc.config import ItemsConfig, OrdersConfig, WooConfig
 from wcbc.errors import ConfigError, UnreachableError
 from wcbc.state import State
-from wcbc.sync.catalog import SkuMap
+from wcbc.sync.catalog import Catalog, SkuMap
 from wcbc.sync.items import CURSOR_LEDGER, CURSOR_MODIFIED, ItemSync, bc_time, parse_time
 from wcbc.woo.client import BatchResult
 
@@ -147,6 +151,14 @@ class FakeWoo:
         self.fail_ids: set[int] = set()
         self.writes: list[tuple[str, list[dict]]] = []
         self._next = 100
+        self.lock = threading.Lock()  # item sync calls from several threads (listing and batch pools)
+        # Wraps every call (a context manager taking the route): tests watch concurrency with it.
+        self.hook: Callable[[str], contextlib.AbstractContextManager[Any]] | None = None
+
+    def _call(self, route: str) -> contextlib.AbstractContextManager[Any]:
+        with self.lock:
+            self.calls[route] += 1
+        return self.hook(route) if self.hook is not None else contextlib.nullcontext()
 
     def _id(self) -> int:
         self._next += 1
@@ -177,14 +189,16 @@ class FakeWoo:
 
     # the WooClient surface used by item sync
     def find_products_by_sku(self, skus: list[str]) -> list[dict]:
-        self.calls["GET /products?sku"] += 1
+        with self._call("GET /products?sku"):
+            pass
         wanted = {s.upper() for s in skus}
         return [dict(p) for p in self.products.values() if p["sku"] and p["sku"].upper() in wanted]
 
     def _pages(self, route: str, rows: list[dict], per_page: int) -> Any:
         for start in range(0, max(len(rows), 1), per_page):
-            self.calls[route] += 1
-            yield from (dict(r) for r in rows[start:start + per_page])
+            with self._call(route), self.lock:
+                page = [dict(r) for r in rows[start:start + per_page]]
+            yield from page
 
     def iter_products(self, **params: Any) -> Any:
         rows = [p for p in self.products.values() if p["type"] != "variation"]
@@ -202,35 +216,41 @@ class FakeWoo:
         return self._pages("GET /orders", rows, per_page)
 
     def get_order(self, order_id: int) -> dict:
-        self.calls["GET /orders/{id}"] += 1
+        with self._call("GET /orders/{id}"):
+            pass
         return dict(next(o for o in self.orders if o["id"] == int(order_id)))
 
     def _batch(self, route: str, update: list[dict], parent: int | None) -> list[BatchResult]:
         results = []
         for start in range(0, len(update), 100):
             chunk = update[start:start + 100]
-            self.calls[route] += 1
-            self.writes.append((route, chunk))
-            for change in chunk:
-                product = self.products.get(int(change["id"]))
-                if int(change["id"]) in self.fail_ids:
-                    results.append(BatchResult(change["id"], False, None, {
-                        "code": "product_invalid_sku", "message": "Invalid or duplicated SKU.",
-                        "data": {"status": 400}}))
-                    continue
-                wrong = product is None or (parent is None and product["type"] == "variation") or (
-                    parent is not None and product["parent_id"] != parent)
-                if wrong:
-                    results.append(BatchResult(change["id"], False, None, {
-                        "code": "woocommerce_rest_product_invalid_id", "message": "Invalid ID.",
-                        "data": {"status": 400}}))
-                    continue
-                assert isinstance(change.get("regular_price", ""), str), "prices are sent as strings"
-                assert product["type"] not in ("variable",) or "regular_price" not in change
-                if "stock_quantity" in change:
-                    assert change.get("manage_stock") is True, "stock needs manage_stock true"
-                product.update({k: v for k, v in change.items() if k != "id"})
-                results.append(BatchResult(product["id"], True, dict(product), None))
+            with self._call(route), self.lock:
+                self.writes.append((route, chunk))
+                results.extend(self._apply(chunk, parent))
+        return results
+
+    def _apply(self, chunk: list[dict], parent: int | None) -> list[BatchResult]:
+        results = []
+        for change in chunk:
+            product = self.products.get(int(change["id"]))
+            if int(change["id"]) in self.fail_ids:
+                results.append(BatchResult(change["id"], False, None, {
+                    "code": "product_invalid_sku", "message": "Invalid or duplicated SKU.",
+                    "data": {"status": 400}}))
+                continue
+            wrong = product is None or (parent is None and product["type"] == "variation") or (
+                parent is not None and product["parent_id"] != parent)
+            if wrong:
+                results.append(BatchResult(change["id"], False, None, {
+                    "code": "woocommerce_rest_product_invalid_id", "message": "Invalid ID.",
+                    "data": {"status": 400}}))
+                continue
+            assert isinstance(change.get("regular_price", ""), str), "prices are sent as strings"
+            assert product["type"] not in ("variable",) or "regular_price" not in change
+            if "stock_quantity" in change:
+                assert change.get("manage_stock") is True, "stock needs manage_stock true"
+            product.update({k: v for k, v in change.items() if k != "id"})
+            results.append(BatchResult(product["id"], True, dict(product), None))
         return results
 
     def batch_products(self, update: list[dict]) -> list[BatchResult]:
@@ -593,3 +613,210 @@ def test_a_batch_call_refused_as_a_whole_fails_each_of_its_items(env: Env) -> No
     report = env.sync()
     assert report.by_number() == {"W-1": "failed", "W-2": "failed"}
     assert "more than 100" in env.state.record_get("item:W-2")["last_error"]
+
+
+# ---------------------------------------------------------------------------- concurrency
+
+
+class InFlight:
+    """Watches the fake WooCommerce calls: how many run at once, in which threads.
+
+    Each call holds its slot for a moment; the first ``meet`` calls whose route contains ``route`` wait
+    for each other (a barrier), which can only pass if that many such calls run at the same time.
+    """
+
+    def __init__(self, route: str = "", meet: int = 0) -> None:
+        self.lock = threading.Lock()
+        self.now = 0
+        self.peak = 0
+        self.threads: collections.Counter[str] = collections.Counter()
+        self.route = route
+        self.barrier = threading.Barrier(meet) if meet > 1 else None
+        self.waiting = meet
+
+    @contextlib.contextmanager
+    def __call__(self, route: str) -> Iterator[None]:
+        with self.lock:
+            self.now += 1
+            self.peak = max(self.peak, self.now)
+            self.threads[threading.current_thread().name.split("_")[0]] += 1
+            meet = self.barrier is not None and self.route in route and self.waiting > 0
+            if meet:
+                self.waiting -= 1
+        try:
+            if meet:
+                assert self.barrier is not None
+                self.barrier.wait(timeout=10)
+            time.sleep(0.002)
+            yield
+        finally:
+            with self.lock:
+                self.now -= 1
+
+
+def big_store(env: Env, simple: int = 230, variable: int = 24) -> None:
+    """Simple and variable products interleaved (3 pages of 100), every fifth value differing in BC."""
+    n = 0
+    for index in range(simple + variable):
+        if index % 10 == 3 and index // 10 < variable:
+            variations = []
+            for size in ("S", "M", "L"):
+                number = f"V{index:03d}-{size}"
+                env.bc.add_item(number, "30", 4)
+                variations.append((number, "30.00" if n % 5 else "29.00", 4))
+                n += 1
+            env.woo.add_variable(f"V{index:03d}", variations)
+        else:
+            number = f"P-{index:03d}"
+            env.bc.add_item(number, "10", 3)
+            env.woo.add_product(number, "10.00", 3 if n % 5 else 2)
+            n += 1
+
+
+def test_listing_reads_variations_concurrently_in_the_same_order(env: Env) -> None:
+    big_store(env)
+    sequential = list(Catalog(env.woo, env.state, concurrency=1).iter_all())
+    calls = dict(env.woo.calls)
+    env.woo.calls.clear()
+    watch = InFlight("/variations", meet=3)
+    env.woo.hook = watch
+    concurrent = list(Catalog(env.woo, env.state, concurrency=4).iter_all())
+    assert concurrent == sequential
+    assert dict(env.woo.calls) == calls  # the same calls, no more
+    assert calls["GET /products"] == 3 and calls["GET /products/{id}/variations"] == 24
+    assert 3 <= watch.peak <= 4  # the barrier of 3 passed; never more than 4 at once
+    assert watch.threads["wcbc-variations"] == 24 and watch.threads["wcbc-products"] == 3
+    assert not [t for t in threading.enumerate() if t.name.startswith(("wcbc-variations", "wcbc-products"))]
+
+
+def test_listing_error_comes_out_after_the_products_before_it(env: Env) -> None:
+    big_store(env)
+    sequential = list(Catalog(env.woo, env.state, concurrency=1).iter_all())
+    broken = env.woo.by_sku("V123")["id"]
+    real = env.woo.iter_variations
+
+    def variations(product_id: int, **params: Any) -> Any:
+        if product_id == broken:
+            raise UnreachableError("store down", system="woocommerce")
+        return real(product_id, **params)
+
+    env.woo.iter_variations = variations  # type: ignore[method-assign]
+    seen: list[Any] = []
+    with pytest.raises(UnreachableError):
+        for product in Catalog(env.woo, env.state, concurrency=4).iter_all():
+            seen.append(product)
+    position = next(i for i, p in enumerate(sequential) if p.id == broken)
+    assert seen == sequential[: position + 1]  # up to the parent whose variations could not be read
+    assert not [t for t in threading.enumerate() if t.name.startswith(("wcbc-variations", "wcbc-products"))]
+    # Closing a listing half-way stops its threads too.
+    listing = Catalog(env.woo, env.state, concurrency=4).iter_all()
+    assert [next(listing) for _ in range(5)] == sequential[:5]
+    listing.close()
+    assert not [t for t in threading.enumerate() if t.name.startswith(("wcbc-variations", "wcbc-products"))]
+
+
+def test_batch_writes_run_in_a_pool_and_state_is_written_in_the_calling_thread(env: Env) -> None:
+    # One chunk of 100 items: 70 simple products + 30 variations under 10 parents = 11 batch calls.
+    for n in range(70):
+        env.bc.add_item(f"S-{n:02d}", "10", 3)
+        env.woo.add_product(f"S-{n:02d}", "9.00", 3)
+    for p in range(10):
+        sizes = [(f"Q{p}-{s}", "9.00", 3) for s in ("S", "M", "L")]
+        for number, _, _ in sizes:
+            env.bc.add_item(number, "10", 3)
+        env.woo.add_variable(f"Q{p}", sizes)
+    env.from_start()
+    caller = threading.current_thread()
+    writers: set[str] = set()
+    for name in ("journal", "record_done", "record_fail", "record_put", "link_set", "link_delete",
+                 "cursor_set", "inbox_done"):
+        real = getattr(env.state, name)
+
+        def wrapped(*args: Any, _real: Any = real, **kwargs: Any) -> Any:
+            writers.add(threading.current_thread().name)
+            assert threading.current_thread() is caller, "state written outside the calling thread"
+            return _real(*args, **kwargs)
+
+        setattr(env.state, name, wrapped)
+    watch = InFlight("/batch", meet=4)
+    env.woo.hook = watch
+    report = env.sync()
+    assert report.counts == {"updated": 100}
+    assert env.woo.calls["POST /products/batch"] == 1
+    assert env.woo.calls["POST /products/{id}/variations/batch"] == 10
+    assert watch.peak == 4 and watch.threads["wcbc-batch"] == 11
+    assert writers == {caller.name}
+    assert {r["status"] for r in env.state.records(kind="item")} == {"done"}
+    # Outcomes come in the order the calls were sent: the parents one after another.
+    variation_outcomes = [o.number for o in report.outcomes if o.number.startswith("Q")]
+    assert variation_outcomes == sorted(variation_outcomes, key=lambda n: (int(n[1]), "SML".index(n[-1])))
+    assert not [t for t in threading.enumerate() if t.name.startswith("wcbc-batch")]
+
+
+def test_systemic_error_in_one_batch_records_the_calls_already_answered(env: Env) -> None:
+    for p in range(8):
+        sizes = [(f"R{p}-{s}", "9.00", 3) for s in ("S", "M")]
+        for number, _, _ in sizes:
+            env.bc.add_item(number, "10", 3)
+        env.woo.add_variable(f"R{p}", sizes)
+    env.from_start()
+    before = env.state.cursors()
+    broken = env.woo.by_sku("R2")["id"]
+    real = env.woo.batch_variations
+
+    def batch(product_id: int, update: list[dict]) -> list[BatchResult]:
+        if int(product_id) == broken:
+            raise UnreachableError("store down", system="woocommerce")
+        return real(product_id, update)
+
+    env.woo.batch_variations = batch  # type: ignore[method-assign]
+    with pytest.raises(UnreachableError):
+        env.sync()
+    written = {env.woo.products[int(c["id"])]["sku"] for _, chunk in env.woo.writes for c in chunk}
+    assert {"R0-S", "R0-M", "R1-S", "R1-M"} <= written and not written & {"R2-S", "R2-M"}
+    for number in ("R0-S", "R0-M", "R1-S", "R1-M", "R2-S", "R2-M", "R7-M"):
+        record = env.state.record_get(f"item:{number}")
+        steps = [j["step"] for j in env.state.journal_for(f"item:{number}")]
+        if number in written:  # answered: recorded as done, whichever order the threads finished in
+            assert record["status"] == "done" and steps[-1] == "result"
+        else:  # not written: nothing recorded as done, the next run tries again
+            assert record is None or record["status"] != "done"
+            assert "result" not in steps
+    assert env.state.cursors() == before
+    assert not [t for t in threading.enumerate() if t.name.startswith("wcbc-batch")]
+    env.woo.batch_variations = real  # type: ignore[method-assign]
+    assert set(env.sync().by_number().values()) <= {"updated", "unchanged"}
+    assert {env.woo.by_sku(f"R{p}-M")["regular_price"] for p in range(8)} == {"10.00"}
+
+
+def test_notified_items_the_poll_returned_are_not_read_again_by_id(env: Env) -> None:
+    polled = [env.bc.add_item(f"N-{n}", "5", 1) for n in range(3)]
+    quiet = env.bc.add_item("N-QUIET", "5", 1)
+    for number in ("N-0", "N-1", "N-2", "N-QUIET"):
+        env.woo.add_product(number, "5.00", 1)
+    env.ready()
+    for item in polled:
+        env.bc.change(item["number"], unitPrice=Decimal("6"))
+        notify(env.state, item)
+    env.bc.change("N-QUIET", unitPrice=Decimal("7"))
+    env.state.cursor_set(CURSOR_MODIFIED, bc_time(env.bc.clock))  # the poll will not see N-QUIET
+    env.bc.item("N-QUIET")["lastModifiedDateTime"] = bc_time(T0)
+    notify(env.state, quiet)
+    for item in polled:  # changed again after the bookmark: the poll returns these three
+        env.bc.change(item["number"], unitPrice=Decimal("8"))
+    env.bc.queries.clear()
+    report = env.sync()
+    assert report.by_number() == {"N-0": "updated", "N-1": "updated", "N-2": "updated", "N-QUIET": "updated"}
+    filters = [q.get("$filter", "") for p, q in env.bc.queries if p == "items"]
+    assert filters[0].startswith("lastModifiedDateTime gt")
+    by_id = [f for f in filters if f.startswith("id eq") or "(id eq" in f]
+    assert by_id == [f"id eq {quiet['id']}"]
+    assert env.woo.by_sku("N-QUIET")["regular_price"] == "7.00"
+    assert env.woo.by_sku("N-1")["regular_price"] == "8.00"
+    # All notified items in the poll: no read by id at all.
+    env.bc.change("N-0", unitPrice=Decimal("9"))
+    notify(env.state, polled[0])
+    env.bc.queries.clear()
+    env.sync()
+    assert [q["$filter"] for p, q in env.bc.queries if p == "items"][0].startswith("lastModifiedDateTime")
+    assert len([q for p, q in env.bc.queries if p == "items"]) == 1

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_items_sync import Env
+from tests.test_items_sync import Env, big_store
+from wcbc.sync import catalog
 from wcbc.sync.items import CURSOR_LEDGER, CURSOR_MODIFIED
 from wcbc.sync.reconcile import Reconciler
 
@@ -197,3 +198,43 @@ def test_twenty_thousand_items_stay_small(tmp_path: Path) -> None:
     print(f"reconcile of 20,000 items: peak {peak / 1e6:.1f} MB")
     assert peak < 100 * 1024 * 1024, f"peak {peak / 1e6:.0f} MB"
     env.state.close()
+
+
+def _outcome_of(env: Env) -> dict:
+    """Everything a reconcile leaves in the state, each record's journal in its own order."""
+    rows = env.state.db.execute("SELECT record_id, step, detail FROM journal ORDER BY id").fetchall()
+    journal: dict[str, list[tuple[str, str]]] = {}
+    for record_id, step, detail in rows:
+        journal.setdefault(record_id, []).append((step, detail))
+    records = {r["id"]: (r["status"], r["attempts"], r["last_error"], r["data"]) for r in env.state.records()}
+    links = sorted((link["woo_id"], link["bc_id"], link["bc_number"], str(link["data"]))
+                   for link in env.state.links("product"))
+    return {"journal": journal, "records": records, "links": links, "cursors": env.state.cursors()}
+
+
+def test_concurrent_reconcile_does_exactly_what_one_call_at_a_time_does(tmp_path: Path, monkeypatch) -> None:
+    results = []
+    for concurrency in (1, 4):
+        monkeypatch.setattr(catalog, "WOO_CONCURRENCY", concurrency)
+        env = Env(tmp_path / str(concurrency))
+        big_store(env)
+        for product in env.woo.products.values():
+            if product["type"] == "simple" and product["id"] % 2:
+                product["regular_price"] = "9.00"  # enough differences for two products/batch calls
+        env.woo.add_product("p-007", "1.00", 1)  # a duplicate SKU (another case), also wrong
+        env.woo.fail_ids |= {env.woo.by_sku("P-020")["id"], env.woo.by_sku("V013-M")["id"]}
+        env.state.record_fail("item:P-040", "item", "P-040", "earlier failure", max_attempts=3)
+        first = reconcile(env)
+        writes = list(env.woo.writes)
+        env.woo.fail_ids.clear()
+        second = reconcile(env)
+        results.append(([d.as_dict() for d in first.differences], [d.as_dict() for d in second.differences],
+                        first.already_right, first.duplicates, first.woo_only, first.bc_only,
+                        [(route, sorted(c["id"] for c in chunk)) for route, chunk in writes],
+                        _outcome_of(env)))
+        env.state.close()
+    one, four = results
+    assert one == four
+    differences = one[0]
+    assert len(differences) > 150 and {d["result"] for d in differences} == {"updated", "failed"}
+    assert [route for route, _ in one[6]].count("POST /products/batch") == 2

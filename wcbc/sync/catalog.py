@@ -9,7 +9,9 @@ Three ways to find the WooCommerce side of an item, cheapest first:
    ``bc_number`` = item number, ``data`` = parent id, type and the values last seen in WooCommerce), so a
    price change costs one write and no search;
 2. ``GET /products?sku=a,b,c`` for the items not linked yet (variations are found too);
-3. a full listing (products 100 a page, plus the variations of each variable product) for reconcile.
+3. a full listing (products 100 a page, plus the variations of each variable product) for reconcile. The
+   variations of a page's variable products are read ``WOO_CONCURRENCY`` at a time while the next page of
+   products is read; products still come out in the listing's order, each followed by its variations.
 
 :class:`WooProduct` keeps only the fields item sync reads (ids, SKU, type, price, stock): reconcile of a
 large catalogue holds one of these per product at most, never the full REST representation.
@@ -18,14 +20,33 @@ large catalogue holds one of these per product at most, never the full REST repr
 from __future__ import annotations
 
 import csv
+import queue
+import threading
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from wcbc.errors import ConfigError
 
 LINK_KIND = "product"
+# WooCommerce calls at a time from one listing (and from one Writer): a WordPress site serves each request
+# in a PHP worker of its own, so a few at once is usually fine; 1 reads one call after another.
+WOO_CONCURRENCY = 4
+PAGE = 100
+# Pages of products read ahead of the one being compared (bounds memory: about 100 products a page).
+PAGES_AHEAD = 2
+_END = object()
+
+
+def woo_concurrency(config: Any) -> int:
+    """WooCommerce calls at a time: ``[woocommerce] concurrency`` when the configuration has it, else 4."""
+    value = getattr(getattr(config, "woocommerce", None), "concurrency", None)
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return value
+    return WOO_CONCURRENCY
 
 
 def sku_key(value: Any) -> str:
@@ -194,12 +215,13 @@ class Catalog:
     """Finds and remembers the WooCommerce products of BC items."""
 
     def __init__(self, woo: Any, state: Any, skus: SkuMap | None = None, *, dry_run: bool = False,
-                 run_id: int | None = None) -> None:
+                 run_id: int | None = None, concurrency: int = WOO_CONCURRENCY) -> None:
         self.woo = woo
         self.state = state
         self.skus = skus or SkuMap()
         self.dry_run = dry_run
         self.run_id = run_id
+        self.concurrency = max(1, int(concurrency))
 
     # ------------------------------------------------------------------ links
     def linked(self, item_id: str | None) -> WooProduct | None:
@@ -250,11 +272,83 @@ class Catalog:
         """Every product (100 a page) and, after each variable product, its variations.
 
         One listing call per 100 products plus one per variable product (more only for products with
-        over 100 variations). Nothing beyond the current page is held in memory.
+        over 100 variations). With ``concurrency`` > 1 a reader thread reads the pages of products one after
+        another (at most ``PAGES_AHEAD`` pages ahead of the caller) and a pool reads the variations of each
+        page's variable products; at most ``concurrency`` of these calls are in flight at once. Products
+        come out in the same order either way, and an error comes out where it would have been met reading
+        one call after another. Close the iterator (or exhaust it) to stop the reads.
         """
-        for data in self.woo.iter_products(per_page=100):
+        if self.concurrency <= 1:
+            yield from self._iter_sequential()
+        else:
+            yield from self._iter_concurrent()
+
+    def _has_variations(self, product: WooProduct, data: dict[str, Any]) -> bool:
+        return product.type == "variable" and data.get("variations") != []
+
+    def _iter_sequential(self) -> Iterator[WooProduct]:
+        for data in self.woo.iter_products(per_page=PAGE):
             product = WooProduct.from_api(data)
             yield product
-            if product.type == "variable" and data.get("variations") != []:
-                for variation in self.woo.iter_variations(product.id, per_page=100):
+            if self._has_variations(product, data):
+                for variation in self.woo.iter_variations(product.id, per_page=PAGE):
                     yield WooProduct.from_api(variation, parent_id=product.id)
+
+    def _iter_concurrent(self) -> Iterator[WooProduct]:
+        slots = threading.BoundedSemaphore(self.concurrency)  # WooCommerce calls in flight
+        stop = threading.Event()
+        pages: queue.Queue[Any] = queue.Queue(maxsize=PAGES_AHEAD)
+        pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="wcbc-variations")
+
+        def variations(product_id: int) -> list[dict]:
+            with slots:
+                if stop.is_set():
+                    return []
+                return list(self.woo.iter_variations(product_id, per_page=PAGE))
+
+        def put(entry: Any) -> None:
+            while not stop.is_set():
+                try:
+                    pages.put(entry, timeout=0.05)
+                    return
+                except queue.Full:
+                    continue
+
+        def read_pages() -> None:
+            try:
+                listing = iter(self.woo.iter_products(per_page=PAGE))
+                while not stop.is_set():
+                    with slots:
+                        page = list(islice(listing, PAGE))
+                    if not page:
+                        break
+                    entries: list[tuple[WooProduct, Future[list[dict]] | None]] = []
+                    try:
+                        for data in page:
+                            product = WooProduct.from_api(data)
+                            wanted = self._has_variations(product, data)
+                            entries.append((product, pool.submit(variations, product.id) if wanted else None))
+                    finally:
+                        put(entries)  # the products before a bad one still come out, then the error
+                put(_END)
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread, raised there
+                put(exc)
+
+        reader = threading.Thread(target=read_pages, name="wcbc-products", daemon=True)
+        reader.start()
+        try:
+            while True:
+                entry = pages.get()
+                if entry is _END:
+                    return
+                if isinstance(entry, BaseException):
+                    raise entry
+                for product, future in entry:
+                    yield product
+                    if future is not None:
+                        for variation in future.result():
+                            yield WooProduct.from_api(variation, parent_id=product.id)
+        finally:
+            stop.set()
+            reader.join()
+            pool.shutdown(wait=True, cancel_futures=True)

@@ -23,6 +23,7 @@ booked in BC (see :class:`Reservations` for which order statuses hold stock), fl
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import datetime as dt
 import json
@@ -30,6 +31,7 @@ import logging
 import re
 import uuid
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -38,7 +40,7 @@ from urllib.parse import unquote
 from wcbc.bc import odata
 from wcbc.errors import AuthError, RemoteError, ThrottledError, UnreachableError
 from wcbc.sync import stock
-from wcbc.sync.catalog import Catalog, SkuMap, WooProduct, sku_key
+from wcbc.sync.catalog import Catalog, SkuMap, WooProduct, sku_key, woo_concurrency
 
 log = logging.getLogger("wcbc.items")
 
@@ -303,22 +305,44 @@ def _before(product: WooProduct, changes: dict[str, Any]) -> dict[str, Any]:
     return {k: current.get(k) for k in changes if k != "id"}
 
 
+_Queued = tuple[BCItem, WooProduct, dict[str, Any]]
+
+
+@dataclass
+class _Sent:
+    """A batch call on its way: what was sent, and the call's future."""
+
+    queue: list[_Queued]
+    parent: int
+    future: Future[list[Any]]
+
+
 class Writer:
     """Queues product updates and sends them 100 per batch call; records each item's outcome.
 
     Products go through ``products/batch``, variations through ``products/{parent}/variations/batch``
     (WooCommerce refuses variation ids on the products endpoint). A failed item does not stop the others.
+
+    With ``concurrency`` > 1 the batch calls run on a pool, at most ``concurrency`` in flight; the state
+    is written only in the calling thread: the "sent" journal rows before a call is handed to the pool, and
+    each call's outcomes (one transaction) when it is handled, in the order the calls were sent.
+    :meth:`flush_all` waits for every call; :meth:`settle` for the calls holding one item; :meth:`close`
+    (after an error too) handles what is still in flight and stops the pool.
     """
 
     def __init__(self, woo: Any, state: Any, catalog: Catalog, config: Any, *, dry_run: bool,
-                 run_id: int | None, on_outcome: Any) -> None:
+                 run_id: int | None, on_outcome: Any, concurrency: int | None = None) -> None:
         self.woo, self.state, self.catalog, self.config = woo, state, catalog, config
         self.dry_run = dry_run
         self.run_id = run_id
         self.on_outcome = on_outcome
-        self.queues: dict[int, list[tuple[BCItem, WooProduct, dict[str, Any]]]] = {}
+        self.concurrency = max(1, int(concurrency if concurrency is not None else woo_concurrency(config)))
+        self.queues: dict[int, list[_Queued]] = {}
         self.failed_numbers: set[str] = set()
         self.batches = 0
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: collections.deque[_Sent] = collections.deque()
+        self._in_flight: collections.Counter[str] = collections.Counter()  # item number -> calls pending
 
     def add(self, item: BCItem, product: WooProduct, changes: dict[str, Any]) -> None:
         before = _before(product, changes)
@@ -332,10 +356,14 @@ class Writer:
             self.flush(parent)
 
     def flush_all(self) -> None:
+        """Send everything queued and handle every call's answer."""
         for parent in list(self.queues):
             self.flush(parent)
+        while self._pending:
+            self._settle_next()
 
     def flush(self, parent: int) -> None:
+        """Send the queue of one parent (0: simple products); its answer may be handled later."""
         queue = self.queues.pop(parent, [])
         if not queue:
             return
@@ -346,8 +374,69 @@ class Writer:
                 self.state.journal(f"item:{item.number}", "sent", detail, run_id=self.run_id)
         body = [changes for _, _, changes in queue]
         self.batches += 1
+        if self.concurrency <= 1:
+            future: Future[list[Any]] = Future()
+            try:
+                future.set_result(self._send(parent, body))
+            except BaseException as exc:  # noqa: BLE001 - handled (or raised) by _handle, as in the pool
+                future.set_exception(exc)
+            self._handle(_Sent(queue, parent, future))
+            return
+        while len(self._pending) >= self.concurrency:
+            self._settle_next()
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="wcbc-batch")
+        self._pending.append(_Sent(queue, parent, self._pool.submit(self._send, parent, body)))
+        self._in_flight.update(item.number for item, _, _ in queue)
+        while self._pending and self._pending[0].future.done():
+            self._settle_next()
+
+    def settle(self, number: str) -> None:
+        """Handle the calls sent so far that hold item ``number`` (then ``failed_numbers`` knows it)."""
+        while self._in_flight.get(number) and self._pending:
+            self._settle_next()
+
+    def close(self) -> None:
+        """Handle the calls still in flight (best effort: the first error stops it) and stop the pool."""
         try:
-            results = self.woo.batch_variations(parent, body) if parent else self.woo.batch_products(body)
+            while self._pending:
+                self._settle_next()
+        except BaseException as exc:  # noqa: BLE001 - closing after an error: never mask that one
+            log.debug("batch answers not recorded while closing: %s", type(exc).__name__)
+            self._pending.clear()
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True, cancel_futures=True)
+                self._pool = None
+
+    def _send(self, parent: int, body: list[dict[str, Any]]) -> list[Any]:
+        return self.woo.batch_variations(parent, body) if parent else self.woo.batch_products(body)
+
+    def _settle_next(self) -> None:
+        sent = self._pending.popleft()
+        for item, _, _ in sent.queue:
+            self._in_flight[item.number] -= 1
+            if self._in_flight[item.number] <= 0:
+                del self._in_flight[item.number]
+        try:
+            self._handle(sent)
+        except BaseException:
+            # The call failed as a whole (systemic, or not a remote error): the calls sent after it are
+            # answered (or fail) anyway; record what they did, then raise the first error.
+            while self._pending:
+                later = self._pending.popleft()
+                try:
+                    self._handle(later)
+                except BaseException as exc:  # noqa: BLE001 - the first error is the one raised
+                    log.debug("a later batch call failed too: %s", type(exc).__name__)
+            self._in_flight.clear()
+            raise
+
+    def _handle(self, sent: _Sent) -> None:
+        """Record the answer of one batch call (in the calling thread, one transaction)."""
+        queue = sent.queue
+        try:
+            results = sent.future.result()
         except SYSTEMIC:
             raise
         except RemoteError as exc:
@@ -478,7 +567,8 @@ class ItemSync:
         self.dry_run = dry_run
         self.run_id = run_id
         self.skus = SkuMap.load(config.items.mapping_file)
-        self.catalog = Catalog(woo, state, self.skus, dry_run=dry_run, run_id=run_id)
+        self.catalog = Catalog(woo, state, self.skus, dry_run=dry_run, run_id=run_id,
+                               concurrency=woo_concurrency(config))
         self.report = ItemReport(dry_run=dry_run)
         self.writer = Writer(woo, state, self.catalog, config, dry_run=dry_run, run_id=run_id,
                              on_outcome=self.report.outcomes.append)
@@ -506,8 +596,10 @@ class ItemSync:
         try:
             self._report_deleted(wanted.deleted)
             items: dict[str, BCItem] = {}
-            self._read_by_ids(wanted.ids, items)
+            # The poll first: the notified items are usually among the modified ones it returns, and only
+            # the others are read by id.
             newest_polled = self._poll_modified(wanted.since, items)
+            self._read_by_ids(wanted.ids - _ids_of(items), items)
             self._poll_ledger(wanted)
             for record in self.state.records(status="failed", kind="item"):
                 wanted.numbers.add(str(record["key"]))
@@ -520,12 +612,14 @@ class ItemSync:
             for row in rows:
                 self.state.inbox_done(row["id"])
         except BaseException:
+            self.writer.close()
             for row in rows:
                 try:  # back to pending: the next run reads the notification again
                     self.state.inbox_retry(row["id"])
                 except Exception:  # noqa: BLE001 - never mask the original error
                     log.debug("could not release inbox row %s", row["id"])
             raise
+        self.writer.close()
         self.report.calls = self._calls_since(calls_before)
         return self.report
 
@@ -540,7 +634,10 @@ class ItemSync:
             if sku_key(number) not in items:
                 self.report.outcomes.append(
                     ItemOutcome(number, "unknown", message="no such item in Business Central"))
-        self._process(items, None)
+        try:
+            self._process(items, None)
+        finally:
+            self.writer.close()
         return self.report.by_number()
 
     # ------------------------------------------------------------------ what to read
@@ -751,6 +848,8 @@ class ItemSync:
         self.report.outcomes.append(ItemOutcome(item.number, "unknown", message=reason))
 
     def _unchanged(self, item: BCItem, product: WooProduct) -> None:
+        if not self.dry_run:
+            self.writer.settle(item.number)  # a write of another of its products sent already counts
         if not self.dry_run and item.number not in self.writer.failed_numbers:
             rid = f"item:{item.number}"
             record = self.state.record_get(rid)
@@ -766,6 +865,17 @@ class ItemSync:
     def _calls_since(self, before: dict[str, int]) -> dict[str, int]:
         now = self._calls()
         return {k: now[k] - before.get(k, 0) for k in now}
+
+
+def _ids_of(items: dict[str, BCItem]) -> set[str]:
+    """The ids of items read, as the inbox writes them (lower-case GUIDs)."""
+    ids = set()
+    for item in items.values():
+        try:
+            ids.add(str(uuid.UUID(item.id)))
+        except ValueError:
+            ids.add(item.id.lower())
+    return ids
 
 
 def _total(client: Any) -> int:

@@ -19,6 +19,7 @@ documents for one web order, and totals that differ beyond ``[orders] total_tole
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 from collections.abc import Callable
@@ -28,7 +29,7 @@ from typing import Any
 
 from wcbc.errors import RecordError
 from wcbc.sync import mapping
-from wcbc.sync.catalog import Catalog, SkuMap, WooProduct
+from wcbc.sync.catalog import Catalog, SkuMap, WooProduct, woo_concurrency
 from wcbc.sync.items import (
     CURSOR_LEDGER,
     CURSOR_MODIFIED,
@@ -191,7 +192,8 @@ class Reconciler:
         self.run_id = run_id
         self.on_progress = on_progress or (lambda n=1: None)
         self.skus = SkuMap.load(config.items.mapping_file)
-        self.catalog = Catalog(woo, state, self.skus, dry_run=dry_run, run_id=run_id)
+        self.catalog = Catalog(woo, state, self.skus, dry_run=dry_run, run_id=run_id,
+                               concurrency=woo_concurrency(config))
         self.report = ReconcileReport(dry_run=dry_run)
         self.writer = Writer(
             woo, state, self.catalog, config, dry_run=dry_run, run_id=run_id, on_outcome=self._outcome
@@ -213,7 +215,10 @@ class Reconciler:
         reservations = Reservations.read(
             self.woo, self.bc, self.state, self.config, self.skus, started=started
         )
-        self._compare(items, reservations)
+        try:
+            self._compare(items, reservations)
+        finally:
+            self.writer.close()  # after an error too: the writes in flight are recorded, the pool stopped
         if not self.dry_run:
             self._bookmarks(newest, started, ledger_top)
         if orders:
@@ -257,48 +262,50 @@ class Reconciler:
         watched = {r["key"] for r in self.state.records(status="failed", kind="item")}
         watched |= {r["key"] for r in self.state.records(status="on_hold", kind="item")}
         open_parent = 0
-        for product in self.catalog.iter_all():
-            self.report.woo_products += 1
-            self.on_progress(1)
-            parent = product.parent_id if product.is_variation else 0
-            if open_parent and parent != open_parent:
-                self.writer.flush(open_parent)  # the variations of one parent come together: one call
-            open_parent = parent
-            if not product.sku.strip():
-                self.report.without_sku += 1
-                continue
-            key = product.key
-            if key in seen:
-                ids = self.report.duplicates.setdefault(product.sku.strip(), [seen[key]])
-                ids.append(product.id)
-            else:
-                seen[key] = product.id
-            number_key = self.skus.number_for(product.sku)
-            item = items.get(number_key)
-            if item is None:
-                if product.type != "variable":
-                    self.report.woo_only.append(product.sku)
-                continue
-            matched.add(number_key)
-            if number_key not in prices:
-                price = store_price(item, self.config)
-                if price.skipped:
-                    prices[number_key] = None
-                    if number_key not in skipped:
-                        skipped.add(number_key)
-                        self._skip(item, price.skip_reason or "skipped")
+        # closing(): an error in the loop stops the listing's reader threads at once
+        with contextlib.closing(self.catalog.iter_all()) as listing:
+            for product in listing:
+                self.report.woo_products += 1
+                self.on_progress(1)
+                parent = product.parent_id if product.is_variation else 0
+                if open_parent and parent != open_parent:
+                    self.writer.flush(open_parent)  # the variations of one parent come together: one call
+                open_parent = parent
+                if not product.sku.strip():
+                    self.report.without_sku += 1
+                    continue
+                key = product.key
+                if key in seen:
+                    ids = self.report.duplicates.setdefault(product.sku.strip(), [seen[key]])
+                    ids.append(product.id)
                 else:
-                    prices[number_key] = price.price
-            if prices[number_key] is None:
-                continue
-            quantity = reservations.stock(item) if item.has_stock else None
-            changes = changes_for(product, prices[number_key], quantity)
-            if changes:
-                self._skus_by_id[product.id] = product.sku
-                self.writer.add(item, product, changes)
-            else:
-                self.report.already_right += 1
-                self._refresh_link(item, product, item.number in watched or item.key in watched)
+                    seen[key] = product.id
+                number_key = self.skus.number_for(product.sku)
+                item = items.get(number_key)
+                if item is None:
+                    if product.type != "variable":
+                        self.report.woo_only.append(product.sku)
+                    continue
+                matched.add(number_key)
+                if number_key not in prices:
+                    price = store_price(item, self.config)
+                    if price.skipped:
+                        prices[number_key] = None
+                        if number_key not in skipped:
+                            skipped.add(number_key)
+                            self._skip(item, price.skip_reason or "skipped")
+                    else:
+                        prices[number_key] = price.price
+                if prices[number_key] is None:
+                    continue
+                quantity = reservations.stock(item) if item.has_stock else None
+                changes = changes_for(product, prices[number_key], quantity)
+                if changes:
+                    self._skus_by_id[product.id] = product.sku
+                    self.writer.add(item, product, changes)
+                else:
+                    self.report.already_right += 1
+                    self._refresh_link(item, product, item.number in watched or item.key in watched)
         self.writer.flush_all()
         self._save_new_links()
         self.report.bc_only = sorted(items[k].number for k in items.keys() - matched)
@@ -314,6 +321,8 @@ class Reconciler:
             self._new_links.append((str(product.id), item.id, item.number, product.link_data()))
         elif link.get("bc_id") != item.id or link.get("data") != product.link_data():
             self.catalog.remember(item.number, item.id, product)
+        if was_failing:
+            self.writer.settle(item.number)  # a write of another of its products sent already counts
         if was_failing and item.number not in self.writer.failed_numbers:
             self.state.record_done(f"item:{item.number}", "item", item.number, data={"product": product.id})
 
