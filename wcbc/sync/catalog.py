@@ -319,6 +319,8 @@ class Catalog:
                 listing = iter(self.woo.iter_products(per_page=PAGE))
                 while not stop.is_set():
                     with slots:
+                        if stop.is_set():
+                            break
                         page = list(islice(listing, PAGE))
                     if not page:
                         break
