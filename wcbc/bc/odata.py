@@ -99,6 +99,42 @@ def any_of_chunks(field: str, values: Iterable[str | int], *,
     return [c[0] if len(c) == 1 else "(" + " or ".join(c) + ")" for c in chunks]
 
 
+SCHEMA_2_1 = {"$schemaversion": "2.1"}  # the query parameter BC needs for ``in (...)``
+
+
+def in_chunks(field: str, values: Iterable[str | int], *,
+              max_chars: int = DEFAULT_MAX_FILTER_CHARS) -> list[str]:
+    """``f in ('a','b',...)`` filters whose encoded length stays within ``max_chars``.
+
+    About four times as many values fit in one request as with :func:`any_of_chunks`. BC accepts ``in``
+    only with ``$schemaversion=2.1``: send :data:`SCHEMA_2_1` with every such query. Duplicates are
+    dropped; an empty list of values gives an empty list.
+    """
+    literals: list[str] = []
+    seen: set[str] = set()
+    for value in values:
+        lit = literal(value)
+        if lit not in seen:
+            seen.add(lit)
+            literals.append(lit)
+    head = f"{_field(field)} in ("
+    base = len(encode_component(head + ")"))
+    comma = len(encode_component(","))
+    chunks: list[list[str]] = []
+    current: list[str] = []
+    size = base
+    for lit in literals:
+        cost = len(encode_component(lit))
+        if current and size + comma + cost > max_chars:
+            chunks.append(current)
+            current, size = [], base
+        size += cost + (comma if current else 0)
+        current.append(lit)
+    if current:
+        chunks.append(current)
+    return [head + ",".join(chunk) + ")" for chunk in chunks]
+
+
 def _terms(field: str, values: Iterable[str | int]) -> list[str]:
     seen: set[str] = set()
     terms: list[str] = []

@@ -407,9 +407,9 @@ class OrderSync:
     def _document_queries(self, orders: list[dict]) -> list[tuple[str, dict[str, str]]]:
         numbers = sorted({self._ext(o) for o in orders})
         return [
-            (entity, {"$filter": flt})
+            (entity, {"$filter": flt, **odata.SCHEMA_2_1})
             for entity in ("salesOrders", "salesInvoices")
-            for flt in odata.any_of_chunks("externalDocumentNumber", numbers)
+            for flt in odata.in_chunks("externalDocumentNumber", numbers)
         ]
 
     @staticmethod
@@ -425,7 +425,7 @@ class OrderSync:
         return found
 
     def _lookup_documents(self, orders: list[dict]) -> dict[str, dict]:
-        """One query per entity (per filter chunk): externalDocumentNumber eq ... or ... (a single field)."""
+        """One query per entity (per filter chunk): externalDocumentNumber in (...)."""
         queries = self._document_queries(orders)
         return self._merge_documents(queries, [list(self.bc.iter(e, p)) for e, p in queries])
 
@@ -437,12 +437,12 @@ class OrderSync:
         skus = self._wanted_skus(orders)
         emails = self._wanted_emails(orders)
         items = [
-            ("items", {"$filter": flt, "$select": "number,blocked"})
-            for flt in odata.any_of_chunks("number", sorted(skus))
+            ("items", {"$filter": flt, "$select": "number,blocked", **odata.SCHEMA_2_1})
+            for flt in odata.in_chunks("number", sorted(skus))
         ]
         customers = [
-            ("customers", {"$filter": flt, "$select": "id,number,email"})
-            for flt in odata.any_of_chunks("email", sorted(emails))
+            ("customers", {"$filter": flt, "$select": "id,number,email", **odata.SCHEMA_2_1})
+            for flt in odata.in_chunks("email", sorted(emails))
         ]
         queries = docs + items + customers
         if self.concurrency > 1 and len(queries) > 1:
