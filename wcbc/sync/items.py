@@ -13,7 +13,8 @@ Which items are looked at in a run (every BC read is batched; no per-item GETs):
 Items are read with one ``number eq .. or number eq ..`` (or ``id eq ..``) query per chunk and handled in
 chunks of 100, each one look up -> update -> link: the product comes from the links table (no search), else
 from one ``?sku=`` search per chunk; the values (:mod:`wcbc.sync.stock`) are compared with what WooCommerce
-has and only the differences are written, 100 per ``products/batch`` or ``variations/batch`` call. An item
+has and only the differences are written, 100 per ``products/batch`` or ``variations/batch`` call (up to
+``WOO_CONCURRENCY`` calls in flight; their answers are recorded in the calling thread, in send order). An item
 whose write fails inside a batch is recorded failed (on hold after ``[items] max_attempts``); the others go
 on. Bookmarks move only past committed work and never past the run's start.
 
