@@ -50,6 +50,7 @@ class WooConfig:
     prices_include_tax: bool = False
     decimals: int = 2
     time_zone: str = "UTC"  # the store's time zone (IANA), for order dates
+    concurrency: int = 4  # WooCommerce calls in flight at once (a WordPress site has a few PHP workers)
 
 
 @dataclass(frozen=True)
@@ -304,6 +305,8 @@ SCHEMA: dict[str, tuple[str, tuple[Key, ...]]] = {
             Key("decimals", "int", 2, "Price decimals used by the store", minimum=0, maximum=8),
             Key("time_zone", "str", "UTC", "The store's time zone (IANA name), for order dates",
                 check=_check_time_zone),
+            Key("concurrency", "int", 4, "WooCommerce calls in flight at once (notes, product reads)",
+                minimum=1, maximum=16),
         ),
     ),
     "business_central": (

@@ -751,9 +751,8 @@ class OrderSync:
         if not notes:
             return
         if self._notes_pool is None:
-            self._notes_pool = ThreadPoolExecutor(
-                max_workers=WOO_CONCURRENCY, thread_name_prefix="wcbc-notes"
-            )
+            workers = getattr(self.config.woocommerce, "concurrency", WOO_CONCURRENCY)
+            self._notes_pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="wcbc-notes")
         for order_id, text in notes:
             self._notes_pool.submit(self._note, order_id, text)
 
