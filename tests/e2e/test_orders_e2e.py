@@ -189,6 +189,11 @@ def test_dry_run_writes_nothing(e2e: E2E) -> None:
     posts = [k for k in e2e.bc.requests if k.startswith("POST") and e2e.bc.requests[k] != calls_before.get(k)]
     assert posts == []
     assert not any(m["key"] == "_wcbc_bc_document" for m in e2e.woo.get_order(order["id"])["meta_data"])
+    from wcbc.state import State
+
+    with State(e2e.state_path) as state:  # nothing recorded either
+        assert state.records() == [] and state.links("order") == [] and state.links("customer") == []
+        assert state.cursors() == {} and state.journal_for(f"order:{order['id']}") == []
 
 
 @pytest.mark.parametrize("target", ["sales_invoice", "posted_invoice"])

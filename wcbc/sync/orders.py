@@ -227,7 +227,8 @@ class OrderSync:
             try:
                 orders.append(self.woo.get_order(order_id))
             except NotFoundError:
-                self.state.journal(f"order:{order_id}", "read", {"error": "order not found in WooCommerce"})
+                if not self.dry_run:
+                    self.state.journal(f"order:{order_id}", "read", {"error": "not found in WooCommerce"})
                 log.warning("order %s: not found in WooCommerce (deleted?)", order_id)
         return orders
 
