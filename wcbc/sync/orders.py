@@ -197,7 +197,10 @@ class OrderSync:
         budget = limit
         try:
             # 1. orders named on the command line or by webhooks: read fresh.
-            wanted = [i for i in explicit + hinted if not (i in seen or seen.add(i))]  # type: ignore[func-returns-value]
+            # Orders that failed before (not on hold) are tried again by every scheduled run until they
+            # succeed or reach orders.max_attempts: the poll's bookmark has moved past them.
+            retry = [] if explicit else self._failed_order_ids()
+            wanted = [i for i in explicit + hinted + retry if not (i in seen or seen.add(i))]  # type: ignore[func-returns-value]
             for page in chunks(wanted, 100):
                 orders = self._fetch(page)
                 if budget is not None:
@@ -220,6 +223,10 @@ class OrderSync:
                     log.debug("could not release inbox row %s", row["id"])
             raise
         return self.report
+
+    def _failed_order_ids(self, limit: int = 500) -> list[int]:
+        keys = [r["id"].partition(":")[2] for r in self.state.records(status="failed", kind="order")]
+        return [int(k) for k in keys if k.isdigit()][:limit]
 
     def _fetch(self, ids: list[int]) -> list[dict]:
         orders = []
