@@ -199,7 +199,8 @@ class OrderSync:
             # 1. orders named on the command line or by webhooks: read fresh.
             # Orders that failed before (not on hold) are tried again by every scheduled run until they
             # succeed or reach orders.max_attempts: the poll's bookmark has moved past them.
-            retry = [] if explicit else self._failed_order_ids()
+            # (Only scheduled runs: serve's worker runs on every delivery and would use up the attempts.)
+            retry = self._failed_order_ids() if poll and not explicit else []
             wanted = [i for i in explicit + hinted + retry if not (i in seen or seen.add(i))]  # type: ignore[func-returns-value]
             for page in chunks(wanted, 100):
                 orders = self._fetch(page)
