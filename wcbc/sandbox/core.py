@@ -357,7 +357,11 @@ class SandboxServer:
         if tls:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.load_cert_chain(str(tls.cert_path), str(tls.key_path))
-            self._httpd.socket = context.wrap_socket(self._httpd.socket, server_side=True)
+            # The TLS handshake runs in each request's own thread (on its first read), not in accept():
+            # one slow or broken client must not stall the whole server.
+            self._httpd.socket = context.wrap_socket(
+                self._httpd.socket, server_side=True, do_handshake_on_connect=False
+            )
         self.host, self.port = self._httpd.server_address[:2]
         self._thread: threading.Thread | None = None
 
