@@ -287,3 +287,19 @@ def test_prefix_changed_and_state_lost_the_order_meta_still_prevents_a_second_do
     assert first in out and "not booked again" in out
     assert docs(e2e, f"WEB-{order['number']}") == []
     assert len(docs(e2e, order["number"])) == 1
+
+
+def test_items_mapping_file_maps_store_skus_to_other_bc_numbers(e2e: E2E) -> None:
+    e2e.woo.add_product("WEB-MUG-XL", "Big mug", "15.00")
+    e2e.bc.add_item("1000-MUGXL", "Big mug", "15.00", 10)
+    mapping_file = e2e.tmp / "items.csv"
+    mapping_file.write_text("bc_item_number,woo_sku\n1000-MUGXL,WEB-MUG-XL\n")
+    text = e2e.config_path.read_text()
+    e2e.config_path.write_text(
+        text.replace("[orders]\n", f'[items]\nmapping_file = "{mapping_file}"\n\n[orders]\n')
+    )
+    order = e2e.woo.create_order(customer_id=jane(e2e), line_items=[{"sku": "WEB-MUG-XL", "quantity": 2}])
+    code, out, err = sync(e2e)
+    assert code == 0, out + err
+    lines = docs(e2e, order["number"])[0]["lines"]
+    assert [ln["lineObjectNumber"] for ln in lines if ln["lineType"] == "Item"] == ["1000-MUGXL"]

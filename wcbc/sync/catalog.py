@@ -206,6 +206,10 @@ class SkuMap:
     def sku_for(self, number: str) -> str:
         return self._to_sku.get(sku_key(number), str(number).strip())
 
+    def numbers_by_sku(self) -> dict[str, str]:
+        """The mapped pairs only, as upper-cased SKU -> BC item number (what the order mapping takes)."""
+        return dict(self._to_number)
+
     def number_for(self, sku: str) -> str:
         """The BC item number (as its key: upper-cased) a WooCommerce SKU stands for."""
         return sku_key(self._to_number.get(sku_key(sku), sku))

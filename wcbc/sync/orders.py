@@ -37,6 +37,7 @@ from wcbc.errors import (
 )
 from wcbc.http import AmbiguousWriteError
 from wcbc.sync import mapping
+from wcbc.sync.catalog import SkuMap
 
 log = logging.getLogger("wcbc.orders")
 
@@ -154,6 +155,9 @@ class OrderSync:
         self._by_email: dict[str, dict] = {}  # this page's BC customers by e-mail (lower)
         self._looked_up: set[str] = set()  # this page's e-mails already asked of BC
         self._notes_pool: ThreadPoolExecutor | None = None
+        # Shops whose SKUs differ from BC item numbers map them in [items] mapping_file (both directions).
+        self.skus = SkuMap.load(getattr(config.items, "mapping_file", None))
+        self._item_numbers = self.skus.numbers_by_sku()
 
     # ------------------------------------------------------------------ entry point
 
@@ -552,7 +556,7 @@ class OrderSync:
     def _wanted_skus(self, orders: list[dict]) -> set[str]:
         return (
             {
-                str(line.get("sku") or "").strip().upper()
+                self.skus.number_for(str(line.get("sku") or ""))
                 for order in orders
                 for line in order.get("line_items") or []
             }
@@ -572,15 +576,17 @@ class OrderSync:
             sku = str(line.get("sku") or "").strip()
             if not sku:
                 continue  # the mapping names a line without SKU
-            state = self._items.get(sku.upper(), False)
+            number = self.skus.number_for(sku)
+            state = self._items.get(number, False)
             where = f"order {order.get('number')}: line {line.get('id')} ({line.get('name')})"
+            mapped = "" if number == sku.upper() else f" (mapped to {number} by items.mapping_file)"
             if state is None:
                 raise RecordError(
-                    f"{where}: SKU {sku!r} is not a BC item number",
-                    hint="create the item in BC (or fix the SKU), then `wcbc replay order:<id>`",
+                    f"{where}: SKU {sku!r}{mapped} is not a BC item number",
+                    hint="create the item in BC (or fix the SKU or the mapping), then `wcbc replay`",
                 )
             if state is True:
-                raise RecordError(f"{where}: BC item {sku!r} is blocked")
+                raise RecordError(f"{where}: BC item {number!r} is blocked")
 
     def _customer_number(self, order: dict) -> str:
         buyer = self._buyer(order)
@@ -671,7 +677,11 @@ class OrderSync:
         customer_number = self._customer_number(order)
         shared_guest = self._buyer(order) is None  # booked on orders.guest_customer: keep the buyer's address
         body = mapping.map_document(
-            order, self.options, customer_number=customer_number, sell_to_from_billing=shared_guest
+            order,
+            self.options,
+            customer_number=customer_number,
+            sell_to_from_billing=shared_guest,
+            item_numbers=self._item_numbers,
         )
         if self.dry_run:
             self.report.preview.append(
