@@ -303,3 +303,15 @@ def test_items_mapping_file_maps_store_skus_to_other_bc_numbers(e2e: E2E) -> Non
     assert code == 0, out + err
     lines = docs(e2e, order["number"])[0]["lines"]
     assert [ln["lineObjectNumber"] for ln in lines if ln["lineType"] == "Item"] == ["1000-MUGXL"]
+
+
+def test_non_order_deliveries_in_the_inbox_are_cleared_not_left_claimed(e2e: E2E) -> None:
+    from wcbc.state import State
+
+    with State(e2e.state_path) as state:
+        state.inbox_add("woocommerce", "product.updated", "12", b'{"id":12}')
+        state.inbox_add("woocommerce", "order.updated", "999999", b'{"id":999999}')
+    assert sync(e2e)[0] == 0
+    with State(e2e.state_path) as state:
+        assert state.inbox_backlog("woocommerce") == 0
+        assert {r["status"] for r in state.inbox_list(source="woocommerce")} == {"done"}

@@ -174,11 +174,12 @@ class OrderSync:
         explicit = [int(i) for i in order_ids or []]
         inbox_rows: list[dict] = []
         if drain_inbox and not self.dry_run and not explicit:
-            inbox_rows = [
-                row
-                for row in self.state.inbox_claim("woocommerce", limit=10_000, worker="sync-orders")
-                if str(row.get("topic", "")).startswith("order.")
-            ]
+            for row in self.state.inbox_claim("woocommerce", limit=10_000, worker="sync-orders"):
+                if str(row.get("topic", "")).startswith("order."):
+                    inbox_rows.append(row)
+                else:  # a product/customer/coupon webhook someone added: nothing for the orders to do
+                    log.info("inbox:%s (%s) is not an order delivery: ignored", row["id"], row.get("topic"))
+                    self.state.inbox_done(row["id"])
         try:
             return self._run(started, explicit, inbox_rows, since=since, limit=limit, poll=poll)
         finally:
