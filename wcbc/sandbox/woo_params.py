@@ -64,3 +64,18 @@ class Ctx:
 
 
 Handler = Callable[[Request, Ctx], Response]
+
+
+BatchHandler = Callable[[Any], dict[str, Any] | None]  # one batch item -> its answer, or None to skip
+
+
+def batch_id(item: Any, action: str = "delete") -> int:
+    """The id a batch item names: none in create, ``{"id": 5}`` in update, ``5`` or ``{"id": 5}`` in
+    delete; 0 when it names none."""
+    if action == "create" or (action == "update" and not isinstance(item, dict)):
+        return 0
+    raw = item.get("id", 0) if isinstance(item, dict) else item
+    try:
+        return int(raw or 0)
+    except (TypeError, ValueError):
+        return 0

@@ -35,10 +35,12 @@ from wcbc.sandbox.woo_params import (
     NS,
     VIEW_MSG,
     WRITE_METHODS,
+    BatchHandler,
     Ctx,
     Handler,
     _enum_text,
     _wp_list,
+    batch_id,
 )
 from wcbc.sandbox.woo_render import (
     render_note,
@@ -554,6 +556,25 @@ class WooRest(ResourceRoutes):
                 body = render_order(order, self.store)
             return self._ok(body, ITEM_ALLOW)
 
+    def _batch(self, data: dict[str, Any], handlers: dict[str, BatchHandler]) -> Response:
+        """One batch request, as WooCommerce runs it: each action present in the body, each item on its own;
+        an item whose handler raises comes back as ``{"id", "error"}`` and the others go on (HTTP 200). A
+        handler returning None skips its item (WooCommerce drops empty ids). The caller holds the lock."""
+        items = dict(zip(("create", "update", "delete"), self._batch_items(data), strict=True))
+        out: dict[str, list[Any]] = {}
+        for action, handle in handlers.items():
+            if action not in data:
+                continue
+            out[action] = []
+            for item in items[action]:
+                try:
+                    result = handle(item)
+                except RestError as err:
+                    result = {"id": batch_id(item, action), "error": err.body()}
+                if result is not None:
+                    out[action].append(result)
+        return self._ok(out, BATCH_ALLOW)
+
     def _batch_items(self, data: dict[str, Any]) -> tuple[list[Any], list[Any], list[Any]]:
         create = data.get("create") or []
         update = data.get("update") or []
@@ -569,60 +590,33 @@ class WooRest(ResourceRoutes):
     def orders_batch(self, request: Request, ctx: Ctx) -> Response:
         data = self._body(request)
         self._need(ctx, BATCH_MSG)
-        create, update, delete = self._batch_items(data)
         store = self.store
-        out: dict[str, list[Any]] = {}
+
+        def create(item: Any) -> dict[str, Any]:
+            order = store.new_order(item)
+            store.emit("order", "created", order.id)
+            store.emit("order", "updated", order.id)
+            return render_order(order, store)
+
+        def update(item: Any) -> dict[str, Any]:
+            order = store.order_index.get(batch_id(item, "update"))
+            if order is None:
+                raise RestError(400, "woocommerce_rest_shop_order_invalid_id", "Invalid ID.")
+            store.change_order(order, item)
+            store.emit("order", "updated", order.id)
+            return render_order(order, store)
+
+        def delete(raw: Any) -> dict[str, Any] | None:
+            oid = batch_id(raw)
+            if not oid:
+                return None
+            order = store.order_index.pop(oid, None)
+            if order is None:
+                raise RestError(404, "woocommerce_rest_shop_order_invalid_id", "Invalid ID.")
+            return render_order(order, store)
+
         with store.lock:
-            if "create" in data:
-                out["create"] = []
-                for item in create:
-                    try:
-                        order = store.new_order(item)
-                        store.emit("order", "created", order.id)
-                        store.emit("order", "updated", order.id)
-                        out["create"].append(render_order(order, store))
-                    except RestError as err:
-                        out["create"].append({"id": 0, "error": err.body()})
-            if "update" in data:
-                out["update"] = []
-                for item in update:
-                    oid = int(item.get("id") or 0) if isinstance(item, dict) else 0
-                    order = store.order_index.get(oid)
-                    if order is None:
-                        out["update"].append(
-                            {
-                                "id": oid,
-                                "error": RestError(
-                                    400, "woocommerce_rest_shop_order_invalid_id", "Invalid ID."
-                                ).body(),
-                            }
-                        )
-                        continue
-                    try:
-                        store.change_order(order, item)
-                        store.emit("order", "updated", order.id)
-                        out["update"].append(render_order(order, store))
-                    except RestError as err:
-                        out["update"].append({"id": oid, "error": err.body()})
-            if "delete" in data:
-                out["delete"] = []
-                for raw in delete:
-                    oid = int(raw.get("id", 0) if isinstance(raw, dict) else raw or 0)
-                    if not oid:
-                        continue
-                    order = store.order_index.pop(oid, None)
-                    if order is None:
-                        out["delete"].append(
-                            {
-                                "id": oid,
-                                "error": RestError(
-                                    404, "woocommerce_rest_shop_order_invalid_id", "Invalid ID."
-                                ).body(),
-                            }
-                        )
-                    else:
-                        out["delete"].append(render_order(order, store))
-        return self._ok(out, BATCH_ALLOW)
+            return self._batch(data, {"create": create, "update": update, "delete": delete})
 
     def notes_list(self, request: Request, ctx: Ctx) -> Response:
         self._need(ctx, LIST_MSG)

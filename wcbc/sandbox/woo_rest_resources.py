@@ -9,7 +9,6 @@ from wcbc.sandbox.core import Request, Response
 from wcbc.sandbox.woo_model import Product, RestError
 from wcbc.sandbox.woo_money import dec
 from wcbc.sandbox.woo_params import (
-    BATCH_ALLOW,
     BATCH_MSG,
     COLLECTION_ALLOW,
     CREATE_MSG,
@@ -20,6 +19,7 @@ from wcbc.sandbox.woo_params import (
     LIST_MSG,
     VIEW_MSG,
     Ctx,
+    batch_id,
 )
 from wcbc.sandbox.woo_render import (
     TOPIC_HOOKS,
@@ -297,34 +297,25 @@ class ResourceRoutes:
     def products_batch(self, request: Request, ctx: Ctx) -> Response:
         data = self._body(request)
         self._need(ctx, BATCH_MSG)
-        create, update, delete = self._batch_items(data)
         store = self.store
-        out: dict[str, list[Any]] = {}
+
+        def create(item: Any) -> dict[str, Any]:
+            product = store.new_product(item)
+            store.emit("product", "created", product.id)
+            return render_product(product, store, edit=True)
+
+        def update(item: Any) -> dict[str, Any]:
+            product = store.products_by_id.get(batch_id(item, "update"))
+            if product is None:
+                raise RestError(400, "woocommerce_rest_product_invalid_id", "Invalid ID.")
+            self._update_product(product, item)
+            return render_product(product, store, edit=True)
+
         with store.lock:
-            if "create" in data:
-                out["create"] = []
-                for item in create:
-                    try:
-                        product = store.new_product(item)
-                        store.emit("product", "created", product.id)
-                        out["create"].append(render_product(product, store, edit=True))
-                    except RestError as err:
-                        out["create"].append({"id": 0, "error": err.body()})
-            if "update" in data:
-                out["update"] = []
-                for item in update:
-                    pid = int(item.get("id") or 0) if isinstance(item, dict) else 0
-                    product = store.products_by_id.get(pid)
-                    try:
-                        if product is None:
-                            raise RestError(400, "woocommerce_rest_product_invalid_id", "Invalid ID.")
-                        self._update_product(product, item)
-                        out["update"].append(render_product(product, store, edit=True))
-                    except RestError as err:
-                        out["update"].append({"id": pid, "error": err.body()})
-            if "delete" in data:
-                out["delete"] = [self._delete_product(raw) for raw in delete if raw]
-        return self._ok(out, BATCH_ALLOW)
+            return self._batch(data, {"create": create, "update": update, "delete": self._delete_if_named})
+
+    def _delete_if_named(self, raw: Any) -> dict[str, Any] | None:
+        return self._delete_product(raw) if raw else None
 
     def _delete_product(self, raw: Any) -> dict[str, Any]:
         store = self.store
@@ -422,46 +413,30 @@ class ResourceRoutes:
     def variations_batch(self, request: Request, ctx: Ctx) -> Response:
         data = self._body(request)
         self._need(ctx, BATCH_MSG)
-        create, update, delete = self._batch_items(data)
         store = self.store
-        out: dict[str, list[Any]] = {}
+
+        def create(item: Any) -> dict[str, Any]:
+            if parent is None:
+                raise RestError(404, "woocommerce_rest_product_invalid_id", "Invalid ID.")
+            variation = store.new_product(item, parent=parent)
+            store.emit("product", "created", variation.id)
+            return render_variation(variation, store, edit=True)
+
+        def update(item: Any) -> dict[str, Any]:
+            variation = store.products_by_id.get(batch_id(item, "update"))
+            if variation is None or variation.type != "variation":
+                raise RestError(400, "woocommerce_rest_product_variation_invalid_id", "Invalid ID.")
+            if parent is None or variation.parent_id != parent.id:
+                raise RestError(
+                    403, "woocommerce_rest_cannot_edit", "Parent product does not match current variation."
+                )
+            store.apply_product_changes(variation, item)
+            store.emit("product", "updated", variation.id)
+            return render_variation(variation, store, edit=True)
+
         with store.lock:
             parent = self._parent(ctx)
-            if "create" in data:
-                out["create"] = []
-                for item in create:
-                    try:
-                        if parent is None:
-                            raise RestError(404, "woocommerce_rest_product_invalid_id", "Invalid ID.")
-                        variation = store.new_product(item, parent=parent)
-                        store.emit("product", "created", variation.id)
-                        out["create"].append(render_variation(variation, store, edit=True))
-                    except RestError as err:
-                        out["create"].append({"id": 0, "error": err.body()})
-            if "update" in data:
-                out["update"] = []
-                for item in update:
-                    vid = int(item.get("id") or 0) if isinstance(item, dict) else 0
-                    variation = store.products_by_id.get(vid)
-                    try:
-                        if variation is None or variation.type != "variation":
-                            raise RestError(
-                                400, "woocommerce_rest_product_variation_invalid_id", "Invalid ID."
-                            )
-                        if parent is None or variation.parent_id != parent.id:
-                            raise RestError(
-                                403,
-                                "woocommerce_rest_cannot_edit",
-                                "Parent product does not match current variation.",
-                            )
-                        store.apply_product_changes(variation, item)
-                        store.emit("product", "updated", variation.id)
-                        out["update"].append(render_variation(variation, store, edit=True))
-                    except RestError as err:
-                        out["update"].append({"id": vid, "error": err.body()})
-            if "delete" in data:
-                out["delete"] = [self._delete_product(raw) for raw in delete if raw]
-        return self._ok(out, BATCH_ALLOW)
+            return self._batch(data, {"create": create, "update": update, "delete": self._delete_if_named})
 
     # ------------------------------------------------------------------ coupons
 
