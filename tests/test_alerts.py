@@ -9,7 +9,6 @@ import socketserver
 import ssl
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from email import message_from_bytes
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -17,21 +16,10 @@ from pathlib import Path
 import pytest
 
 from wcbc.alerts import ping_heartbeat, send_alert
+from wcbc.config import AlertsConfig
 from wcbc.sandbox.core import TLSFiles, generate_ca
 
-
-@dataclass(frozen=True)
-class Alerts:
-    """Same fields as wcbc.config.AlertsConfig (send_alert only reads attributes)."""
-
-    email_to: str | None = None
-    smtp_host: str | None = None
-    smtp_port: int = 587
-    smtp_user: str | None = None
-    smtp_starttls: bool = True
-    email_from: str | None = None
-    webhook_url: str | None = None
-    heartbeat_url: str | None = None
+Alerts = AlertsConfig  # the real [alerts] section: send_alert reads only its attributes
 
 
 # ----------------------------------------------------------------------------- a minimal SMTP server

@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from tests.contracts import CONTRACTS  # noqa: E402
+from wcbc.sandbox.bc_testing import BCSandbox, run_bc_sandbox
 from wcbc.sandbox.core import SandboxServer, TLSFiles, generate_ca
 from wcbc.sandbox.woo import WooStore
 
@@ -228,3 +229,19 @@ class Kit:
 @pytest.fixture(scope="session")
 def woo_kit() -> type[Kit]:
     return Kit
+
+
+# ----------------------------------------------------------------------------- the BC simulator
+
+
+@pytest.fixture
+def sbx(tmp_path: Path) -> Iterator[BCSandbox]:
+    """Entra + BC simulators over HTTPS with a sample company (a module may override it with options)."""
+    with run_bc_sandbox(tmp_path) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def s(sbx: BCSandbox) -> requests.Session:
+    """A session with a bearer token for ``sbx``."""
+    return sbx.session()

@@ -3,30 +3,13 @@ If-Match."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 import requests
 
-from tests.contracts import BC_EXAMPLES as EXAMPLES  # noqa: E402
-from wcbc.sandbox.bc_testing import BCSandbox, run_bc_sandbox
-
-
-def example(name: str) -> dict:
-    return json.loads((EXAMPLES / name).read_text())
-
-
-@pytest.fixture
-def sbx(tmp_path: Path):
-    with run_bc_sandbox(tmp_path) as sandbox:
-        yield sandbox
-
-
-@pytest.fixture
-def s(sbx: BCSandbox) -> requests.Session:
-    return sbx.session()
+from tests.contracts import bc_example as example
+from wcbc.sandbox.bc_testing import BCSandbox
 
 
 def assert_shape(body: dict, ex: dict, *, skip: tuple[str, ...] = ()) -> None:

@@ -85,11 +85,6 @@ def sbx(tmp_path: Path) -> Iterator[BCSandbox]:
         yield sandbox
 
 
-@pytest.fixture
-def s(sbx: BCSandbox) -> requests.Session:
-    return sbx.session()
-
-
 def subscribe(
     sbx: BCSandbox, s: requests.Session, url: str, entity: str = "items", state: str = "s3cret"
 ) -> dict:
