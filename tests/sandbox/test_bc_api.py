@@ -8,20 +8,9 @@ from urllib.parse import quote
 import pytest
 import requests
 
+from tests.contracts import assert_shape
 from tests.contracts import bc_example as example
 from wcbc.sandbox.bc_testing import BCSandbox
-
-
-def assert_shape(body: dict, ex: dict, *, skip: tuple[str, ...] = ()) -> None:
-    """Every field of the docs example is present with the same JSON type."""
-    for key, value in ex.items():
-        if key in skip:
-            continue
-        assert key in body, key
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            assert isinstance(body[key], int | float) and not isinstance(body[key], bool), key
-        else:
-            assert type(body[key]) is type(value), key
 
 
 def assert_error(r: requests.Response, status: int, code: str, message: str | None = None) -> str:

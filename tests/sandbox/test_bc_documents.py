@@ -5,19 +5,9 @@ from __future__ import annotations
 import pytest
 import requests
 
+from tests.contracts import assert_shape
 from tests.contracts import bc_example as example
 from wcbc.sandbox.bc_testing import BCSandbox
-
-
-def assert_shape(body: dict, ex: dict, skip: tuple[str, ...] = ()) -> None:
-    for key, value in ex.items():
-        if key in skip:
-            continue
-        assert key in body, key
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            assert isinstance(body[key], int | float) and not isinstance(body[key], bool), key
-        else:
-            assert type(body[key]) is type(value), key
 
 
 def assert_error(r: requests.Response, status: int, code: str, message: str | None = None) -> None:
