@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from wcbc.alerts import ping_heartbeat, send_alert
-from wcbc.config import AlertsConfig
+from wcbc.adapters.alerts import ping_heartbeat, send_alert
+from wcbc.core.config import AlertsConfig
 from wcbc.sandbox.core import TLSFiles, generate_ca
 
 Alerts = AlertsConfig  # the real [alerts] section: send_alert reads only its attributes

@@ -1,4 +1,4 @@
-"""wcbc.bc.auth.TokenProvider through msal, with the Entra endpoints mocked (requests-mock)."""
+"""wcbc.adapters.bc.auth.TokenProvider through msal, with the Entra endpoints mocked (requests-mock)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import requests_mock as rm
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from tests.contracts import BC_EXAMPLES
-from wcbc.bc.auth import TokenProvider, aadsts_codes
-from wcbc.errors import AuthError, ConfigError, UnreachableError
-from wcbc.http import USER_AGENT
+from wcbc.adapters.bc.auth import TokenProvider, aadsts_codes
+from wcbc.adapters.http import USER_AGENT
+from wcbc.core.errors import AuthError, ConfigError, UnreachableError
 
 AUTHORITY = "https://login.example.test"
 TENANT = "7d2c3a9e-1111-2222-3333-444455556666"

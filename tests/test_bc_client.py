@@ -1,4 +1,4 @@
-"""wcbc.bc.client.BCClient and wcbc.ratelimit.RateLimiter (requests-mock, fake clock; no network)."""
+"""BCClient and RateLimiter from wcbc.adapters (requests-mock, fake clock; no network)."""
 
 from __future__ import annotations
 
@@ -12,12 +12,19 @@ import requests
 import requests_mock as rm
 
 from tests.contracts import BC_EXAMPLES
-from wcbc.bc import odata
-from wcbc.bc.auth import TokenProvider
-from wcbc.bc.client import HINT_401, BCClient
-from wcbc.errors import AuthError, ConfigError, NotFoundError, RemoteError, ThrottledError, ValidationError
-from wcbc.http import USER_AGENT, AmbiguousWriteError
-from wcbc.ratelimit import RateLimiter
+from wcbc.adapters.bc import odata
+from wcbc.adapters.bc.auth import TokenProvider
+from wcbc.adapters.bc.client import HINT_401, BCClient
+from wcbc.adapters.http import USER_AGENT, AmbiguousWriteError
+from wcbc.adapters.ratelimit import RateLimiter
+from wcbc.core.errors import (
+    AuthError,
+    ConfigError,
+    NotFoundError,
+    RemoteError,
+    ThrottledError,
+    ValidationError,
+)
 
 API = "https://api.bc.example.test"
 TENANT = "7d2c3a9e-1111-2222-3333-444455556666"

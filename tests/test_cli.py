@@ -34,7 +34,7 @@ def test_version_via_python_m() -> None:
 
 
 def test_init_scripted_writes_valid_config_and_refuses_overwrite(tmp_path: Path) -> None:
-    from wcbc.config import load_config
+    from wcbc.core.config import load_config
 
     path = tmp_path / "cfg" / "config.toml"
     args = [
@@ -151,7 +151,7 @@ def test_doctor_hint_when_entra_app_not_enabled_in_bc(e2e: E2E) -> None:
 
 
 def test_second_run_of_a_command_exits_0_saying_the_lock_is_held(e2e: E2E) -> None:
-    from wcbc.lock import run_lock
+    from wcbc.core.lock import run_lock
 
     with run_lock(e2e.state_path, "sync-orders"):
         code, out, err = e2e.cli("sync-orders")

@@ -1,4 +1,4 @@
-"""wcbc.config: locating, validating and writing the configuration file."""
+"""wcbc.core.config: locating, validating and writing the configuration file."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from wcbc import config as cfgmod
-from wcbc.config import (
+from wcbc.core import config as cfgmod
+from wcbc.core.config import (
     SCHEMA,
     Config,
     find_config_path,
@@ -21,7 +21,7 @@ from wcbc.config import (
     render_starter_config,
     write_config,
 )
-from wcbc.errors import ConfigError
+from wcbc.core.errors import ConfigError
 
 REPO = Path(__file__).resolve().parent.parent
 

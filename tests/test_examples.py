@@ -18,9 +18,9 @@ import typer
 import typer.main
 from typer.testing import CliRunner
 
-from wcbc.cli import app
-from wcbc.config import ServeConfig
-from wcbc.server import BC_MIN_MAX_BODY, BC_PATH, HEALTH_PATH, WOO_PATH
+from wcbc.cli.app import app
+from wcbc.core.config import ServeConfig
+from wcbc.webhooks.app import BC_MIN_MAX_BODY, BC_PATH, HEALTH_PATH, WOO_PATH
 
 ROOT = Path(__file__).resolve().parent.parent
 CRONTAB = ROOT / "crontab.sample"
@@ -553,7 +553,7 @@ def test_metrics_file_is_a_global_option() -> None:
     """crontab.sample and the systemd units pass --metrics-file before the command."""
     root = typer.main.get_command(app)
     options = {opt for param in root.params for opt in getattr(param, "opts", [])}
-    assert METRICS_OPTION in options, "wcbc.cli: add the global --metrics-file PATH option"
+    assert METRICS_OPTION in options, "wcbc.cli.app: add the global --metrics-file PATH option"
     paths = {_strip_metrics_file(argv)[1] for _t, _u, argv, _c in _cron_jobs()}
     assert len(paths) == 1 and next(iter(paths)).startswith("/")  # type: ignore[union-attr]
     ctx = root.make_context("wcbc", [METRICS_OPTION, "/tmp/x.prom", "status"])

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import E2E, make_env
-from wcbc.server import Service
-from wcbc.state import State
+from wcbc.core.state import State
+from wcbc.webhooks.app import Service
 
 SECRET = "whsec-test-0123456789abcdef"
 CLIENT_STATE = "client-state-abcdef0123456789"

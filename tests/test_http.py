@@ -1,4 +1,4 @@
-"""wcbc.http: classification, retries (Retry-After, backoff, caps), ambiguous writes, counters, logs."""
+"""wcbc.adapters.http: classification, retries (Retry-After, backoff, caps), ambiguous writes, logs."""
 
 from __future__ import annotations
 
@@ -12,15 +12,7 @@ import requests_mock as rm
 from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
 
 import wcbc
-from wcbc.errors import (
-    AuthError,
-    NotFoundError,
-    RemoteError,
-    ThrottledError,
-    UnreachableError,
-    ValidationError,
-)
-from wcbc.http import (
+from wcbc.adapters.http import (
     USER_AGENT,
     AmbiguousWriteError,
     HttpClient,
@@ -29,6 +21,14 @@ from wcbc.http import (
     default_route,
     json_of,
     parse_retry_after,
+)
+from wcbc.core.errors import (
+    AuthError,
+    NotFoundError,
+    RemoteError,
+    ThrottledError,
+    UnreachableError,
+    ValidationError,
 )
 
 URL = "https://api.example.test/things/16"

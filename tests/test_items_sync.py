@@ -21,12 +21,12 @@ from typing import Any
 
 import pytest
 
-from wcbc.config import ItemsConfig, OrdersConfig, WooConfig
-from wcbc.errors import ConfigError, UnreachableError
-from wcbc.state import State
-from wcbc.sync.catalog import Catalog, SkuMap
-from wcbc.sync.items import CURSOR_LEDGER, CURSOR_MODIFIED, ItemSync, bc_time, parse_time
-from wcbc.woo.client import BatchResult
+from wcbc.adapters.woo.client import BatchResult
+from wcbc.core.config import ItemsConfig, OrdersConfig, WooConfig
+from wcbc.core.errors import ConfigError, UnreachableError
+from wcbc.core.state import State
+from wcbc.sync.items.catalog import Catalog, SkuMap
+from wcbc.sync.items.sync import CURSOR_LEDGER, CURSOR_MODIFIED, ItemSync, bc_time, parse_time
 
 COMPANY = "b18aed47-c385-49d2-b954-dbdf8ad71780"
 T0 = dt.datetime(2026, 1, 5, 10, 0, tzinfo=dt.UTC)
@@ -271,7 +271,7 @@ def make_config(tmp_path: Path, **items: Any) -> SimpleNamespace:
 
 def notify(state: State, item: dict | None = None, change: str = "updated", resource: str | None = None,
            when: str = "2026-01-05T10:00:00Z") -> int:
-    """Store a BC notification the way wcbc.server does."""
+    """Store a BC notification the way wcbc.webhooks.app does."""
     if resource is None:
         assert item is not None
         resource = f"api/v2.0/companies({COMPANY})/items({item['id']})"
@@ -598,7 +598,7 @@ def test_linked_product_deleted_in_woocommerce_forgets_the_link(env: Env) -> Non
 
 
 def test_a_batch_call_refused_as_a_whole_fails_each_of_its_items(env: Env) -> None:
-    from wcbc.errors import ValidationError
+    from wcbc.core.errors import ValidationError
 
     for number in ("W-1", "W-2"):
         env.bc.add_item(number, "5", 1)

@@ -1,4 +1,4 @@
-"""wcbc.lock: one run per command, across processes."""
+"""wcbc.core.lock: one run per command, across processes."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from wcbc.errors import LockHeld
-from wcbc.lock import lock_path, run_lock
+from wcbc.core.errors import LockHeld
+from wcbc.core.lock import lock_path, run_lock
 
 
 def _try_lock(state_path: str, command: str, queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
@@ -77,7 +77,7 @@ def test_wait_acquires_once_the_holder_releases(tmp_path) -> None:
     import threading
     import time as _time
 
-    from wcbc.lock import run_lock
+    from wcbc.core.lock import run_lock
 
     state = tmp_path / "state.db"
     released = threading.Event()

@@ -1,4 +1,4 @@
-"""wcbc.logs: stderr logging, text and JSON, always redacted."""
+"""wcbc.core.logs: stderr logging, text and JSON, always redacted."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from wcbc.errors import UsageError
-from wcbc.logs import set_redactor, setup_logging
-from wcbc.redact import Redactor
+from wcbc.core.errors import UsageError
+from wcbc.core.logs import set_redactor, setup_logging
+from wcbc.core.redact import Redactor
 
 SECRET = "cs_not-a-real-secret-42"
 

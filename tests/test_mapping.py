@@ -11,10 +11,17 @@ from typing import Any
 import pytest
 
 from tests.contracts import CONTRACTS  # noqa: E402
-from wcbc.errors import ConfigError, RecordError
-from wcbc.sync import mapping
-from wcbc.sync.mapping import MappingOptions
-from wcbc.sync.money import MoneyError, canonical, format_money, parse_money, round_money, to_json_number
+from wcbc.core.errors import ConfigError, RecordError
+from wcbc.sync.mapping import orders as mapping
+from wcbc.sync.mapping.money import (
+    MoneyError,
+    canonical,
+    format_money,
+    parse_money,
+    round_money,
+    to_json_number,
+)
+from wcbc.sync.mapping.orders import MappingOptions
 
 REAL = CONTRACTS / "woocommerce" / "real-store"
 ORDER_FILES = {

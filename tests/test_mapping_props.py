@@ -8,10 +8,10 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wcbc.sync import mapping
-from wcbc.sync.mapping import MappingOptions
-from wcbc.sync.money import canonical, parse_money, to_json_number
-from wcbc.sync.stock import price_for_store, product_changes, sellable_stock
+from wcbc.sync.items.stock import price_for_store, product_changes, sellable_stock
+from wcbc.sync.mapping import orders as mapping
+from wcbc.sync.mapping.money import canonical, parse_money, to_json_number
+from wcbc.sync.mapping.orders import MappingOptions
 
 FAST = settings(max_examples=200, deadline=None)
 

@@ -1,4 +1,4 @@
-"""wcbc.metrics: the textfile-collector file, checked with an independent, strict exposition parser."""
+"""wcbc.ops.metrics: the textfile-collector file, checked with an independent, strict exposition parser."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from wcbc.metrics import escape_label, record_run, write_metrics
-from wcbc.state import State
+from wcbc.core.state import State
+from wcbc.ops.metrics import escape_label, record_run, write_metrics
 
 # --------------------------------------------------------------------------- a strict little parser
 
@@ -243,7 +243,7 @@ class _Client:
 
 
 class _Ctx:
-    """Like wcbc.context.Context: lazily built attributes live in the instance __dict__."""
+    """Like wcbc.ops.context.Context: lazily built attributes live in the instance __dict__."""
 
     def __init__(self, state: State | None, **clients: Any) -> None:
         if state is not None:

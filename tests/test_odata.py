@@ -1,4 +1,4 @@
-"""wcbc.bc.odata: literals, filters, chunking and query encoding."""
+"""wcbc.adapters.bc.odata: literals, filters, chunking and query encoding."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import requests_mock as rm
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wcbc.bc import odata
+from wcbc.adapters.bc import odata
 
 
 def test_quote_doubles_single_quotes() -> None:

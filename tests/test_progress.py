@@ -1,4 +1,4 @@
-"""wcbc.progress: bar on a terminal, log lines off one, silence when disabled."""
+"""wcbc.ops.progress: bar on a terminal, log lines off one, silence when disabled."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import logging
 import pytest
 from rich.console import Console
 
-from wcbc.progress import progress
+from wcbc.ops.progress import progress
 
 
 class FakeClock:

@@ -11,10 +11,10 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from wcbc.bc import odata
-from wcbc.bc.client import BCClient
-from wcbc.sandbox import bc_schema
-from wcbc.sandbox.odata import parse_filter, parse_query
+from wcbc.adapters.bc import odata
+from wcbc.adapters.bc.client import BCClient
+from wcbc.sandbox.bc import schema as bc_schema
+from wcbc.sandbox.bc.odata import parse_filter, parse_query
 
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 TEXT = st.text(max_size=60)  # any Unicode text: quotes, %, +, &, #, /, spaces, newlines, NUL, emoji...

@@ -11,7 +11,7 @@ import pytest
 import typer
 
 from tests.e2e.conftest import E2E
-from wcbc.cli import app
+from wcbc.cli.app import app
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from tests.test_items_sync import Env, big_store
-from wcbc.sync import catalog
-from wcbc.sync.items import CURSOR_LEDGER, CURSOR_MODIFIED
+from wcbc.sync.items import catalog
+from wcbc.sync.items.sync import CURSOR_LEDGER, CURSOR_MODIFIED
 from wcbc.sync.reconcile import Reconciler
 
 

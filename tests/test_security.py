@@ -19,14 +19,14 @@ from urllib.parse import quote
 import pytest
 from rich.console import Console
 
-import wcbc.demo as demo_mod
+import wcbc.ops.demo as demo_mod
 from tests.e2e.conftest import E2E, make_env
-from wcbc import server as server_mod
-from wcbc.logs import setup_logging
+from wcbc.core.logs import setup_logging
+from wcbc.core.state import State
+from wcbc.core.vault import Vault, generate_master_key
 from wcbc.sandbox.stack import Sandbox
-from wcbc.state import State
-from wcbc.vault import Vault, generate_master_key
-from wcbc.woo import webhooks
+from wcbc.webhooks import app as server_mod
+from wcbc.webhooks import woo as webhooks
 
 pytestmark = pytest.mark.e2e
 
@@ -83,7 +83,7 @@ def test_vault_key_file_and_state_db_are_private(tmp_path: Path, monkeypatch: py
     monkeypatch.delenv("WCBC_MASTER_KEY", raising=False)
     # Force the key file: no keyring backend, whatever another test in this worker left installed
     # (PYTHON_KEYRING_BACKEND is read only when keyring is first imported).
-    monkeypatch.setattr("wcbc.vault._usable_keyring", lambda: None)
+    monkeypatch.setattr("wcbc.core.vault._usable_keyring", lambda: None)
     previous = os.umask(0o022)  # a permissive umask: 0600 must come from wcbc, not from the umask
     try:
         modes, state_path = _write_private_files(tmp_path)

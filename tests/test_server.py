@@ -20,9 +20,9 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from wcbc.errors import RecordError
-from wcbc.server import LAST_PROCESSED_CURSOR, Service, inbox_processor, make_app
-from wcbc.state import State
+from wcbc.core.errors import RecordError
+from wcbc.core.state import State
+from wcbc.webhooks.app import LAST_PROCESSED_CURSOR, Service, inbox_processor, make_app
 
 RECORDED = Path(__file__).parent / "fixtures" / "contracts" / "woocommerce" / "real-store" / "webhooks"
 INDEX = json.loads((RECORDED / "index.json").read_text())

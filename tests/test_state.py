@@ -1,4 +1,4 @@
-"""wcbc.state: migrations, every API, concurrency across threads and processes."""
+"""wcbc.core.state: migrations, every API, concurrency across threads and processes."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from wcbc import state as state_mod
-from wcbc.errors import StateError
-from wcbc.redact import Redactor
-from wcbc.state import MIGRATIONS, State, iso, normalise_ts
+from wcbc.core import state as state_mod
+from wcbc.core.errors import StateError
+from wcbc.core.redact import Redactor
+from wcbc.core.state import MIGRATIONS, State, iso, normalise_ts
 
 
 class FakeClock:
@@ -408,7 +408,7 @@ def test_busy_writer_waits_instead_of_failing(tmp_path: Path) -> None:
 def test_batch_is_one_transaction_all_or_nothing(tmp_path) -> None:
     import pytest as _pytest
 
-    from wcbc.state import State
+    from wcbc.core.state import State
 
     with State(tmp_path / "s.db") as state:
         with _pytest.raises(RuntimeError), state.batch():

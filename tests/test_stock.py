@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from tests.contracts import CONTRACTS  # noqa: E402
-from wcbc.errors import ConfigError
-from wcbc.sync.stock import (
+from wcbc.core.errors import ConfigError
+from wcbc.sync.items.stock import (
     StorePrice,
     open_quantities,
     price_for_store,

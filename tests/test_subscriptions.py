@@ -11,18 +11,18 @@ from typing import Any
 
 import pytest
 
-from wcbc.bc.client import BCClient
-from wcbc.bc.subscriptions import (
+from wcbc.adapters.bc.client import BCClient
+from wcbc.core.errors import RemoteError, UsageError
+from wcbc.core.state import State
+from wcbc.sandbox.bc.testing import BCSandbox, run_bc_sandbox
+from wcbc.webhooks.app import Service
+from wcbc.webhooks.subscriptions import (
     SubscriptionReport,
     _resource_key,
     ensure_subscriptions,
     notification_url_for,
     parse_bc_datetime,
 )
-from wcbc.errors import RemoteError, UsageError
-from wcbc.sandbox.bc_testing import BCSandbox, run_bc_sandbox
-from wcbc.server import Service
-from wcbc.state import State
 
 CLIENT_STATE = "cs-" + "7" * 30
 DAY = 86_400.0

@@ -1,4 +1,4 @@
-"""wcbc.vault: encrypted secrets, key sources, rotation; wcbc.redact: masking secrets."""
+"""wcbc.core.vault: encrypted secrets, key sources, rotation; wcbc.core.redact: masking secrets."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ import pytest
 from keyring.backend import KeyringBackend
 from keyring.backends import fail
 
-from wcbc.errors import VaultError
-from wcbc.redact import Redactor
-from wcbc.vault import (
+from wcbc.core.errors import VaultError
+from wcbc.core.redact import Redactor
+from wcbc.core.vault import (
     ENV_VARS,
     MASTER_KEY_ENV,
     SECRET_NAMES,

@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 
-from wcbc.errors import UsageError
+from wcbc.adapters.woo.client import WooClient
+from wcbc.core.errors import UsageError
+from wcbc.core.state import State
 from wcbc.sandbox.core import SandboxServer, generate_ca
-from wcbc.sandbox.woo import WooStore, seed_sample
-from wcbc.server import Service
-from wcbc.state import State
-from wcbc.woo.client import WooClient
-from wcbc.woo.webhook_health import (
+from wcbc.sandbox.woo.app import WooStore, seed_sample
+from wcbc.webhooks.app import Service
+from wcbc.webhooks.health import (
     LAST_SEEN_MODIFIED_CURSOR,
     check_quiet,
     check_webhooks,

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from wcbc.errors import SignatureError
-from wcbc.woo.webhooks import (
+from wcbc.core.errors import SignatureError
+from wcbc.webhooks.woo import (
     compute_signature,
     headers_to_store,
     is_ping,

@@ -1,4 +1,4 @@
-"""wcbc.woo.client against the real-store recordings (requests-mock, no network)."""
+"""wcbc.adapters.woo.client against the real-store recordings (requests-mock, no network)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,16 @@ import requests
 import requests_mock as rm
 
 from tests.contracts import WOO_REST
-from wcbc.errors import AuthError, ConfigError, NotFoundError, RemoteError, ThrottledError, ValidationError
-from wcbc.http import USER_AGENT, AmbiguousWriteError
-from wcbc.woo.client import HINT_KEY_IGNORED, BatchResult, WooClient, bare_utc
+from wcbc.adapters.http import USER_AGENT, AmbiguousWriteError
+from wcbc.adapters.woo.client import HINT_KEY_IGNORED, BatchResult, WooClient, bare_utc
+from wcbc.core.errors import (
+    AuthError,
+    ConfigError,
+    NotFoundError,
+    RemoteError,
+    ThrottledError,
+    ValidationError,
+)
 
 REST = WOO_REST
 STORE = "https://127.0.0.1:8443"

@@ -1,3 +1,3 @@
-from wcbc.cli import main
+from wcbc.cli.app import main
 
 main()

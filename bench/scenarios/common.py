@@ -105,7 +105,7 @@ class Env:
         return self.sandbox.bc
 
     def context(self) -> Any:
-        from wcbc.context import open_context
+        from wcbc.ops.context import open_context
 
         ctx = open_context(self.config_path)
         self._contexts.append(ctx)
@@ -159,7 +159,7 @@ def sandbox_tcp_nodelay(enabled: bool) -> Iterator[None]:
 @contextmanager
 def environment(opts: Options, *, orders_config: str = "", directory: Path | None = None) -> Iterator[Env]:
     """A fresh sandbox (no sample data) with BC's real limits, and a config/vault/state for wcbc."""
-    from wcbc.vault import Vault, generate_master_key
+    from wcbc.core.vault import Vault, generate_master_key
 
     saved = {name: os.environ.get(name) for name in (MASTER_KEY_ENV, *SECRET_ENV)}
     for name in SECRET_ENV:

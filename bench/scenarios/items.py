@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from bench.scenarios.common import Env, Options, client_calls, delta, environment, figure, measure
-from wcbc.sandbox import woo as woo_mod
+from wcbc.sandbox.woo import app as woo_mod
 
 TIME_BOUND_S = 180.0
 RSS_BOUND_MB = 200.0
@@ -99,7 +99,7 @@ def _call_block(server: dict, client: dict, fewest: dict[str, int], records: int
 
 
 def run(opts: Options) -> dict[str, Any]:
-    from wcbc.sync.items import ItemSync
+    from wcbc.sync.items.sync import ItemSync
     from wcbc.sync.reconcile import Reconciler
 
     rng = random.Random(opts.seed)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.scenarios.common import Env, Options, client_calls, delta, environment, figure, measure
-from wcbc.sandbox import woo as woo_mod
+from wcbc.sandbox.woo import app as woo_mod
 
 MIX = {"returning": 0.6, "new": 0.3, "guest": 0.1}
 SHIPPING = [{"method_id": "flat_rate", "method_title": "Flat rate", "total": "10.00"}]
@@ -132,7 +132,7 @@ def fewest_calls(seeded: Seeded, case: Case, batch_size: int) -> dict[str, int]:
 
 
 def run_case(opts: Options, case: Case) -> dict[str, Any]:
-    from wcbc.sync.orders import OrderSync
+    from wcbc.sync.orders.sync import OrderSync
 
     rng = random.Random(opts.seed)
     extra = f'target = "{case.target}"\nadd_note = {"true" if case.add_note else "false"}\n'

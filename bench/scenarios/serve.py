@@ -1,4 +1,4 @@
-"""serve: signed WooCommerce deliveries accepted and stored per second by wcbc.server.Service.
+"""serve: signed WooCommerce deliveries accepted and stored per second by wcbc.webhooks.app.Service.
 
 The Service runs here with a real State and ``processor=None`` (only receiving is measured). The load
 comes from a second process (``python -m bench.scenarios.serve_load``) with one ``requests.Session`` per
@@ -24,8 +24,8 @@ P99_BOUND_MS = 100.0
 def run(opts: Options) -> dict[str, Any]:
     import secrets
 
-    from wcbc.server import Service
-    from wcbc.state import State
+    from wcbc.core.state import State
+    from wcbc.webhooks.app import Service
 
     secret = secrets.token_urlsafe(24)
     with tempfile.TemporaryDirectory(prefix="wcbc-bench-serve-") as tmp:

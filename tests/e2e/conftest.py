@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from wcbc.core.vault import Vault, generate_master_key
 from wcbc.sandbox.stack import Sandbox
-from wcbc.vault import Vault, generate_master_key
 
 
 @dataclass
@@ -31,7 +31,7 @@ class E2E:
         return self.sandbox.bc
 
     def context(self):
-        from wcbc.context import open_context
+        from wcbc.ops.context import open_context
 
         return open_context(self.config_path)
 
@@ -42,8 +42,7 @@ class E2E:
 
     def cli(self, *args: str) -> tuple[int, str, str]:
         """Run `wcbc --config <cfg> args...` in-process; returns (exit code, stdout, stderr)."""
-        from wcbc import cli
-
+        from wcbc.cli import app as cli
         out, err = io.StringIO(), io.StringIO()
         code = 0
         cli.out.file = out

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tests.e2e.conftest import E2E
-from wcbc.sync.items import ItemReport, ItemSync
+from wcbc.sync.items.sync import ItemReport, ItemSync
 from wcbc.sync.reconcile import Reconciler, ReconcileReport
 
 
@@ -32,7 +32,7 @@ class Items:
         return reconciler.run(**kwargs)
 
     def notify(self, number: str, change: str = "updated") -> int:
-        """Store the BC notification for an item exactly as wcbc.server does (one inbox row per entry)."""
+        """Store the BC notification for an item as the receiver does (one inbox row per entry)."""
         item = next(i for i in self.e2e.bc.items() if i["number"] == number)
         resource = f"api/v2.0/companies({self.e2e.sandbox.company_id})/items({item['id']})"
         entry = {"subscriptionId": "sub-items", "resource": resource, "changeType": change,

@@ -6,7 +6,7 @@ import io
 
 from rich.console import Console
 
-from wcbc.demo import run_demo
+from wcbc.ops.demo import run_demo
 
 
 def test_demo_passes_every_check(tmp_path, monkeypatch) -> None:

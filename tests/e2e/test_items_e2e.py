@@ -15,8 +15,8 @@ import pytest
 
 from tests.e2e.conftest import make_env
 from tests.e2e.items_fixtures import Items
-from wcbc.sync.items import CURSOR_LEDGER, CURSOR_MODIFIED, bc_time, utcnow
-from wcbc.sync.orders import OrderSync
+from wcbc.sync.items.sync import CURSOR_LEDGER, CURSOR_MODIFIED, bc_time, utcnow
+from wcbc.sync.orders.sync import OrderSync
 
 
 @pytest.fixture

@@ -189,7 +189,7 @@ def test_dry_run_writes_nothing(e2e: E2E) -> None:
     posts = [k for k in e2e.bc.requests if k.startswith("POST") and e2e.bc.requests[k] != calls_before.get(k)]
     assert posts == []
     assert not any(m["key"] == "_wcbc_bc_document" for m in e2e.woo.get_order(order["id"])["meta_data"])
-    from wcbc.state import State
+    from wcbc.core.state import State
 
     with State(e2e.state_path) as state:  # nothing recorded either
         assert state.records() == [] and state.links("order") == [] and state.links("customer") == []
@@ -306,7 +306,7 @@ def test_items_mapping_file_maps_store_skus_to_other_bc_numbers(e2e: E2E) -> Non
 
 
 def test_non_order_deliveries_in_the_inbox_are_cleared_not_left_claimed(e2e: E2E) -> None:
-    from wcbc.state import State
+    from wcbc.core.state import State
 
     with State(e2e.state_path) as state:
         state.inbox_add("woocommerce", "product.updated", "12", b'{"id":12}')

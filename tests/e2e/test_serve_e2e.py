@@ -13,8 +13,8 @@ import pytest
 import requests
 
 from tests.e2e.conftest import E2E
-from wcbc.demo import free_port, wait_until
-from wcbc.vault import Vault, generate_client_state
+from wcbc.core.vault import Vault, generate_client_state
+from wcbc.ops.demo import free_port, wait_until
 
 
 @pytest.fixture

@@ -12,10 +12,10 @@ import pytest
 
 from tests.e2e.conftest import E2E
 from tests.reliability.conftest import no_notes, seed_orders, tally
-from wcbc.bc.client import BCClient
-from wcbc.errors import ThrottledError, UnreachableError
+from wcbc.adapters.bc.client import BCClient
+from wcbc.core.errors import ThrottledError, UnreachableError
 from wcbc.sandbox.core import Faults
-from wcbc.sync.orders import OrderSync
+from wcbc.sync.orders.sync import OrderSync
 
 pytestmark = pytest.mark.reliability
 

@@ -10,8 +10,8 @@ import requests
 
 from tests.e2e.conftest import E2E
 from tests.reliability.conftest import no_notes, seed_orders, spawn, state_rows, tally, wait_for
-from wcbc.demo import free_port
-from wcbc.vault import Vault, generate_client_state
+from wcbc.core.vault import Vault, generate_client_state
+from wcbc.ops.demo import free_port
 
 pytestmark = pytest.mark.reliability
 

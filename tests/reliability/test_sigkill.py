@@ -10,7 +10,7 @@ import pytest
 
 from tests.e2e.conftest import E2E
 from tests.reliability.conftest import no_notes, run, seed_orders, spawn, state_rows, tally, wait_for
-from wcbc.sync.orders import OrderSync
+from wcbc.sync.orders.sync import OrderSync
 
 pytestmark = pytest.mark.reliability
 

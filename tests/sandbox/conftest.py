@@ -14,9 +14,9 @@ import pytest
 import requests
 
 from tests.contracts import CONTRACTS  # noqa: E402
-from wcbc.sandbox.bc_testing import BCSandbox, run_bc_sandbox
+from wcbc.sandbox.bc.testing import BCSandbox, run_bc_sandbox
 from wcbc.sandbox.core import SandboxServer, TLSFiles, generate_ca
-from wcbc.sandbox.woo import WooStore
+from wcbc.sandbox.woo.app import WooStore
 
 REAL_STORE = CONTRACTS / "woocommerce" / "real-store"
 if not REAL_STORE.exists():  # pragma: no cover - alternative checkout layouts

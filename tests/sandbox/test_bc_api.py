@@ -10,7 +10,7 @@ import requests
 
 from tests.contracts import assert_shape
 from tests.contracts import bc_example as example
-from wcbc.sandbox.bc_testing import BCSandbox
+from wcbc.sandbox.bc.testing import BCSandbox
 
 
 def assert_error(r: requests.Response, status: int, code: str, message: str | None = None) -> str:

@@ -11,7 +11,7 @@ import msal
 import pytest
 import requests
 
-from wcbc.sandbox.bc_testing import BCSandbox, run_bc_sandbox
+from wcbc.sandbox.bc.testing import BCSandbox, run_bc_sandbox
 
 
 @pytest.fixture

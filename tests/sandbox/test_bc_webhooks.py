@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from tests.contracts import BC_EXAMPLES as EXAMPLES  # noqa: E402
-from wcbc.sandbox.bc_testing import BCSandbox, run_bc_sandbox
+from wcbc.sandbox.bc.testing import BCSandbox, run_bc_sandbox
 
 
 class Receiver:

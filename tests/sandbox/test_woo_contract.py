@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from wcbc.sandbox.core import SandboxServer, TLSFiles
-from wcbc.sandbox.woo import WooStore
+from wcbc.sandbox.woo.app import WooStore
 
 RECORDED_SITE = "https://127.0.0.1:8443"
 from tests.contracts import CONTRACTS  # noqa: E402

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from wcbc.sandbox.woo import WooStore, seed_bulk, seed_sample
-from wcbc.sandbox.woo_money import fmt, fmt_trim, php_json, php_number
+from wcbc.sandbox.woo.app import WooStore, seed_bulk, seed_sample
+from wcbc.sandbox.woo.money import fmt, fmt_trim, php_json, php_number
 
 
 def D(value: Any) -> Decimal:  # noqa: N802

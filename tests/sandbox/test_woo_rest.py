@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from wcbc.sandbox.core import SandboxServer
-from wcbc.sandbox.woo import WooStore, seed_sample
+from wcbc.sandbox.woo.app import WooStore, seed_sample
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from wcbc.sandbox.core import Clock, SandboxServer
-from wcbc.sandbox.woo import WooStore, seed_sample
+from wcbc.sandbox.woo.app import WooStore, seed_sample
 
 SECRET = "whsec_test_secret_1"
 
@@ -93,7 +93,7 @@ def test_signature_verifies_independently_over_raw_bytes_with_php_escaping(
 
 
 def test_recorded_signatures_verify_with_the_sandbox_signer(woo_kit: Any) -> None:
-    from wcbc.sandbox.woo_hooks import sign
+    from wcbc.sandbox.woo.hooks import sign
 
     index = json.loads((woo_kit.REAL_STORE / "webhooks" / "index.json").read_text())
     checked = 0
@@ -107,7 +107,7 @@ def test_recorded_signatures_verify_with_the_sandbox_signer(woo_kit: Any) -> Non
 
 
 def test_php_json_reproduces_recorded_body_bytes(woo_kit: Any) -> None:
-    from wcbc.sandbox.woo_money import php_json
+    from wcbc.sandbox.woo.money import php_json
 
     for name in ("0002.body", "0003.body", "0004.body", "0006.body"):
         raw = (woo_kit.REAL_STORE / "webhooks" / name).read_bytes()

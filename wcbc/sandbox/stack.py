@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from wcbc.sandbox import bc as bc_mod
-from wcbc.sandbox import woo as woo_mod
+from wcbc.sandbox.bc import app as bc_mod
 from wcbc.sandbox.core import Clock, SandboxServer, TLSFiles, generate_ca
 from wcbc.sandbox.entra import EntraApp, TokenRegistry
+from wcbc.sandbox.woo import app as woo_mod
 
 ENVIRONMENT = "Production"
 

@@ -27,10 +27,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from wcbc.errors import RecordError
-from wcbc.sync import mapping
-from wcbc.sync.catalog import Catalog, SkuMap, WooProduct, woo_concurrency
-from wcbc.sync.items import (
+from wcbc.core.errors import RecordError
+from wcbc.sync.items.catalog import Catalog, SkuMap, WooProduct, woo_concurrency
+from wcbc.sync.items.sync import (
     CURSOR_LEDGER,
     CURSOR_MODIFIED,
     BCItem,
@@ -45,6 +44,7 @@ from wcbc.sync.items import (
     store_price,
     utcnow,
 )
+from wcbc.sync.mapping import orders as mapping
 
 log = logging.getLogger("wcbc.reconcile")
 # Without a bulk link write in the state, up to this many new links are saved one commit each.

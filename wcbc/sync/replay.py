@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from wcbc.errors import UsageError
+from wcbc.core.errors import UsageError
 
 
 @dataclass
@@ -83,8 +83,8 @@ def replay_records(
     ctx: Any, *, record: str | None, failed: bool, since: Any = None, force: bool = False
 ) -> ReplayResult:
     """Replays orders through OrderSync and items through ItemSync, under their run locks."""
-    from wcbc.runner import command_run
-    from wcbc.sync.orders import OrderSync
+    from wcbc.ops.runs import command_run
+    from wcbc.sync.orders.sync import OrderSync
 
     targets = _targets(ctx, record, failed, since, force)
     outcomes: list[dict] = []
@@ -107,7 +107,7 @@ def replay_records(
             for o in report.outcomes
         ]
     if items:
-        from wcbc.sync.items import ItemSync
+        from wcbc.sync.items.sync import ItemSync
 
         with command_run(ctx, "sync-items") as run:
             item_report = ItemSync(ctx.woo, ctx.bc, ctx.state, ctx.config).replay(items)

@@ -1,0 +1,380 @@
+"""WooCommerce REST API (wc/v3) client: the only code that talks HTTP to the store.
+
+* HTTP Basic auth (consumer key and secret) on every call, over HTTPS only. WooCommerce ignores the key
+  over plain http (every call would come back 401 ``woocommerce_rest_cannot_view``), so an ``http://`` URL
+  is refused unless ``allow_http=True`` *and* the host is a loopback address (the sandbox).
+* URLs are ``{url}/wp-json/wc/v3/...``; query strings are built by requests (never credentials in them).
+* Lists page through ``X-WP-TotalPages`` (falling back to the ``Link: rel="next"`` page number), 100 a page.
+* :meth:`WooClient.iter_orders` sends ``modified_after``/``modified_before`` as bare UTC timestamps
+  ``YYYY-MM-DDTHH:MM:SS`` with ``dates_are_gmt=true``: a ``Z`` or ``+00:00`` suffix makes a store whose
+  time zone is not UTC ignore the filter silently (seen on a real store).
+* Batch endpoints are sent in chunks of at most 100 items; an item that fails comes back as
+  ``BatchResult(ok=False, error={code, message, data})``: the whole call does not raise for it.
+* Money stays as WooCommerce sends it: string fields stay strings. JSON numbers (a line item's ``price``)
+  are Python floats whose repr is the wire text: convert with ``Decimal(str(x))``.
+* ``calls``/``retries`` count requests by ``"METHOD /route"`` with ids replaced by ``{id}``,
+  e.g. ``"GET /orders/{id}"``; ``calls.total()`` is the number of requests sent.
+"""
+
+from __future__ import annotations
+
+import collections
+import ipaddress
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qs, quote, urlsplit
+
+import requests
+
+from wcbc.adapters.http import DEFAULT_MAX_TOTAL_WAIT, HttpClient, default_error_decoder, json_of, path_of
+from wcbc.core.errors import ConfigError, RemoteError
+
+SYSTEM = "woocommerce"
+API_PREFIX = "/wp-json/wc/v3"
+BATCH_LIMIT = 100
+MAX_PER_PAGE = 100
+# Keep the encoded ?sku= value of one request under this many characters.
+SKU_QUERY_BUDGET = 1500
+
+HINT_KEY_IGNORED = (
+    "the consumer key was not accepted: it may have been revoked or its WordPress user deleted "
+    "(use a dedicated service user); over plain http the key is ignored"
+)
+HINT_AUTH_ERROR = (
+    "check the consumer secret in the vault (wcbc credentials set woocommerce) and that the key "
+    "has read_write permission"
+)
+HINT_FORBIDDEN = (
+    "the key's WordPress user lacks the capability: use a key of a shop manager or administrator "
+    "(a dedicated service user)"
+)
+
+
+@dataclass
+class BatchResult:
+    """One item of a batch call: the resource written (ok) or the item's own error."""
+
+    id: int | str | None
+    ok: bool
+    item: dict | None
+    error: dict | None
+
+
+def woo_error_decoder(response: requests.Response) -> tuple[str | None, str, str | None]:
+    """(code, message, hint) from WooCommerce's ``{code, message, data: {status, params}}``."""
+    code, message, _ = default_error_decoder(response)
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("data"), dict):
+        params = body["data"].get("params")
+        if isinstance(params, dict) and params:
+            details = "; ".join(f"{k}: {v}" for k, v in params.items())
+            message = f"{message} ({details})"
+    status = response.status_code
+    hint: str | None = None
+    if status == 401 and code == "woocommerce_rest_authentication_error":
+        hint = HINT_AUTH_ERROR
+    elif status == 401:  # woocommerce_rest_cannot_*: the request ran as an anonymous user
+        hint = HINT_KEY_IGNORED
+    elif status == 403:
+        hint = HINT_FORBIDDEN
+    elif code == "rest_no_route":
+        hint = "the REST route does not exist: check the store URL and that WooCommerce is active (wc/v3)"
+    elif code == "woocommerce_rest_request_entity_too_large":
+        hint = "a batch may hold at most 100 items"
+    return code, message, hint
+
+
+def _route(method: str, url: str) -> str:
+    path = path_of(url)
+    if path.startswith(API_PREFIX):
+        path = path[len(API_PREFIX):] or "/"
+    path = re.sub(r"/\d+(?=/|$)", "/{id}", path)
+    return f"{method} {path}"
+
+
+def bare_utc(value: datetime, *, round_up: bool = False) -> str:
+    """``YYYY-MM-DDTHH:MM:SS`` in UTC, no suffix (a naive datetime is taken as UTC).
+
+    Sub-second parts are dropped (``round_up`` moves to the next second instead, for upper bounds).
+    """
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    if round_up and value.microsecond:
+        value = value + timedelta(seconds=1)
+    return value.replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _store_url(url: str, allow_http: bool) -> str:
+    text = (url or "").strip()
+    parts = urlsplit(text)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ConfigError(f"not a store URL: {text!r}", key="woocommerce.url",
+                          hint="write it as https://shop.example (the site address)")
+    if parts.username or parts.password:
+        raise ConfigError("the store URL must not contain credentials", key="woocommerce.url",
+                          hint="store the consumer key and secret with: wcbc credentials set woocommerce")
+    if parts.query or parts.fragment:
+        raise ConfigError("the store URL must not have a query string or fragment", key="woocommerce.url")
+    if parts.scheme == "http":
+        if not allow_http:
+            raise ConfigError(
+                "the store URL uses http://: WooCommerce ignores API keys over plain http",
+                key="woocommerce.url", hint="use https:// (allow_http is only for a loopback test store)")
+        if not _is_loopback(parts.hostname):
+            raise ConfigError("allow_http is only allowed for a loopback store (127.0.0.1, ::1, localhost)",
+                              key="woocommerce.allow_http", hint="use https://")
+    path = parts.path.rstrip("/")
+    for suffix in ("/wp-json/wc/v3", "/wp-json"):
+        if path.endswith(suffix):
+            path = path[: -len(suffix)]
+            break
+    return f"{parts.scheme}://{parts.netloc}{path}"
+
+
+def _next_page_from_link(link_header: str | None) -> int | None:
+    """The ``page`` number of the ``rel="next"`` link, if any (the link's host is never followed)."""
+    if not link_header:
+        return None
+    for part in link_header.split(","):
+        match = re.match(r'\s*<([^>]*)>\s*;(.*)', part)
+        if not match or not re.search(r'rel="?next"?', match.group(2)):
+            continue
+        page = parse_qs(urlsplit(match.group(1)).query).get("page")
+        if page and page[0].isdigit():
+            return int(page[0])
+    return None
+
+
+class WooClient:
+    def __init__(
+        self,
+        url: str,
+        consumer_key: str,
+        consumer_secret: str,
+        *,
+        verify: str | bool = True,
+        timeout: float = 30.0,
+        allow_http: bool = False,
+        per_page: int = 100,
+        session: requests.Session | None = None,
+        max_retries: int = 5,
+        max_total_wait: float = DEFAULT_MAX_TOTAL_WAIT,
+        sleep: Callable[[float], None] | None = None,
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
+        if not consumer_key or not consumer_secret:
+            raise ConfigError("the WooCommerce consumer key or secret is empty",
+                              hint="wcbc credentials set woocommerce")
+        self.url = _store_url(url, allow_http)
+        self.api_url = self.url + API_PREFIX
+        self.per_page = max(1, min(int(per_page), MAX_PER_PAGE))
+        self.http = HttpClient(
+            SYSTEM,
+            verify=verify,
+            timeout=timeout,
+            max_retries=max_retries,
+            max_total_wait=max_total_wait,
+            session=session,
+            auth=requests.auth.HTTPBasicAuth(consumer_key, consumer_secret),
+            error_decoder=woo_error_decoder,
+            route=_route,
+            secrets=[consumer_key, consumer_secret],
+            sleep=sleep,
+            now=now,
+        )
+        self.calls: collections.Counter[str] = self.http.calls
+        self.retries: collections.Counter[str] = self.http.retries
+
+    # ------------------------------------------------------------------ plumbing
+    def _url(self, path: str) -> str:
+        return f"{self.api_url}/{path.lstrip('/')}"
+
+    def _request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
+                 body: Any = None, idempotent: bool | None = None) -> requests.Response:
+        return self.http.request(method, self._url(path), params=params, json_body=body,
+                                 idempotent=idempotent)
+
+    def _json(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self._request(method, path, **kwargs)
+        return json_of(response, system=SYSTEM, call=f"{method} {path_of(response.url or self._url(path))}")
+
+    def _dict(self, method: str, path: str, **kwargs: Any) -> dict:
+        result = self._json(method, path, **kwargs)
+        if not isinstance(result, dict):
+            raise RemoteError("expected a JSON object", system=SYSTEM, call=f"{method} {API_PREFIX}/{path}")
+        return result
+
+    def _paginate(self, path: str, params: Mapping[str, Any] | None = None,
+                  per_page: int | None = None) -> Iterator[dict]:
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        query["per_page"] = max(1, min(int(per_page or query.get("per_page") or self.per_page), MAX_PER_PAGE))
+        page = int(query.pop("page", 1) or 1)
+        while True:
+            response = self._request("GET", path, params={**query, "page": page})
+            call = f"GET {API_PREFIX}/{path}"
+            items = json_of(response, system=SYSTEM, call=call)
+            if not isinstance(items, list):
+                raise RemoteError("expected a JSON list", system=SYSTEM, call=call)
+            yield from items
+            if not items:
+                return
+            total_pages = response.headers.get("X-WP-TotalPages")
+            if total_pages is not None and total_pages.strip().isdigit():
+                if page >= int(total_pages):
+                    return
+                page += 1
+                continue
+            next_page = _next_page_from_link(response.headers.get("Link"))
+            if next_page is None or next_page <= page:
+                return
+            page = next_page
+
+    @staticmethod
+    def _batch_results(response: Any, key: str, sent: list[dict]) -> list[BatchResult]:
+        items = response.get(key) if isinstance(response, dict) else None
+        items = items if isinstance(items, list) else []
+        results: list[BatchResult] = []
+        for index, wanted in enumerate(sent):
+            if index >= len(items) or not isinstance(items[index], dict):
+                results.append(BatchResult(
+                    id=wanted.get("id"), ok=False, item=None,
+                    error={"code": "wcbc_batch_item_missing",
+                           "message": "the batch answer has no entry for this item", "data": {}}))
+                continue
+            item = items[index]
+            error = item.get("error")
+            if isinstance(error, dict):
+                results.append(BatchResult(id=item.get("id", wanted.get("id")), ok=False, item=None,
+                                           error={"code": error.get("code"), "message": error.get("message"),
+                                                  "data": error.get("data") or {}}))
+            else:
+                results.append(BatchResult(id=item.get("id"), ok=True, item=item, error=None))
+        return results
+
+    def _batch_update(self, path: str, update: list[dict]) -> list[BatchResult]:
+        results: list[BatchResult] = []
+        for start in range(0, len(update), BATCH_LIMIT):
+            chunk = list(update[start:start + BATCH_LIMIT])
+            # Updates set values: repeating one is harmless, so the call may be retried after a lost answer.
+            answer = self._json("POST", path, body={"update": chunk}, idempotent=True)
+            results.extend(self._batch_results(answer, "update", chunk))
+        return results
+
+    # ------------------------------------------------------------------ orders
+    def get_order(self, order_id: int | str) -> dict:
+        return self._dict("GET", f"orders/{quote(str(order_id), safe='')}")
+
+    def iter_orders(self, *, modified_after: datetime | None = None, modified_before: datetime | None = None,
+                    status: str | Iterable[str] | None = None, per_page: int = 100) -> Iterator[dict]:
+        """Orders by date modified, oldest first; the bounds are exclusive (WooCommerce's rule)."""
+        params: dict[str, Any] = {"orderby": "modified", "order": "asc"}
+        if modified_after is not None or modified_before is not None:
+            params["dates_are_gmt"] = "true"
+        if modified_after is not None:
+            params["modified_after"] = bare_utc(modified_after)
+        if modified_before is not None:
+            params["modified_before"] = bare_utc(modified_before, round_up=True)
+        if status:
+            params["status"] = status if isinstance(status, str) else ",".join(status)
+        return self._paginate("orders", params, per_page)
+
+    def update_order(self, order_id: int | str, data: dict) -> dict:
+        return self._dict("PUT", f"orders/{quote(str(order_id), safe='')}", body=data)
+
+    def batch_orders(self, update: list[dict]) -> list[BatchResult]:
+        return self._batch_update("orders/batch", update)
+
+    def add_order_note(self, order_id: int | str, note: str, *, customer_note: bool = False) -> dict:
+        """A private order note (fires no webhook). Retried after a lost answer: a repeat is only cosmetic."""
+        return self._dict("POST", f"orders/{quote(str(order_id), safe='')}/notes",
+                          body={"note": note, "customer_note": customer_note}, idempotent=True)
+
+    # ------------------------------------------------------------------ products
+    def find_products_by_sku(self, skus: Iterable[str]) -> list[dict]:
+        """Products and variations whose SKU is one of ``skus`` (exact, case-insensitive match).
+
+        Sent as ``?sku=a,b,c`` in chunks that keep the URL short; a SKU containing a comma is asked alone.
+        Each product appears once.
+        """
+        wanted: list[str] = []
+        seen: set[str] = set()
+        alone: list[str] = []
+        for sku in skus:
+            if not sku or not str(sku).strip():
+                continue
+            sku = str(sku)
+            if sku.lower() in seen:
+                continue
+            seen.add(sku.lower())
+            (alone if "," in sku else wanted).append(sku)
+        chunks: list[str] = []
+        current: list[str] = []
+        size = 0
+        for sku in wanted:
+            cost = len(quote(sku, safe="")) + 3  # plus an encoded comma
+            if current and (size + cost > SKU_QUERY_BUDGET or len(current) >= MAX_PER_PAGE):
+                chunks.append(",".join(current))
+                current, size = [], 0
+            current.append(sku)
+            size += cost
+        if current:
+            chunks.append(",".join(current))
+        chunks.extend(alone)
+        found: dict[Any, dict] = {}
+        for chunk in chunks:
+            for product in self._paginate("products", {"sku": chunk}):
+                found.setdefault(product.get("id"), product)
+        return list(found.values())
+
+    def iter_products(self, **params: Any) -> Iterator[dict]:
+        return self._paginate("products", params)
+
+    def iter_variations(self, product_id: int | str, **params: Any) -> Iterator[dict]:
+        return self._paginate(f"products/{quote(str(product_id), safe='')}/variations", params)
+
+    def batch_products(self, update: list[dict]) -> list[BatchResult]:
+        return self._batch_update("products/batch", update)
+
+    def batch_variations(self, product_id: int | str, update: list[dict]) -> list[BatchResult]:
+        return self._batch_update(f"products/{quote(str(product_id), safe='')}/variations/batch", update)
+
+    # ------------------------------------------------------------------ webhooks
+    def list_webhooks(self) -> list[dict]:
+        return list(self._paginate("webhooks"))
+
+    def create_webhook(self, data: dict) -> dict:
+        """POST /webhooks (not repeated after a lost answer: list the webhooks to see whether it exists)."""
+        return self._dict("POST", "webhooks", body=data)
+
+    def update_webhook(self, webhook_id: int | str, data: dict) -> dict:
+        return self._dict("PUT", f"webhooks/{quote(str(webhook_id), safe='')}", body=data)
+
+    def delete_webhook(self, webhook_id: int | str) -> dict:
+        return self._dict("DELETE", f"webhooks/{quote(str(webhook_id), safe='')}", params={"force": "true"})
+
+    # ------------------------------------------------------------------ health
+    def ping(self) -> dict:
+        """An authenticated cheap read (GET /orders?per_page=1): proves URL, TLS, key and read permission."""
+        response = self._request("GET", "orders", params={"per_page": 1})
+        json_of(response, system=SYSTEM, call=f"GET {API_PREFIX}/orders")
+        total = response.headers.get("X-WP-Total")
+        orders_total = int(total) if total and total.isdigit() else None
+        return {"ok": True, "url": self.url, "orders_total": orders_total}
+
+    def close(self) -> None:
+        self.http.close()

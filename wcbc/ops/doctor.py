@@ -1,0 +1,105 @@
+"""`wcbc doctor`: check the config, the vault and the state DB, then ping both systems for real."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from wcbc.core.errors import ConfigError, NotFoundError, WcbcError
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    hint: str | None = None
+    exit_code: int = 0
+
+
+def _attempt(name: str, fn: Callable[[], str]) -> Check:
+    try:
+        return Check(name, True, fn())
+    except WcbcError as exc:
+        return Check(name, False, str(exc), exc.hint, exc.exit_code)
+
+
+def run_checks(config_path: Path | None, *, allow_http: bool = False) -> list[Check]:
+    """Each check runs even when an earlier one failed, unless it depends on it."""
+    from wcbc.core.config import load_config
+    from wcbc.ops.context import Context
+
+    checks: list[Check] = []
+    holder: dict[str, Any] = {}
+
+    def config() -> str:
+        holder["ctx"] = Context(load_config(config_path, allow_http=allow_http))
+        return str(holder["ctx"].config.path)
+
+    checks.append(_attempt("config", config))
+    if "ctx" not in holder:
+        return checks
+    ctx = holder["ctx"]
+
+    def vault() -> str:
+        status = ctx.vault.status()
+        needed = ("woo_consumer_key", "woo_consumer_secret", "bc_client_secret")
+        missing = [name for name in needed if status.get(name) == "missing"]
+        if missing:
+            raise ConfigError(
+                f"secrets not set: {', '.join(missing)}",
+                hint="wcbc credentials set woocommerce / wcbc credentials set business-central",
+            )
+        later = [n for n in ("woo_webhook_secret", "bc_client_state") if status.get(n) == "missing"]
+        note = f"; not set yet (needed by serve): {', '.join(later)}" if later else ""
+        return f"credentials set (key from {ctx.vault.key_source}){note}"
+
+    checks.append(_attempt("vault", vault))
+
+    def state() -> str:
+        counts = ctx.state.counts()
+        return f"{ctx.config.state.path} ({sum(counts.values())} records)"
+
+    checks.append(_attempt("state", state))
+    if not checks[1].ok:
+        return checks
+
+    def woo() -> str:
+        ctx.woo.ping()
+        return f"authenticated read OK at {ctx.config.woocommerce.url}"
+
+    checks.append(_attempt("woocommerce", woo))
+
+    def token() -> str:
+        ctx.tokens.token()
+        return "client-credentials token acquired"
+
+    token_check = _attempt("entra token", token)
+    checks.append(token_check)
+    if token_check.ok:
+
+        def company() -> str:
+            try:
+                data = ctx.bc.company()
+            except NotFoundError:
+                listed = ", ".join(f"{c.get('id')} ({c.get('name')})" for c in ctx.bc.companies())
+                raise ConfigError(
+                    f"company {ctx.config.business_central.company_id} is not a company of environment "
+                    f"{ctx.config.business_central.environment!r}",
+                    file=str(ctx.config.path),
+                    key="business_central.company_id",
+                    hint=f"the environment's companies: {listed or 'none'}",
+                ) from None
+            return f"company {data.get('name') or data.get('displayName')} ({data.get('id')})"
+
+        checks.append(_attempt("business central", company))
+    ctx.close()
+    return checks
+
+
+def exit_code(checks: list[Check]) -> int:
+    return max((c.exit_code for c in checks if not c.ok), default=0) or (
+        1 if any(not c.ok for c in checks) else 0
+    )
