@@ -1,6 +1,7 @@
 """ItemSync logic against small in-memory fakes of the two APIs (the real State on a temp file).
 
-The fakes (also used by tests/test_reconcile.py) understand exactly the queries item sync sends: they fail
+The fakes (also used by tests/sync/test_reconcile.py) understand exactly the queries item sync sends:
+they fail
 loudly on anything else, so a query that BC would refuse cannot slip through here.
 """
 

@@ -23,7 +23,7 @@ from wcbc.core.config import (
 )
 from wcbc.core.errors import ConfigError
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 MINIMAL = """
 [woocommerce]

@@ -24,7 +24,7 @@ from wcbc.core.errors import RecordError
 from wcbc.core.state import State
 from wcbc.webhooks.app import LAST_PROCESSED_CURSOR, Service, inbox_processor, make_app
 
-RECORDED = Path(__file__).parent / "fixtures" / "contracts" / "woocommerce" / "real-store" / "webhooks"
+RECORDED = Path(__file__).parents[1] / "fixtures" / "contracts" / "woocommerce" / "real-store" / "webhooks"
 INDEX = json.loads((RECORDED / "index.json").read_text())
 WOO_SECRETS = list(INDEX["webhook_secrets"].values())
 CLIENT_STATE = "cs-3f8a1c0e9b7d4e2a"

@@ -1,4 +1,4 @@
-"""Reconciler logic against the in-memory fakes of tests/test_items_sync.py (real State on a temp file)."""
+"""Reconciler logic against the fakes of tests/sync/items/test_sync.py (real State on a temp file)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_items_sync import Env, big_store
+from tests.sync.items.test_sync import Env, big_store
 from wcbc.sync.items import catalog
 from wcbc.sync.items.sync import CURSOR_LEDGER, CURSOR_MODIFIED
 from wcbc.sync.reconcile import Reconciler

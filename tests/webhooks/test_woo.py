@@ -19,7 +19,7 @@ from wcbc.webhooks.woo import (
     verify_signature,
 )
 
-RECORDED = Path(__file__).parent / "fixtures" / "contracts" / "woocommerce" / "real-store" / "webhooks"
+RECORDED = Path(__file__).parents[1] / "fixtures" / "contracts" / "woocommerce" / "real-store" / "webhooks"
 INDEX = json.loads((RECORDED / "index.json").read_text())
 SECRETS: dict[str, str] = INDEX["webhook_secrets"]
 ENTRIES = INDEX["deliveries"]
