@@ -152,3 +152,7 @@ class SignatureError(WcbcError):
     """A webhook delivery's signature is missing or does not match."""
 
     exit_code = EXIT_RECORDS_FAILED
+
+
+# Errors that concern the whole run, not one record: a sync stops (exit 3) instead of failing records.
+SYSTEMIC: tuple[type[WcbcError], ...] = (AuthError, UnreachableError, ThrottledError)
