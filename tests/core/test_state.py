@@ -421,3 +421,30 @@ def test_batch_is_one_transaction_all_or_nothing(tmp_path) -> None:
             state.cursor_set("x", "y")
         assert len(state.links("product")) == 1
         assert state.cursor_get("x") == "y"
+
+
+def test_link_set_many_is_one_transaction(tmp_path) -> None:
+    from wcbc.core.state import State
+
+    with State(tmp_path / "s.db") as state:
+        assert state.link_set_many("product", [("1", "g1", "1000", {"a": 1}), ("2", "g2", "1001", None)]) == 2
+        assert state.link_get("product", "1")["data"] == {"a": 1}
+        assert state.link_get("product", "2")["bc_number"] == "1001"
+        try:
+            state.link_set_many("product", [("3", "g3", "1002", None), ("4", "g4", "1003", {"x": object()})])
+        except TypeError:  # the second row cannot be stored: the first must be rolled back with it
+            pass
+        assert state.link_get("product", "3") is None
+
+
+def test_inbox_oldest_pending(tmp_path) -> None:
+    from wcbc.core.state import State
+
+    with State(tmp_path / "s.db") as state:
+        assert state.inbox_oldest_pending() is None
+        first = state.inbox_add("woocommerce", "order.updated", "1", b"{}", {})
+        state.inbox_add("woocommerce", "order.updated", "2", b"{}", {})
+        oldest = state.inbox_oldest_pending()
+        assert oldest == state.inbox_get(first)["received_at"]
+        state.inbox_done(first)
+        assert state.inbox_oldest_pending() > oldest

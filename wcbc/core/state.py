@@ -321,6 +321,13 @@ class State:
                  None if data is None else _dump(data), self._now()],
             )
 
+    def link_set_many(self, kind: str, rows: list[tuple[str, str, str | None, dict[str, Any] | None]]) -> int:
+        """Upsert many links ``(woo_id, bc_id, bc_number, data)`` in one transaction; returns how many."""
+        with self._tx():
+            for woo_id, bc_id, bc_number, data in rows:
+                self.link_set(kind, woo_id, bc_id, bc_number, data)
+        return len(rows)
+
     def link_delete(self, kind: str, woo_id: str) -> bool:
         with self._tx():
             cursor = self.db.execute("DELETE FROM links WHERE kind = ? AND woo_id = ?", [kind, str(woo_id)])
@@ -528,6 +535,13 @@ class State:
             sql += " AND source = ?"
             params.append(source)
         return int(self._rows(sql, params)[0]["n"])
+
+    def inbox_oldest_pending(self) -> str | None:
+        """``received_at`` of the oldest delivery not yet done or failed (pending or claimed), or None."""
+        row = self.db.execute(
+            "SELECT MIN(received_at) FROM inbox WHERE status IN ('pending', 'claimed')"
+        ).fetchone()
+        return row[0] if row and row[0] else None
 
     def inbox_get(self, inbox_id: int) -> dict[str, Any] | None:
         rows = self._rows("SELECT * FROM inbox WHERE id = ?", [inbox_id])
