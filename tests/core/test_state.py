@@ -449,3 +449,15 @@ def test_inbox_oldest_pending(tmp_path) -> None:
         assert oldest == state.inbox_get(first)["received_at"]
         state.inbox_done(first)
         assert state.inbox_oldest_pending() > oldest
+
+
+def test_inbox_newest(tmp_path) -> None:
+    from wcbc.core.state import State
+
+    with State(tmp_path / "s.db") as state:
+        assert state.inbox_newest("woocommerce") is None
+        state.inbox_add("woocommerce", "order.updated", "1", b"{}", {})
+        second = state.inbox_add("woocommerce", "order.updated", "2", b"{}", {})
+        state.inbox_add("business_central", "updated", "x", b"{}", {})
+        state.inbox_done(second)
+        assert state.inbox_newest("woocommerce") == state.inbox_get(second)["received_at"]

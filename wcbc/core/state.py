@@ -543,6 +543,11 @@ class State:
         ).fetchone()
         return row[0] if row and row[0] else None
 
+    def inbox_newest(self, source: str) -> str | None:
+        """``received_at`` of the newest delivery from ``source`` (any status), or None."""
+        row = self.db.execute("SELECT MAX(received_at) FROM inbox WHERE source = ?", [source]).fetchone()
+        return str(row[0]) if row and row[0] else None
+
     def inbox_get(self, inbox_id: int) -> dict[str, Any] | None:
         rows = self._rows("SELECT * FROM inbox WHERE id = ?", [inbox_id])
         return self._inbox(rows[0]) if rows else None
