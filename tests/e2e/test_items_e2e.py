@@ -15,7 +15,10 @@ import pytest
 
 from tests.e2e.conftest import make_env
 from tests.e2e.items_fixtures import Items
-from wcbc.sync.items.sync import CURSOR_LEDGER, CURSOR_MODIFIED, bc_time, utcnow
+from wcbc.core.time import odata_literal as bc_time
+from wcbc.core.time import utcnow
+from wcbc.sync.common.cursors import ITEMS_LEDGER_ENTRY as CURSOR_LEDGER
+from wcbc.sync.common.cursors import ITEMS_MODIFIED_AFTER as CURSOR_MODIFIED
 from wcbc.sync.orders.sync import OrderSync
 
 

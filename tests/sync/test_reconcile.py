@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import tracemalloc
@@ -11,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from tests.sync.items.test_sync import Env, big_store
-from wcbc.sync.items import catalog
-from wcbc.sync.items.sync import CURSOR_LEDGER, CURSOR_MODIFIED
+from wcbc.sync.common.cursors import ITEMS_LEDGER_ENTRY as CURSOR_LEDGER
+from wcbc.sync.common.cursors import ITEMS_MODIFIED_AFTER as CURSOR_MODIFIED
 from wcbc.sync.reconcile import Reconciler
 
 
@@ -212,11 +213,11 @@ def _outcome_of(env: Env) -> dict:
     return {"journal": journal, "records": records, "links": links, "cursors": env.state.cursors()}
 
 
-def test_concurrent_reconcile_does_exactly_what_one_call_at_a_time_does(tmp_path: Path, monkeypatch) -> None:
+def test_concurrent_reconcile_does_exactly_what_one_call_at_a_time_does(tmp_path: Path) -> None:
     results = []
     for concurrency in (1, 4):
-        monkeypatch.setattr(catalog, "WOO_CONCURRENCY", concurrency)
         env = Env(tmp_path / str(concurrency))
+        env.config.woocommerce = dataclasses.replace(env.config.woocommerce, concurrency=concurrency)
         big_store(env)
         for product in env.woo.products.values():
             if product["type"] == "simple" and product["id"] % 2:

@@ -26,8 +26,12 @@ from wcbc.adapters.woo.client import BatchResult
 from wcbc.core.config import ItemsConfig, OrdersConfig, WooConfig
 from wcbc.core.errors import ConfigError, UnreachableError
 from wcbc.core.state import State
+from wcbc.core.time import odata_literal as bc_time
+from wcbc.core.time import parse as parse_time
+from wcbc.sync.common.cursors import ITEMS_LEDGER_ENTRY as CURSOR_LEDGER
+from wcbc.sync.common.cursors import ITEMS_MODIFIED_AFTER as CURSOR_MODIFIED
 from wcbc.sync.items.catalog import Catalog, SkuMap
-from wcbc.sync.items.sync import CURSOR_LEDGER, CURSOR_MODIFIED, ItemSync, bc_time, parse_time
+from wcbc.sync.items.sync import ItemSync
 
 COMPANY = "b18aed47-c385-49d2-b954-dbdf8ad71780"
 T0 = dt.datetime(2026, 1, 5, 10, 0, tzinfo=dt.UTC)

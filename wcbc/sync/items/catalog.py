@@ -10,8 +10,8 @@ Three ways to find the WooCommerce side of an item, cheapest first:
    price change costs one write and no search;
 2. ``GET /products?sku=a,b,c`` for the items not linked yet (variations are found too);
 3. a full listing (products 100 a page, plus the variations of each variable product) for reconcile. The
-   variations of a page's variable products are read ``WOO_CONCURRENCY`` at a time while the next page of
-   products is read; products still come out in the listing's order, each followed by its variations.
+   variations of a page's variable products are read ``[woocommerce] concurrency`` at a time while the next
+   page of products is read; products still come out in the listing's order, each followed by its variations.
 
 :class:`WooProduct` keeps only the fields item sync reads (ids, SKU, type, price, stock): reconcile of a
 large catalogue holds one of these per product at most, never the full REST representation.
@@ -32,21 +32,10 @@ from typing import Any
 from wcbc.core.errors import ConfigError
 
 LINK_KIND = "product"
-# WooCommerce calls at a time from one listing (and from one Writer): a WordPress site serves each request
-# in a PHP worker of its own, so a few at once is usually fine; 1 reads one call after another.
-WOO_CONCURRENCY = 4
 PAGE = 100
 # Pages of products read ahead of the one being compared (bounds memory: about 100 products a page).
 PAGES_AHEAD = 2
 _END = object()
-
-
-def woo_concurrency(config: Any) -> int:
-    """WooCommerce calls at a time: ``[woocommerce] concurrency`` when the configuration has it, else 4."""
-    value = getattr(getattr(config, "woocommerce", None), "concurrency", None)
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
-        return value
-    return WOO_CONCURRENCY
 
 
 def sku_key(value: Any) -> str:
@@ -216,15 +205,16 @@ class SkuMap:
 
 
 class Catalog:
-    """Finds and remembers the WooCommerce products of BC items."""
+    """Finds the WooCommerce products of BC items (reads only: links are written by the apply step).
 
-    def __init__(self, woo: Any, state: Any, skus: SkuMap | None = None, *, dry_run: bool = False,
-                 run_id: int | None = None, concurrency: int = WOO_CONCURRENCY) -> None:
+    ``concurrency``: WooCommerce calls at a time from one listing (``[woocommerce] concurrency``): a
+    WordPress site serves each request in a PHP worker of its own; 1 reads one call after another.
+    """
+
+    def __init__(self, woo: Any, state: Any, skus: SkuMap | None = None, *, concurrency: int) -> None:
         self.woo = woo
         self.state = state
         self.skus = skus or SkuMap()
-        self.dry_run = dry_run
-        self.run_id = run_id
         self.concurrency = max(1, int(concurrency))
 
     # ------------------------------------------------------------------ links
@@ -234,20 +224,6 @@ class Catalog:
             return None
         link = self.state.link_by_bc(LINK_KIND, str(item_id))
         return WooProduct.from_link(link) if link else None
-
-    def remember(self, number: str, item_id: str | None, product: WooProduct) -> None:
-        """Link (or refresh the link of) a product to a BC item. Nothing is written in a dry run."""
-        if self.dry_run:
-            return
-        self.state.link_set(LINK_KIND, str(product.id), str(item_id or ""), number, product.link_data())
-
-    def forget(self, product_id: int) -> None:
-        """Drop what a link remembers about a product (it was not found any more): the next look searches."""
-        if self.dry_run:
-            return
-        link = self.state.link_get(LINK_KIND, str(product_id))
-        if link:
-            self.state.link_set(LINK_KIND, str(product_id), "", link.get("bc_number"), {"stale": True})
 
     # ------------------------------------------------------------------ search
     def search(self, numbers: Iterable[str]) -> dict[str, list[WooProduct]]:

@@ -1,0 +1,144 @@
+"""``reconcile --orders``: the order side of a period, checked; it only reports.
+
+Read (adapters only): web orders in a booked status modified in the period, and BC sales orders and
+invoices dated in it that carry an external document number. Check (pure, :func:`compare`): web orders
+with no BC document, BC documents with no web order (and no order link), two BC documents for one web
+order, and totals that differ beyond ``[orders] total_tolerance``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from wcbc.core.errors import RecordError
+from wcbc.core.time import odata_literal, parse
+from wcbc.sync.mapping import orders as mapping
+from wcbc.sync.reconcile.report import OrderIssue, OrdersCheck
+
+_DOCUMENTS = (
+    ("salesOrders", "orderDate", "id,number,externalDocumentNumber,totalAmountIncludingTax,orderDate"),
+    ("salesInvoices", "invoiceDate",
+     "id,number,externalDocumentNumber,totalAmountIncludingTax,invoiceDate,orderNumber,status"),
+)
+
+
+def check_orders(woo: Any, bc: Any, state: Any, config: Any, since: datetime | None,
+                 started: datetime) -> OrdersCheck:
+    """Read the period's web orders and BC documents and compare them."""
+    cfg = config.orders
+    if since is None:
+        start_date = parse(str(cfg.start_date)) if cfg.start_date else None
+        since = start_date or started - timedelta(days=30)
+    check = OrdersCheck(since=odata_literal(since))
+    web = read_web_orders(woo, cfg, since, check)
+    documents = read_bc_documents(bc, since, check)
+
+    def linked(document_id: str) -> bool:
+        return bool(state.link_by_bc("order", document_id))
+
+    compare(check, web, documents, Decimal(str(cfg.total_tolerance)), linked)
+    return check
+
+
+def read_web_orders(woo: Any, cfg: Any, since: datetime, check: OrdersCheck) -> dict[str, dict[str, Any]]:
+    """External document number -> the web order's id, total and number; an order whose number cannot
+    be made is an issue at once."""
+    prefix = cfg.number_prefix or ""
+    web: dict[str, dict[str, Any]] = {}
+    for order in woo.iter_orders(modified_after=since, status=",".join(cfg.statuses)):
+        check.woo_orders += 1
+        try:
+            number = mapping.document_number(order, prefix)
+        except RecordError as exc:
+            check.issues.append(
+                OrderIssue("missing_in_bc", str(order.get("number")), order.get("id"), detail=str(exc)))
+            continue
+        web[number.upper()] = {"id": order.get("id"), "total": order.get("total"),
+                               "number": order.get("number")}
+    return web
+
+
+def read_bc_documents(bc: Any, since: datetime, check: OrdersCheck) -> dict[str, list[dict[str, Any]]]:
+    """External document number -> the BC sales orders and invoices that carry it."""
+    documents: dict[str, list[dict[str, Any]]] = {}
+    day = since.date().isoformat()
+    for entity, date_field, fields in _DOCUMENTS:
+        params = {"$filter": f"{date_field} ge {day} and externalDocumentNumber ne ''", "$select": fields}
+        for doc in bc.iter(entity, params):
+            ext = str(doc.get("externalDocumentNumber") or "").strip().upper()
+            if not ext:
+                continue
+            check.bc_documents += 1
+            documents.setdefault(ext, []).append({
+                "entity": entity,
+                "id": doc.get("id"),
+                "number": str(doc.get("number") or ""),
+                "total": doc.get("totalAmountIncludingTax"),
+                "orderNumber": doc.get("orderNumber") or "",
+            })
+    return documents
+
+
+def compare(check: OrdersCheck, web: dict[str, dict[str, Any]], documents: dict[str, list[dict[str, Any]]],
+            tolerance: Decimal, linked: Callable[[str], bool]) -> None:
+    """The issues between what was read on each side, added to ``check``."""
+    for ext, info in sorted(web.items()):
+        docs = documents.get(ext)
+        if not docs:
+            check.issues.append(OrderIssue("missing_in_bc", ext, info["id"],
+                                           detail=f"web order {info['number']} has no BC document"))
+            continue
+        check.matched += 1
+        distinct = distinct_documents(docs)
+        if len(distinct) > 1:
+            check.issues.append(_duplicate(ext, info["id"], distinct))
+        doc = next((d for d in distinct if d["entity"] == "salesInvoices"), distinct[0])
+        try:
+            result = mapping.compare_totals({"total": info["total"], "number": info["number"]},
+                                            {"totalAmountIncludingTax": doc["total"]}, tolerance)
+        except RecordError as exc:
+            check.issues.append(OrderIssue("total_differs", ext, info["id"], [doc["number"]],
+                                           detail=str(exc)))
+            continue
+        if not result.within_tolerance:
+            check.issues.append(OrderIssue(
+                "total_differs", ext, info["id"], [f"{doc['entity']} {doc['number']}"],
+                detail=f"WooCommerce {result.woo_total} vs BC {result.bc_total} "
+                f"(difference {result.difference}, tolerance {tolerance})"))
+    for ext, docs in sorted(documents.items()):
+        if ext in web:
+            continue
+        distinct = distinct_documents(docs)
+        if len(distinct) > 1:
+            check.issues.append(_duplicate(ext, None, distinct))
+        if not any(linked(str(d["id"])) for d in distinct):
+            check.issues.append(OrderIssue(
+                "missing_in_woo", ext, None, [f"{d['entity']} {d['number']}" for d in distinct],
+                detail="no WooCommerce order in the period carries this number"))
+
+
+def _duplicate(ext: str, order_id: Any, distinct: list[dict[str, Any]]) -> OrderIssue:
+    return OrderIssue("duplicate", ext, order_id, [f"{d['entity']} {d['number']}" for d in distinct],
+                      detail=f"{len(distinct)} BC documents carry external document number {ext}")
+
+
+def distinct_documents(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The documents of one external number, without the invoice made by shipping one of the orders.
+
+    Shipping and invoicing an order leaves the order (until fully invoiced) and a posted invoice whose
+    ``orderNumber`` names it: one sale, not a duplicate.
+    """
+    orders = {d["number"] for d in docs if d["entity"] == "salesOrders"}
+    result = []
+    seen: set[tuple[str, str]] = set()
+    for doc in docs:
+        if doc["entity"] == "salesInvoices" and doc.get("orderNumber") and doc["orderNumber"] in orders:
+            continue
+        key = (doc["entity"], str(doc["id"]))
+        if key not in seen:
+            seen.add(key)
+            result.append(doc)
+    return result
