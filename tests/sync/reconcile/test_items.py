@@ -1,4 +1,4 @@
-"""Reconciler logic against the fakes of tests/sync/items/test_sync.py (real State on a temp file)."""
+"""Reconciler (items) against the fakes of tests/sync/items/test_sync.py (real State on a temp file)."""
 
 from __future__ import annotations
 
@@ -239,3 +239,38 @@ def test_concurrent_reconcile_does_exactly_what_one_call_at_a_time_does(tmp_path
     differences = one[0]
     assert len(differences) > 150 and {d["result"] for d in differences} == {"updated", "failed"}
     assert [route for route, _ in one[6]].count("POST /products/batch") == 2
+
+
+def test_more_than_500_right_but_unlinked_products_are_all_linked_in_one_transaction(env: Env) -> None:
+    for n in range(650):
+        env.bc.add_item(f"K-{n:04d}", "10", 3)
+        env.woo.add_product(f"K-{n:04d}", "10.00", 3)
+    calls: list[int] = []
+    real = env.state.link_set_many
+
+    def link_set_many(kind: str, rows: list) -> int:
+        calls.append(len(rows))
+        return real(kind, rows)
+
+    env.state.link_set_many = link_set_many  # type: ignore[method-assign]
+    report = reconcile(env)
+    assert report.already_right == 650 and report.differences == []
+    assert calls == [650]
+    links = {link["bc_number"]: link for link in env.state.links("product")}
+    assert len(links) == 650
+    assert links["K-0649"]["woo_id"] == str(env.woo.by_sku("K-0649")["id"])
+    assert links["K-0649"]["bc_id"] == env.bc.item("K-0649")["id"]
+    # Linked: the next sync-items of these items needs no search.
+    env.bc.change("K-0007", unitPrice=Decimal("11"))
+    env.woo.calls.clear()
+    env.sync()
+    assert env.woo.calls["GET /products?sku"] == 0 and env.woo.by_sku("K-0007")["regular_price"] == "11.00"
+
+
+def test_a_dry_run_reconcile_shows_the_plan_the_real_one_performs(env: Env) -> None:
+    shop(env)
+    shown = reconcile(env, dry_run=True)
+    done = reconcile(env)
+    assert shown.plan.as_list() == done.plan.as_list() and len(done.plan) == 2
+    sent = [change for _, chunk in env.woo.writes for change in chunk]  # variations go out per parent
+    assert sorted(sent, key=str) == sorted((w["body"] for w in done.plan.as_list()), key=str)
