@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.sync.items.test_sync import COMPANY, Env, notify
+from tests.sync.items.fakes import COMPANY, Env, notify
 from wcbc.sync.items.apply import Apply, DryRun
 from wcbc.sync.items.read import wanted_from_inbox
 from wcbc.sync.items.sync import ItemSync

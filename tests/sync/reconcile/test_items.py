@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.sync.items.test_sync import Env, big_store
+from tests.sync.items.fakes import Env, big_store
 from wcbc.sync.common.cursors import ITEMS_LEDGER_ENTRY as CURSOR_LEDGER
 from wcbc.sync.common.cursors import ITEMS_MODIFIED_AFTER as CURSOR_MODIFIED
 from wcbc.sync.reconcile import Reconciler
