@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from wcbc.core.time import odata_literal, parse
 from wcbc.sync.common import cursors
@@ -33,6 +33,36 @@ INBOX_SOURCE = "business_central"
 LinkRow = tuple[str, str, str | None, dict[str, Any] | None]  # (product id, item id, item number, data)
 
 
+class Sink(Protocol):
+    """What the orchestrators hand the planned decisions to: :class:`Apply` or :class:`DryRun`."""
+
+    plan: Plan
+
+    def take_inbox(self) -> list[dict[str, Any]]: ...
+    def inbox_done(self, rows: list[dict[str, Any]]) -> None: ...
+    def inbox_release(self, rows: list[dict[str, Any]]) -> None: ...
+    def read(self, item: BCItem) -> None: ...
+    def linked(self, item: BCItem, product: WooProduct) -> None: ...
+    def no_write(self, number: str, status: str, reason: str,
+                 detail: dict[str, Any] | None = None) -> None: ...
+    def update(self, update: Update) -> None: ...
+    def unchanged(self, item: BCItem, product: WooProduct) -> None: ...
+    def link_many(self, rows: list[LinkRow]) -> None: ...
+    def link(self, item: BCItem, product: WooProduct) -> None: ...
+    def advance(self, name: str, value: str) -> None: ...
+    def flush(self, parent: int) -> None: ...
+    def flush_all(self) -> None: ...
+    def close(self) -> None: ...
+
+
+def sink_for(woo: Any, state: Any, config: Any, plan: Plan, on_outcome: Callable[[ItemOutcome], None], *,
+             dry_run: bool, run_id: int | None) -> Sink:
+    """The one branch point of a dry run: the same plan, shown instead of performed."""
+    if dry_run:
+        return DryRun(state, plan, on_outcome)
+    return Apply(woo, state, config, plan, on_outcome, run_id=run_id)
+
+
 class DryRun:
     """The plan, shown: every write is collected in ``plan`` and reported ``would_update``."""
 
@@ -40,7 +70,6 @@ class DryRun:
         self.state = state
         self.plan = plan
         self.on_outcome = on_outcome
-        self.failed_numbers: set[str] = set()
 
     # the inbox: looked at, never claimed
     def take_inbox(self) -> list[dict[str, Any]]:
@@ -86,22 +115,19 @@ class DryRun:
     def flush_all(self) -> None:
         pass
 
-    def settle(self, number: str) -> None:
-        pass
-
     def close(self) -> None:
         pass
 
 
-class Apply(DryRun):
+class Apply:
     """The plan, performed and recorded."""
 
     def __init__(self, woo: Any, state: Any, config: Any, plan: Plan,
                  on_outcome: Callable[[ItemOutcome], None], *, run_id: int | None) -> None:
-        super().__init__(state, plan, on_outcome)
+        self.state = state
+        self.plan = plan
         self.ledger = Ledger(state, run_id)
         self.writer = Writer(woo, self.ledger, config, on_outcome=on_outcome)
-        self.failed_numbers = self.writer.failed_numbers
 
     def take_inbox(self) -> list[dict[str, Any]]:
         return self.state.inbox_claim(INBOX_SOURCE, limit=10_000, worker="sync-items")
@@ -167,14 +193,11 @@ class Apply(DryRun):
     def flush_all(self) -> None:
         self.writer.flush_all()
 
-    def settle(self, number: str) -> None:
-        self.writer.settle(number)
-
     def close(self) -> None:
         self.writer.close()
 
 
-def advance_modified(sink: DryRun, state: Any, moments: Iterable[datetime | None], started: datetime) -> None:
+def advance_modified(sink: Sink, state: Any, moments: Iterable[datetime | None], started: datetime) -> None:
     """Move ``items.modified_after`` to the newest of ``moments`` (committed items), never past the run's
     start and never back; nothing when no moment is known."""
     known = [m for m in moments if m is not None]

@@ -31,7 +31,7 @@ from typing import Any
 from wcbc.core.time import utcnow
 from wcbc.sync.common import cursors
 from wcbc.sync.common.batching import chunks
-from wcbc.sync.items.apply import Apply, DryRun, advance_modified
+from wcbc.sync.items.apply import advance_modified, sink_for
 from wcbc.sync.items.catalog import LINK_KIND, Catalog, SkuMap, WooProduct, sku_key
 from wcbc.sync.items.plan import ItemPlan, plan_item, screen
 from wcbc.sync.items.read import BCItem, ItemReader, ids_of, wanted_from_inbox
@@ -57,8 +57,7 @@ class ItemSync:
         self.report = ItemReport(dry_run=dry_run)
         outcome = self.report.outcomes.append
         # The one branch point of a dry run: the same plan, shown instead of performed.
-        self.sink: DryRun = (DryRun(state, self.report.plan, outcome) if dry_run else
-                             Apply(woo, state, config, self.report.plan, outcome, run_id=run_id))
+        self.sink = sink_for(woo, state, config, self.report.plan, outcome, dry_run=dry_run, run_id=run_id)
         self._reservations: Reservations | None = None
         self._reported: set[str] = set()
         self._replay = False

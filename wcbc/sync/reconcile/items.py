@@ -26,7 +26,7 @@ from typing import Any
 
 from wcbc.core.time import utcnow
 from wcbc.sync.common import cursors
-from wcbc.sync.items.apply import Apply, DryRun, LinkRow, advance_modified
+from wcbc.sync.items.apply import LinkRow, advance_modified, sink_for
 from wcbc.sync.items.catalog import Catalog, SkuMap, WooProduct
 from wcbc.sync.items.plan import screen, store_price, update_for
 from wcbc.sync.items.read import BCItem, newest_ledger_entry, read_items
@@ -58,8 +58,8 @@ class Reconciler:
         self.catalog = Catalog(woo, state, self.skus, concurrency=config.woocommerce.concurrency)
         self.report = ReconcileReport(dry_run=dry_run)
         # The one branch point of a dry run: the same plan, shown instead of performed.
-        self.sink: DryRun = (DryRun(state, self.report.plan, self._outcome) if dry_run else
-                             Apply(woo, state, config, self.report.plan, self._outcome, run_id=run_id))
+        self.sink = sink_for(woo, state, config, self.report.plan, self._outcome, dry_run=dry_run,
+                             run_id=run_id)
         self._skus_by_id: dict[int, str] = {}
         self._new_links: list[LinkRow] = []
 
