@@ -33,7 +33,7 @@ from wcbc.sync.common import cursors
 from wcbc.sync.common.batching import chunks
 from wcbc.sync.items.apply import advance_modified, sink_for
 from wcbc.sync.items.catalog import LINK_KIND, Catalog, SkuMap, WooProduct, sku_key
-from wcbc.sync.items.plan import ItemPlan, plan_item, screen
+from wcbc.sync.items.plan import ItemPlan, plan_item, record_id, screen
 from wcbc.sync.items.read import BCItem, ItemReader, ids_of, wanted_from_inbox
 from wcbc.sync.items.report import ItemOutcome, ItemReport
 from wcbc.sync.items.reservations import Reservations
@@ -141,7 +141,7 @@ class ItemSync:
     def _process_chunk(self, chunk: list[BCItem]) -> None:
         active: list[BCItem] = []
         for item in chunk:
-            record = self.state.record_get(f"item:{item.number}")
+            record = self.state.record_get(record_id(item.number))
             held = bool(record and record["status"] == "on_hold" and not self._replay)
             if not held:
                 self.sink.read(item)
