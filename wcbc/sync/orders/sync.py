@@ -43,7 +43,7 @@ log = logging.getLogger("wcbc.orders")
 
 CURSOR = "orders.modified_after"
 LAST_SEEN = "orders.last_seen_modified"
-META_KEY = "_wcbc_bc_document"
+META_KEY = mapping.DOCUMENT_META_KEY
 SYSTEMIC = (AuthError, UnreachableError, ThrottledError)
 # Order notes sent at once (WooCommerce has no notes batch; a WordPress site serves a few PHP workers).
 WOO_CONCURRENCY = 4
