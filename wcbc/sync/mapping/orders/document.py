@@ -145,6 +145,17 @@ def _fee_line(order: Mapping[str, Any], line: Mapping[str, Any], options: Mappin
     }
 
 
+# BC's address fields (after the shipTo/sellTo prefix) and the WooCommerce address keys they come from.
+ADDRESS_FIELDS = (("AddressLine1", "address_1"), ("AddressLine2", "address_2"), ("City", "city"),
+                  ("State", "state"), ("Country", "country"), ("PostCode", "postcode"))
+
+
+def _address(prefix: str, block: Mapping[str, Any], lengths: Mapping[str, int]) -> dict[str, str]:
+    """``shipToAddressLine1``... (or ``sellTo...``) from a WooCommerce address, cut to BC's lengths."""
+    return {f"{prefix}{name}": clip(block.get(key), lengths[f"{prefix}{name}"])
+            for name, key in ADDRESS_FIELDS}
+
+
 def comment_text(order: Mapping[str, Any]) -> str:
     """``WooCommerce order #16, paid by Direct bank transfer`` (without "paid by" when there is no method),
     cut to 100 characters."""
@@ -214,19 +225,9 @@ def map_document(
     person = _person(ship)
     body["shipToName"] = clip(company or person, SHIP_TO_LENGTHS["shipToName"])
     body["shipToContact"] = clip(person, SHIP_TO_LENGTHS["shipToContact"])
-    body["shipToAddressLine1"] = clip(ship.get("address_1"), SHIP_TO_LENGTHS["shipToAddressLine1"])
-    body["shipToAddressLine2"] = clip(ship.get("address_2"), SHIP_TO_LENGTHS["shipToAddressLine2"])
-    body["shipToCity"] = clip(ship.get("city"), SHIP_TO_LENGTHS["shipToCity"])
-    body["shipToState"] = clip(ship.get("state"), SHIP_TO_LENGTHS["shipToState"])
-    body["shipToCountry"] = clip(ship.get("country"), SHIP_TO_LENGTHS["shipToCountry"])
-    body["shipToPostCode"] = clip(ship.get("postcode"), SHIP_TO_LENGTHS["shipToPostCode"])
+    body.update(_address("shipTo", ship, SHIP_TO_LENGTHS))
     if sell_to_from_billing:
-        body["sellToAddressLine1"] = clip(billing.get("address_1"), SELL_TO_LENGTHS["sellToAddressLine1"])
-        body["sellToAddressLine2"] = clip(billing.get("address_2"), SELL_TO_LENGTHS["sellToAddressLine2"])
-        body["sellToCity"] = clip(billing.get("city"), SELL_TO_LENGTHS["sellToCity"])
-        body["sellToState"] = clip(billing.get("state"), SELL_TO_LENGTHS["sellToState"])
-        body["sellToCountry"] = clip(billing.get("country"), SELL_TO_LENGTHS["sellToCountry"])
-        body["sellToPostCode"] = clip(billing.get("postcode"), SELL_TO_LENGTHS["sellToPostCode"])
+        body.update(_address("sellTo", billing, SELL_TO_LENGTHS))
 
     lines: list[dict[str, Any]] = []
     if options.add_comment:
