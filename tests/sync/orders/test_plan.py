@@ -189,6 +189,11 @@ def test_orders_that_cannot_be_booked_are_rejected_with_the_reason(items: dict, 
     assert p.message == message
 
 
+def test_an_order_number_bc_cannot_hold_is_rejected_not_a_crash_of_the_page() -> None:
+    p = decide(order(16, number="9" * 40))
+    assert p.decision == "rejected" and "longer than BC's 35 characters" in str(p.message)
+
+
 def test_rejected_before_anything_is_written_no_customer_for_a_bad_order() -> None:
     shipping = [{"id": 1, "method_title": "Flat", "total": "5.00", "total_tax": "0"}]
     p = decide(order(16, shipping_lines=shipping))

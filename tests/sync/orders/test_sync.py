@@ -183,6 +183,13 @@ def test_bad_orders_fail_then_go_on_hold_and_the_run_goes_on(state: State) -> No
     assert replayed.counts == {"booked": 1}
 
 
+def test_an_order_number_too_long_for_bc_fails_alone(state: State) -> None:
+    woo, bc = FakeWoo(order(1, number="9" * 40), order(2)), FakeBC()
+    report = sync(woo, bc, state).run(since=SINCE)
+    assert report.counts == {"failed": 1, "booked": 1}
+    assert "longer than BC's 35 characters" in str(state.record_get("order:1")["last_error"])
+
+
 def test_conflict_and_skip_are_recorded(state: State) -> None:
     woo, bc = FakeWoo(order(1), order(2, status="on-hold")), FakeBC()
     assert sync(woo, bc, state).run(since=SINCE).counts == {"booked": 1, "skipped": 1}

@@ -58,7 +58,6 @@ class OrderSync:
         self.config = config
         self.options = mapping.MappingOptions.from_config(config)
         self.policy = plan.Policy.from_config(config, self.options, replay=replay)
-        self.dry_run = dry_run
         self.concurrency = concurrency or config.business_central.max_concurrency
         self.report = Report(outcomes=Outcomes(on_add=on_progress))
         # Shops whose SKUs differ from BC item numbers map them in [items] mapping_file (both directions).

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from wcbc.core.errors import RecordError
+from wcbc.core.time import parse
 from wcbc.sync.mapping.money import MoneyError, parse_money
 from wcbc.sync.mapping.orders.options import MappingOptions
 from wcbc.sync.mapping.orders.text import EXTERNAL_DOCUMENT_NUMBER_MAX, _text, _utf16_len, order_label
@@ -58,20 +59,19 @@ def document_date(order: Mapping[str, Any], time_zone: str) -> str:
     """
     zone = ZoneInfo(time_zone)
     gmt = order.get("date_created_gmt")
-    try:
-        if gmt:
-            moment = datetime.fromisoformat(str(gmt).strip())
-            if moment.tzinfo is None:
-                moment = moment.replace(tzinfo=UTC)
-            return moment.astimezone(zone).date().isoformat()
-        local = order.get("date_created")
-        if local:
+    local = order.get("date_created")
+    if gmt:
+        moment = parse(str(gmt))  # bare = UTC
+        if moment is None:
+            raise RecordError(f"{order_label(order)}: unreadable creation date {gmt!r}")
+        return moment.astimezone(zone).date().isoformat()
+    if local:
+        try:  # store-local wall time: a bare value is NOT UTC, so core.time.parse does not apply
             moment = datetime.fromisoformat(str(local).strip())
-            if moment.tzinfo is not None:
-                moment = moment.astimezone(zone)
-            return moment.date().isoformat()
-    except ValueError:
-        shown = gmt or order.get("date_created")
-        raise RecordError(f"{order_label(order)}: unreadable creation date {shown!r}") from None
+        except ValueError:
+            raise RecordError(f"{order_label(order)}: unreadable creation date {local!r}") from None
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(zone)
+        return moment.date().isoformat()
     raise RecordError(f"{order_label(order)} has no creation date")
 
