@@ -104,12 +104,12 @@ class OrderSync:
              since: dt.datetime | None, limit: int | None, poll: bool, retry: bool) -> Report:
         hinted = sorted({int(r["resource_id"]) for r in inbox_rows
                          if str(r.get("resource_id") or "").isdigit()})
-        seen: set[int] = set()
         budget = limit
         try:
             # 1. orders named on the command line or by webhooks, and the failed ones: read fresh.
             retried = self.reader.failed_order_ids() if retry else []
-            wanted = [i for i in explicit + hinted + retried if not (i in seen or seen.add(i))]  # type: ignore[func-returns-value]
+            wanted = list(dict.fromkeys(explicit + hinted + retried))
+            seen = set(wanted)  # the poll does not read them a second time
             for ids in chunks(wanted, EXPLICIT_PAGE):
                 orders, missing = self.reader.fetch(ids)
                 for order_id in missing:
