@@ -1,11 +1,26 @@
-"""`wcbc replay`: re-run a failed or held record from a fresh read of its source."""
+"""`wcbc replay`: re-run a failed or held record from a fresh read of its source.
+
+Same shape as every sync: :func:`replay_targets` reads what to replay (a named record, or every failed and
+held one) and refuses what replaying would not change; the replay itself is the ordinary sync, run on
+those records alone, under its own run lock: orders through
+:class:`~wcbc.sync.orders.sync.OrderSync` (``replay=True`` books orders on hold; no poll, no inbox, no
+other retries), items through :class:`~wcbc.sync.items.sync.ItemSync`. Nothing is booked twice: the
+order sync's lookup by externalDocumentNumber runs as always, ``--force`` included.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
 from wcbc.core.errors import UsageError
+from wcbc.core.time import iso_z
+from wcbc.sync.common.outcome import FAILED_RESULTS
+
+KINDS = ("order", "item", "inbox")
 
 
 @dataclass
@@ -19,7 +34,7 @@ def parse_record_id(value: str) -> ReplayTarget:
     if value.isdigit():
         return ReplayTarget("order", value)
     kind, sep, key = value.partition(":")
-    if not sep or kind not in ("order", "item", "inbox") or not key:
+    if not sep or kind not in KINDS or not key:
         raise UsageError(f"cannot read record id {value!r}: use order:<id>, item:<number> or inbox:<id>")
     return ReplayTarget(kind, key)
 
@@ -40,7 +55,7 @@ class ReplayResult:
 
     @property
     def failed(self) -> bool:
-        return any(o["result"] in ("failed", "on_hold") for o in self.outcomes)
+        return any(o["result"] in FAILED_RESULTS for o in self.outcomes)
 
     def rows(self) -> list[tuple[str, str]]:
         if not self.outcomes:
@@ -54,63 +69,87 @@ class ReplayResult:
         return {"outcomes": self.outcomes}
 
 
-def _targets(ctx: Any, record: str | None, failed: bool, since: Any, force: bool) -> list[ReplayTarget]:
+def _from_inbox(state: Any, key: str) -> ReplayTarget:
+    """An inbox delivery names the order to replay (BC notifications name no item)."""
+    row = state.inbox_get(int(key))
+    if row is None:
+        raise UsageError(f"no inbox delivery {key}")
+    if row["source"] == "woocommerce" and str(row.get("resource_id") or "").isdigit():
+        return ReplayTarget("order", str(row["resource_id"]))
+    if row["source"] == "business_central":
+        raise UsageError(
+            "BC notifications name no item number: run `wcbc sync-items` (or `wcbc reconcile`) instead"
+        )
+    raise UsageError(f"inbox delivery {key} names no order ({row.get('topic')})")
+
+
+def replay_targets(state: Any, record: str | None, *, since: dt.datetime | None = None,
+                   force: bool = False) -> list[ReplayTarget]:
+    """The named record (refused when done, unless ``force``), else every failed and held order and item
+    (updated since ``since``)."""
     if record:
         target = parse_record_id(record)
         if target.kind == "inbox":
-            row = ctx.state.inbox_get(int(target.key))
-            if row is None:
-                raise UsageError(f"no inbox delivery {target.key}")
-            if row["source"] == "woocommerce" and str(row.get("resource_id") or "").isdigit():
-                target = ReplayTarget("order", str(row["resource_id"]))
-            elif row["source"] == "business_central":
-                raise UsageError(
-                    "BC notifications name no item number: "
-                    "run `wcbc sync-items` (or `wcbc reconcile`) instead"
-                )
-            else:
-                raise UsageError(f"inbox delivery {target.key} names no order ({row.get('topic')})")
-        check_replayable(ctx.state, f"{target.kind}:{target.key}", force=force)
+            target = _from_inbox(state, target.key)
+        check_replayable(state, f"{target.kind}:{target.key}", force=force)
         return [target]
-    since_iso = since.strftime("%Y-%m-%dT%H:%M:%SZ") if since else None
-    rows = ctx.state.records(status="failed", since=since_iso) + ctx.state.records(
-        status="on_hold", since=since_iso
-    )
+    since_iso = iso_z(since) if since else None
+    rows = state.records(status="failed", since=since_iso) + state.records(status="on_hold", since=since_iso)
     return [parse_record_id(r["id"]) for r in rows if r["kind"] in ("order", "item")]
 
 
-def replay_records(
-    ctx: Any, *, record: str | None, failed: bool, since: Any = None, force: bool = False
-) -> ReplayResult:
-    """Replays orders through OrderSync and items through ItemSync, under their run locks."""
+def _command_run(ctx: Any, command: str) -> AbstractContextManager[Any]:
     from wcbc.ops.runs import command_run
+
+    return command_run(ctx, command)
+
+
+def _order_sync(ctx: Any, run_id: int) -> Any:
     from wcbc.sync.orders.sync import OrderSync
 
-    targets = _targets(ctx, record, failed, since, force)
+    return OrderSync(woo=ctx.woo, bc=ctx.bc, state=ctx.state, config=ctx.config, replay=True, run_id=run_id)
+
+
+def _item_sync(ctx: Any, run_id: int) -> Any:
+    from wcbc.sync.items.sync import ItemSync
+
+    return ItemSync(ctx.woo, ctx.bc, ctx.state, ctx.config)
+
+
+def replay_records(
+    ctx: Any,
+    *,
+    record: str | None,
+    failed: bool,
+    since: dt.datetime | None = None,
+    force: bool = False,
+    run: Callable[[Any, str], AbstractContextManager[Any]] = _command_run,
+    order_sync: Callable[[Any, int], Any] = _order_sync,
+    item_sync: Callable[[Any, int], Any] = _item_sync,
+) -> ReplayResult:
+    """Replays orders through OrderSync and items through ItemSync, each under its run (lock, run row).
+
+    ``record`` names one record; without it, every failed and held record is replayed (the CLI asks for
+    ``failed`` then). ``run``, ``order_sync`` and ``item_sync`` build the run wrapper and the syncs (tests
+    pass fakes).
+    """
+    targets = replay_targets(ctx.state, record, since=since, force=force)
     outcomes: list[dict] = []
     orders = [int(t.key) for t in targets if t.kind == "order"]
     items = [t.key for t in targets if t.kind == "item"]
     if orders:
-        with command_run(ctx, "sync-orders") as run:
-            sync = OrderSync(
-                woo=ctx.woo, bc=ctx.bc, state=ctx.state, config=ctx.config, replay=True, run_id=run.id
-            )
-            report = sync.run(order_ids=orders, poll=False, drain_inbox=False)
-            run.summary = {"replay": True, **report.counts}
+        with run(ctx, "sync-orders") as current:
+            report = order_sync(ctx, current.id).run(order_ids=orders, poll=False, drain_inbox=False,
+                                                     retry_failed=False)
+            current.summary = {"replay": True, **report.counts}
         outcomes += [
-            {
-                "record": f"order:{o.order_id}",
-                "result": o.result,
-                "message": o.message,
-                "document": o.document,
-            }
+            {"record": f"order:{o.order_id}", "result": o.result, "message": o.message,
+             "document": o.document}
             for o in report.outcomes
         ]
     if items:
-        from wcbc.sync.items.sync import ItemSync
-
-        with command_run(ctx, "sync-items") as run:
-            item_report = ItemSync(ctx.woo, ctx.bc, ctx.state, ctx.config).replay(items)
-            run.summary = {"replay": True}
+        with run(ctx, "sync-items") as current:
+            item_report = item_sync(ctx, current.id).replay(items)
+            current.summary = {"replay": True}
         outcomes += [{"record": f"item:{n}", "result": r, "message": None} for n, r in item_report.items()]
     return ReplayResult(outcomes)

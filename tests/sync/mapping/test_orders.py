@@ -485,7 +485,7 @@ def test_fingerprint_ignores_meta_status_dates_and_money_format() -> None:
     order = load("customer")
     base = mapping.order_fingerprint(order)
     echo = copy.deepcopy(order)
-    echo["meta_data"].append({"id": 80, "key": "_wcbc_document", "value": "SO-1001"})
+    echo["meta_data"].append({"id": 80, "key": mapping.DOCUMENT_META_KEY, "value": "SO-1001"})
     echo["meta_data"].append({"id": 81, "key": "_wcbc_booked", "value": "2026-11-26T20:30:00Z"})
     echo["status"] = "completed"
     echo["date_modified"] = echo["date_modified_gmt"] = "2026-11-27T08:00:00"
@@ -497,7 +497,7 @@ def test_fingerprint_ignores_meta_status_dates_and_money_format() -> None:
     echo["customer_note"] = "changed note"
     assert mapping.order_fingerprint(echo) == base
     assert mapping.is_own_echo(echo, base)
-    assert not mapping.is_own_echo(order, base)  # no _wcbc_document meta: not our write-back
+    assert not mapping.is_own_echo(order, base)  # no _wcbc_bc_document meta: not our write-back
     assert mapping.diff_orders(mapping.summarize(order), echo) == []
 
 
@@ -518,9 +518,25 @@ def test_fingerprint_changes_with_content(change: Any) -> None:
     change(changed)
     fingerprint = mapping.order_fingerprint(order)
     assert mapping.order_fingerprint(changed) != fingerprint
-    assert not mapping.is_own_echo({**changed, "meta_data": [{"key": "_wcbc_document", "value": "X"}]},
-                                   fingerprint)
+    own = [{"key": mapping.DOCUMENT_META_KEY, "value": "X"}]
+    assert not mapping.is_own_echo({**changed, "meta_data": own}, fingerprint)
     assert mapping.diff_orders(mapping.summarize(order), changed)
+
+
+def test_own_echo_is_recognised_by_the_key_the_order_sync_writes() -> None:
+    # The order sync writes the BC number back as meta _wcbc_bc_document: that, and only that, is our echo
+    # (the old check looked for _wcbc_document, a key nothing writes).
+    order = load("customer")
+    base = mapping.order_fingerprint(order)
+    meta = [*order["meta_data"], {"key": "_wcbc_bc_document", "value": "S-ORD101001"}]
+    written = {**order, "meta_data": meta}
+    assert mapping.DOCUMENT_META_KEY == "_wcbc_bc_document"
+    assert mapping.is_own_echo(written, base)
+    assert mapping.has_document_meta(written) and mapping.has_document_meta(written, "S-ORD101001")
+    assert not mapping.has_document_meta(written, "S-ORD999999")
+    old_key = {**order, "meta_data": [*order["meta_data"], {"key": "_wcbc_document", "value": "S-ORD101001"}]}
+    assert not mapping.is_own_echo(old_key, base)
+    assert not mapping.has_document_meta(old_key)
 
 
 def test_diff_orders_reads_like_a_person_wrote_it() -> None:

@@ -1,0 +1,17 @@
+"""sync-orders: WooCommerce orders -> BC sales documents, in the three steps every sync has.
+
+* :mod:`.sync`: :class:`~wcbc.sync.orders.sync.OrderSync`, the thin orchestrator (candidates, pages, the
+  one dry-run branch);
+* :mod:`.read`: every read (inbox hints, explicit ids, failed-order retries, poll pages, the state's
+  records and links, the per-page BC lookups);
+* :mod:`.poll`: the poll window and its bookmark;
+* :mod:`.plan`: pure decisions and writes with their idempotency keys (triage, linking, booking, totals);
+* :mod:`.apply`: performs the plans; records only through the Ledger (link + record + journal of an order
+  in one transaction, run id on every journal row);
+* :mod:`.preview`: ``--dry-run``: the plans printed, nothing written;
+* :mod:`.customers`: one BC customer per buyer at apply time (locks, lost answers settled by e-mail);
+* :mod:`.writeback`: the BC number back onto the orders (batched, deferred during the poll) and the notes;
+* :mod:`.report`: Outcome and Report.
+
+The mapping of an order to BC bodies is :mod:`wcbc.sync.mapping.orders`.
+"""

@@ -1,0 +1,103 @@
+"""Pure mapping: a WooCommerce order -> a Business Central customer and sales document.
+
+No I/O happens here: every function takes plain dicts (as WooCommerce's REST API and webhooks deliver them)
+and returns plain, JSON-serialisable dicts ready to POST to BC API v2.0.
+
+Decisions (see the project README for the user-facing version):
+
+* **Lines.** A Comment line first ("WooCommerce order #16, paid by Direct bank transfer"), then one Item
+  line per ``line_items`` entry (``lineObjectNumber`` = the line's SKU, which for a variation is the
+  variation's own), then one line per non-zero shipping line, then one line per non-zero fee line. Item
+  lines carry no ``description``: BC takes the item card's.
+* **Amounts.** Coupons are already spread over WooCommerce's line ``total``s, so no separate discount line is
+  sent. An item line gets ``unitPrice`` = ``subtotal / quantity`` rounded *up* to the currency decimals and
+  ``discountAmount`` = ``round(quantity * unitPrice) - total``. BC computes the line amount as
+  ``round(quantity * unitPrice) - discountAmount``, which is then exactly WooCommerce's ``total``, and the
+  discount is never negative (BC refuses a negative line discount). When ``subtotal / quantity`` has more
+  decimals than the currency, the few cents of rounding show up in the discount. ``discountAmount`` is always
+  sent (also 0) so that BC does not add its own line discounts.
+* **Tax.** With ``prices_include_tax`` the prices sent are gross (``subtotal + subtotal_tax``,
+  ``total + total_tax``, shipping and fees likewise) and a sales order gets ``pricesIncludeTax: true``.
+  BC's salesInvoices have ``pricesIncludeTax`` read-only (it follows the customer), so invoices never send
+  it: the sync checks the created document with :func:`prices_include_tax_mismatch` and
+  :func:`compare_totals`.
+* **Fees.** One Account line on ``fee_account`` with quantity 1 and ``unitPrice`` = the fee's amount; a
+  negative fee (a discount) is sent as a negative ``unitPrice`` with quantity 1 (BC accepts negative prices on
+  G/L account lines; only the document total must not be negative when posting).
+* **Shipping.** One line per shipping line whose amount is not 0: an Account line on ``shipping_account``
+  or, if only ``shipping_item`` is set, an Item line on that item. The description is the method title.
+* **Currency.** ``local_currency`` set: an order in it is sent with ``currencyCode: ""`` (BC's LCY), any other
+  currency with its ISO code. ``local_currency`` unset: no ``currencyCode`` at all (BC uses the customer's).
+* **Dates.** ``date_created_gmt`` converted to the store's time zone, as ``YYYY-MM-DD``.
+* **Refunds** are ignored in v1: they do not change the mapped document or the fingerprint.
+* **Text.** Unicode, ``&``, apostrophes and emoji are kept. Values longer than BC's field length are cut at
+  the length BC counts (UTF-16 code units), never inside a surrogate pair or before a combining mark, and
+  trailing blanks are dropped. An e-mail address longer than BC's 80 characters is left out rather than cut
+  (a cut address would be wrong and BC validates it).
+
+Modules, each answering one question (callers import the package:
+``from wcbc.sync.mapping import orders as mapping``):
+
+* :mod:`.text`: BC's field lengths and :func:`clip` (how text fits a BC field);
+* :mod:`.options`: :class:`MappingOptions` (the settings the mapping needs, checked once);
+* :mod:`.fields`: the header fields read from the order (externalDocumentNumber, currency, date);
+* :mod:`.customers`: who the BC customer is (:func:`buyer_key`) and :func:`map_customer`;
+* :mod:`.document`: :func:`map_document` (header and lines, amounts split into price and discount);
+* :mod:`.totals`: :func:`compare_totals`, :func:`rounding_line`, :func:`prices_include_tax_mismatch`;
+* :mod:`.fingerprint`: :func:`order_fingerprint` and :func:`summarize` (what the document is built from);
+* :mod:`.diff`: :func:`diff_orders` (what changed after booking, in words);
+* :mod:`.meta`: :data:`DOCUMENT_META_KEY` (the write-back) and :func:`is_own_echo`.
+"""
+
+from __future__ import annotations
+
+from wcbc.sync.mapping.orders.customers import buyer_key, map_customer
+from wcbc.sync.mapping.orders.diff import diff_orders
+from wcbc.sync.mapping.orders.document import comment_text, map_document, split_line_amount
+from wcbc.sync.mapping.orders.fields import currency_code, document_date, document_number
+from wcbc.sync.mapping.orders.fingerprint import order_fingerprint, summarize
+from wcbc.sync.mapping.orders.meta import (
+    DOCUMENT_META_KEY,
+    OWN_META_PREFIX,
+    has_document_meta,
+    is_own_echo,
+    meta_value,
+)
+from wcbc.sync.mapping.orders.options import TARGETS, MappingOptions
+from wcbc.sync.mapping.orders.text import _utf16_len, clip, order_label
+from wcbc.sync.mapping.orders.totals import (
+    TotalCheck,
+    compare_totals,
+    expected_total,
+    prices_include_tax_mismatch,
+    rounding_line,
+)
+
+__all__ = [
+    "DOCUMENT_META_KEY",
+    "OWN_META_PREFIX",
+    "TARGETS",
+    "MappingOptions",
+    "TotalCheck",
+    "_utf16_len",
+    "buyer_key",
+    "clip",
+    "comment_text",
+    "compare_totals",
+    "currency_code",
+    "diff_orders",
+    "document_date",
+    "document_number",
+    "expected_total",
+    "has_document_meta",
+    "is_own_echo",
+    "map_customer",
+    "map_document",
+    "meta_value",
+    "order_fingerprint",
+    "order_label",
+    "prices_include_tax_mismatch",
+    "rounding_line",
+    "split_line_amount",
+    "summarize",
+]

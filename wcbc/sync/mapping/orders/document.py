@@ -1,0 +1,251 @@
+"""The sales document: header and lines of the deep-insert POST (:func:`map_document`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from wcbc.core.errors import RecordError
+from wcbc.sync.mapping.money import ceil_money, round_money, to_json_number
+from wcbc.sync.mapping.orders.customers import _email, _has_address, _person
+from wcbc.sync.mapping.orders.fields import _money, currency_code, document_date, document_number
+from wcbc.sync.mapping.orders.options import MappingOptions
+from wcbc.sync.mapping.orders.text import (
+    CUSTOMER_LENGTHS,
+    DESCRIPTION_MAX,
+    ITEM_NUMBER_MAX,
+    SELL_TO_LENGTHS,
+    SHIP_TO_LENGTHS,
+    _name_text,
+    _text,
+    _utf16_len,
+    clip,
+    order_label,
+)
+
+
+def split_line_amount(quantity: Decimal, subtotal: Decimal, total: Decimal, decimals: int) -> tuple[Decimal,
+                                                                                                     Decimal]:
+    """``(unitPrice, discountAmount)`` for a line whose BC amount must equal ``total``.
+
+    ``unitPrice`` = ``subtotal / quantity`` rounded up to ``decimals``; ``discountAmount`` =
+    ``round(quantity * unitPrice, decimals) - total``. Then BC's ``round(quantity * unitPrice) -
+    discountAmount`` is ``total`` exactly and the discount is never negative. ``subtotal`` below ``total`` is
+    treated as ``total`` (no negative discount). Needs ``quantity > 0`` and ``total >= 0``.
+    """
+    if quantity <= 0:
+        raise ValueError("quantity must be positive")
+    if total < 0:
+        raise ValueError("total must not be negative")
+    subtotal = max(subtotal, total)
+    unit = ceil_money(subtotal / quantity, decimals)
+    gross = round_money(quantity * unit, decimals)
+    return unit, gross - total
+
+
+def _amounts(order: Mapping[str, Any], line: Mapping[str, Any], options: MappingOptions, what: str,
+             *, subtotal: bool) -> tuple[Decimal, Decimal]:
+    """(subtotal, total) of a line, gross when prices include tax, rounded to the currency decimals."""
+    total = _money(order, line.get("total"), f"{what} total")
+    if options.prices_include_tax:
+        total += _money(order, line.get("total_tax"), f"{what} total_tax")
+    sub = total
+    if subtotal:
+        sub = _money(order, line.get("subtotal"), f"{what} subtotal")
+        if options.prices_include_tax:
+            sub += _money(order, line.get("subtotal_tax"), f"{what} subtotal_tax")
+    return round_money(sub, options.decimals), round_money(total, options.decimals)
+
+
+def _item_line(order: Mapping[str, Any], line: Mapping[str, Any], options: MappingOptions,
+               item_numbers: Mapping[str, str] | None) -> dict[str, Any] | None:
+    line_id = line.get("id")
+    name = _name_text(line.get("name")) or "?"
+    what = f"line {line_id} ({name})"
+    sku = _text(line.get("sku")) if isinstance(line.get("sku"), str) else ""
+    if not sku:
+        raise RecordError(
+            f"{order_label(order)}: line {line_id} ({name}) has no SKU",
+            hint="give the WooCommerce product or variation the number of its BC item as SKU",
+        )
+    number = sku
+    if item_numbers:
+        number = item_numbers.get(sku.upper(), item_numbers.get(sku, sku))
+    number = _text(number).upper()
+    if _utf16_len(number) > ITEM_NUMBER_MAX:
+        raise RecordError(
+            f"{order_label(order)}: line {line_id} ({name}): SKU {sku!r} is longer than a BC item number "
+            f"({ITEM_NUMBER_MAX} characters)",
+            hint="map the SKU to its BC item number in the items mapping file",
+        )
+    quantity = _money(order, line.get("quantity"), f"{what} quantity")
+    subtotal, total = _amounts(order, line, options, what, subtotal=True)
+    if quantity == 0 and total == 0:
+        return None
+    if quantity <= 0:
+        raise RecordError(f"{order_label(order)}: line {line_id} ({name}) has quantity {quantity}")
+    if total < 0:
+        raise RecordError(f"{order_label(order)}: line {line_id} ({name}) has a negative total {total}")
+    unit, discount = split_line_amount(quantity, subtotal, total, options.decimals)
+    return {
+        "lineType": "Item",
+        "lineObjectNumber": number,
+        "quantity": to_json_number(quantity),
+        "unitPrice": to_json_number(unit),
+        "discountAmount": to_json_number(discount),
+    }
+
+
+def _shipping_line(order: Mapping[str, Any], line: Mapping[str, Any], options: MappingOptions
+                   ) -> dict[str, Any] | None:
+    title = _name_text(line.get("method_title")) or _text(line.get("method_id")) or "Shipping"
+    _, amount = _amounts(order, line, options, f"shipping line {line.get('id')} ({title})", subtotal=False)
+    if amount == 0:
+        return None
+    if options.shipping_account:
+        kind, number = "Account", options.shipping_account
+    elif options.shipping_item:
+        kind, number = "Item", options.shipping_item
+    else:
+        raise RecordError(
+            f"{order_label(order)} has shipping ({title}, {amount}) but neither orders.shipping_account nor "
+            "orders.shipping_item is set",
+            hint="set orders.shipping_account (a G/L account number) or orders.shipping_item in the config",
+        )
+    result: dict[str, Any] = {
+        "lineType": kind,
+        "lineObjectNumber": number,
+        "description": clip(title, DESCRIPTION_MAX),
+        "quantity": 1,
+        "unitPrice": to_json_number(amount),
+    }
+    if kind == "Item":
+        result["discountAmount"] = 0
+    return result
+
+
+def _fee_line(order: Mapping[str, Any], line: Mapping[str, Any], options: MappingOptions
+              ) -> dict[str, Any] | None:
+    name = _name_text(line.get("name")) or "Fee"
+    _, amount = _amounts(order, line, options, f"fee line {line.get('id')} ({name})", subtotal=False)
+    if amount == 0:
+        return None
+    if not options.fee_account:
+        raise RecordError(
+            f"{order_label(order)} has a fee ({name}, {amount}) but orders.fee_account is not set",
+            hint="set orders.fee_account (a G/L account number) in the config",
+        )
+    return {
+        "lineType": "Account",
+        "lineObjectNumber": options.fee_account,
+        "description": clip(name, DESCRIPTION_MAX),
+        "quantity": 1,
+        "unitPrice": to_json_number(amount),
+    }
+
+
+# BC's address fields (after the shipTo/sellTo prefix) and the WooCommerce address keys they come from.
+ADDRESS_FIELDS = (("AddressLine1", "address_1"), ("AddressLine2", "address_2"), ("City", "city"),
+                  ("State", "state"), ("Country", "country"), ("PostCode", "postcode"))
+
+
+def _address(prefix: str, block: Mapping[str, Any], lengths: Mapping[str, int]) -> dict[str, str]:
+    """``shipToAddressLine1``... (or ``sellTo...``) from a WooCommerce address, cut to BC's lengths."""
+    return {f"{prefix}{name}": clip(block.get(key), lengths[f"{prefix}{name}"])
+            for name, key in ADDRESS_FIELDS}
+
+
+def comment_text(order: Mapping[str, Any]) -> str:
+    """``WooCommerce order #16, paid by Direct bank transfer`` (without "paid by" when there is no method),
+    cut to 100 characters."""
+    number = _text(order.get("number")) or _text(order.get("id"))
+    text = f"WooCommerce order #{number}"
+    method = _name_text(order.get("payment_method_title"))
+    if method:
+        text += f", paid by {method}"
+    return clip(text, DESCRIPTION_MAX)
+
+
+def map_document(
+    order: Mapping[str, Any],
+    options: MappingOptions,
+    *,
+    customer_number: str,
+    sell_to_from_billing: bool = False,
+    item_numbers: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The deep-insert POST body for ``options.entity_set`` (salesOrders or salesInvoices).
+
+    Header: ``externalDocumentNumber``, ``customerNumber``, ``orderDate`` (order) or ``invoiceDate`` +
+    ``postingDate`` (invoice), ``pricesIncludeTax`` (orders only), ``currencyCode`` (see
+    :func:`currency_code`), ``email``/``phoneNumber`` (billing, when present), ``shipToName``,
+    ``shipToContact``, ``shipToAddressLine1/2``, ``shipToCity``, ``shipToState``, ``shipToCountry``,
+    ``shipToPostCode`` (from ``shipping``, or ``billing`` when shipping holds no address) and, with
+    ``sell_to_from_billing`` (a shared guest customer), ``sellToAddressLine1/2``, ``sellToCity``,
+    ``sellToState``, ``sellToCountry``, ``sellToPostCode`` from billing.
+
+    Lines under ``options.lines_key``: ``{"lineType": "Comment", "description"}`` first, then
+    ``{"lineType": "Item", "lineObjectNumber", "quantity", "unitPrice", "discountAmount"}`` per item,
+    ``{"lineType": "Account"|"Item", "lineObjectNumber", "description", "quantity": 1, "unitPrice"}`` per
+    shipping and fee line. ``item_numbers`` optionally maps an upper-cased SKU to its BC item number.
+
+    Raises :class:`RecordError` (naming the order, and the line and product where it applies) for a line
+    without SKU, shipping or fees without a configured account, bad amounts or dates.
+    """
+    customer_number = _text(customer_number)
+    if not customer_number:
+        raise RecordError(f"{order_label(order)}: no BC customer number to book it on")
+    body: dict[str, Any] = {
+        "externalDocumentNumber": document_number(order, options.number_prefix),
+        "customerNumber": customer_number,
+    }
+    date = document_date(order, options.time_zone)
+    if options.is_invoice:
+        body["invoiceDate"] = date
+        body["postingDate"] = date
+    else:
+        body["orderDate"] = date
+        body["pricesIncludeTax"] = bool(options.prices_include_tax)
+    currency = currency_code(order, options)
+    if currency is not None:
+        body["currencyCode"] = currency
+
+    billing = order.get("billing") or {}
+    email = _email(billing)
+    if email:
+        body["email"] = email
+    phone = clip(billing.get("phone"), CUSTOMER_LENGTHS["phoneNumber"])
+    if phone:
+        body["phoneNumber"] = phone
+
+    shipping = order.get("shipping") or {}
+    ship = shipping if _has_address(shipping) else billing
+    company = _text(ship.get("company"))
+    person = _person(ship)
+    body["shipToName"] = clip(company or person, SHIP_TO_LENGTHS["shipToName"])
+    body["shipToContact"] = clip(person, SHIP_TO_LENGTHS["shipToContact"])
+    body.update(_address("shipTo", ship, SHIP_TO_LENGTHS))
+    if sell_to_from_billing:
+        body.update(_address("sellTo", billing, SELL_TO_LENGTHS))
+
+    lines: list[dict[str, Any]] = []
+    if options.add_comment:
+        lines.append({"lineType": "Comment", "description": comment_text(order)})
+    for line in order.get("line_items") or []:
+        mapped = _item_line(order, line, options, item_numbers)
+        if mapped is not None:
+            lines.append(mapped)
+    for line in order.get("shipping_lines") or []:
+        mapped = _shipping_line(order, line, options)
+        if mapped is not None:
+            lines.append(mapped)
+    for line in order.get("fee_lines") or []:
+        mapped = _fee_line(order, line, options)
+        if mapped is not None:
+            lines.append(mapped)
+    if not any(line["lineType"] != "Comment" for line in lines):
+        raise RecordError(f"{order_label(order)} has nothing to book (no items, shipping or fees)")
+    body[options.lines_key] = lines
+    return body
+

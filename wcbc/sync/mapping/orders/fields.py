@@ -1,0 +1,77 @@
+"""The order fields a document header is built from: amounts, externalDocumentNumber, currency, date."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from wcbc.core.errors import RecordError
+from wcbc.core.time import parse
+from wcbc.sync.mapping.money import MoneyError, parse_money
+from wcbc.sync.mapping.orders.options import MappingOptions
+from wcbc.sync.mapping.orders.text import EXTERNAL_DOCUMENT_NUMBER_MAX, _text, _utf16_len, order_label
+
+
+def _money(order: Mapping[str, Any], value: Any, what: str) -> Decimal:
+    try:
+        return parse_money(value)
+    except MoneyError:
+        raise RecordError(f"{order_label(order)}: {what} is not an amount: {value!r}") from None
+
+
+def document_number(order: Mapping[str, Any], prefix: str = "") -> str:
+    """The BC ``externalDocumentNumber``: ``prefix`` + the WooCommerce order ``number`` (not its id).
+
+    Upper-cased and trimmed as BC stores a Code[35] field; longer than 35 -> :class:`RecordError`.
+    """
+    number = _text(order.get("number"))
+    if not number:
+        raise RecordError(f"{order_label(order)} has no order number")
+    value = f"{prefix or ''}{number}".strip().upper()
+    if _utf16_len(value) > EXTERNAL_DOCUMENT_NUMBER_MAX:
+        raise RecordError(
+            f"{order_label(order)}: external document number {value!r} is longer than BC's "
+            f"{EXTERNAL_DOCUMENT_NUMBER_MAX} characters",
+            hint="shorten orders.number_prefix",
+        )
+    return value
+
+
+def currency_code(order: Mapping[str, Any], options: MappingOptions) -> str | None:
+    """The ``currencyCode`` to send: ``""`` for BC's local currency, the ISO code otherwise, or ``None``
+    (do not send the field) when ``local_currency`` is not configured."""
+    if options.local_currency is None:
+        return None
+    code = _text(order.get("currency")).upper()
+    if not code:
+        raise RecordError(f"{order_label(order)} has no currency")
+    return "" if code == options.local_currency.upper() else code
+
+
+def document_date(order: Mapping[str, Any], time_zone: str) -> str:
+    """The order's creation date in the store's time zone, ``YYYY-MM-DD``.
+
+    Uses ``date_created_gmt`` (UTC, no offset on the wire) converted to ``time_zone``; falls back to
+    ``date_created`` (already store-local) when the GMT field is missing.
+    """
+    zone = ZoneInfo(time_zone)
+    gmt = order.get("date_created_gmt")
+    local = order.get("date_created")
+    if gmt:
+        moment = parse(str(gmt))  # bare = UTC
+        if moment is None:
+            raise RecordError(f"{order_label(order)}: unreadable creation date {gmt!r}")
+        return moment.astimezone(zone).date().isoformat()
+    if local:
+        try:  # store-local wall time: a bare value is NOT UTC, so core.time.parse does not apply
+            moment = datetime.fromisoformat(str(local).strip())
+        except ValueError:
+            raise RecordError(f"{order_label(order)}: unreadable creation date {local!r}") from None
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(zone)
+        return moment.date().isoformat()
+    raise RecordError(f"{order_label(order)} has no creation date")
+
