@@ -209,6 +209,10 @@ def test_admin_ship_knob_partly_then_ship_and_invoice(sbx: BCSandbox, s: request
     )
     assert s.get(f"{sbx.company_url}/salesOrders({order['id']})").status_code == 404
     assert [d["@kind"] for d in sbx.bc.documents_by_external_number("wc-16")] == ["salesInvoice"]
+    state = admin(sbx, "GET", "state").json()
+    assert (state["salesShipments"], state["salesInvoices"], state["salesOrders"]) == (2, 1, 0)
+    r = admin(sbx, "POST", "salesOrders/11111111-2222-3333-4444-555555555555/ship", {})
+    assert r.status_code == 400 and "KeyError" in r.json()["error"]
 
 
 def test_shipments_are_read_only(sbx: BCSandbox, s: requests.Session) -> None:

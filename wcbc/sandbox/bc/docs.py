@@ -474,7 +474,7 @@ def _default_price(store: Store, comp: Company, doc: dict[str, Any], line: dict[
     price includes tax and the document does not."""
     price: Decimal = line["_itemPrice"]
     if line.get("_priceInclTax") and not doc.get("pricesIncludeTax"):
-        cust = comp.customers.rows.get(doc["customerId"])
+        cust = comp.customers.rows.get(doc.get("billToCustomerId") or doc["customerId"])  # bill-to: tax
         liable = cust is None or cust["taxLiable"] or store.tax_mode == "vat"
         rate = store.tax_rates.get(line["taxCode"], Decimal(0)) if liable else Decimal(0)
         price = unit_round(price / (1 + rate / 100))
@@ -495,7 +495,7 @@ def _apply_discounts(line: dict[str, Any], values: dict[str, Any]) -> None:
 
 def recalc(store: Store, comp: Company, doc: dict[str, Any]) -> None:
     """Line amounts and document totals with the sandbox tax setup (rounded per line, half away from zero)."""
-    cust = comp.customers.rows.get(doc["customerId"])
+    cust = comp.customers.rows.get(doc.get("billToCustomerId") or doc["customerId"])  # bill-to decides tax
     liable = cust is None or cust["taxLiable"] or store.tax_mode == "vat"
     incl = bool(doc.get("pricesIncludeTax"))
     for line in doc["_lines"]:
