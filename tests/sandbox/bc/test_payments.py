@@ -295,3 +295,48 @@ def test_a_refund_cannot_be_applied_to_a_credit_memo_through_customer_payments(
     )
     assert get(s, f"{sbx.company_url}/salesCreditMemos({cm['id']})")["status"] == "Open"
     assert get(s, f"{sbx.company_url}/salesInvoices({inv['id']})")["status"] == "Open"
+
+
+def test_post_with_job_queue_only_schedules(sbx: BCSandbox, s: requests.Session) -> None:
+    inv = posted_invoice(s, sbx, "WC-700")
+    batch = journal(s, sbx)
+    assert admin(sbx, "POST", "jobQueue", {"postWithJobQueue": True}).status_code == 200
+    s.post(
+        pay_url(sbx, batch), json={"appliesToInvoiceId": inv["id"], "amount": -inv["totalAmountIncludingTax"]}
+    )
+    assert post_batch(s, sbx, batch).status_code == 204
+    # Scheduled only: the line is still there and the invoice still open until the job queue runs.
+    assert len(get(s, pay_url(sbx, batch))["value"]) == 1
+    assert get(s, f"{sbx.company_url}/salesInvoices({inv['id']})")["status"] == "Open"
+    assert admin(sbx, "POST", "jobQueue/run").json() == [
+        {"batch": "GENERAL", "status": "posted", "entries": 1}
+    ]
+    assert get(s, f"{sbx.company_url}/salesInvoices({inv['id']})")["status"] == "Paid"
+    # A failure shows only in the job log, not in the API answer.
+    s.post(pay_url(sbx, batch), json={"customerNumber": jane(sbx)["number"], "amount": 3})
+    assert post_batch(s, sbx, batch).status_code == 204
+    (result,) = admin(sbx, "POST", "jobQueue/run").json()
+    assert result["status"] == "error" and result["message"].startswith("Amount must be negative")
+    assert len(get(s, pay_url(sbx, batch))["value"]) == 1
+
+
+def test_bill_to_customer_values_must_agree(sbx: BCSandbox, s: requests.Session) -> None:
+    other = sbx.bc.add_customer("Other", "other@example.test")
+    assert_error(
+        s.post(
+            f"{sbx.company_url}/salesCreditMemos",
+            json={
+                "customerNumber": jane(sbx)["number"],
+                "billToCustomerId": other["id"],
+                "billToCustomerNumber": jane(sbx)["number"],
+            },
+        ),
+        400,
+        "Application_DialogException",
+        "The bill-to customer values do not match to a specific Customer.",
+    )
+    r = s.post(
+        f"{sbx.company_url}/salesCreditMemos",
+        json={"customerNumber": jane(sbx)["number"], "billToCustomerNumber": other["number"]},
+    )
+    assert r.status_code == 201 and r.json()["billToCustomerId"] == other["id"]

@@ -97,6 +97,8 @@ def test_tax_groups_and_tax_codes_on_lines(sbx: BCSandbox, s: requests.Session) 
     )
     sbx.bc.set_tax_mode("vat")
     assert {g["taxType"] for g in get(s, f"{sbx.company_url}/taxGroups")["value"]} == {"VAT"}
+    # Under VAT, taxAreas are the VAT Business Posting Groups.
+    assert [a["code"] for a in get(s, f"{sbx.company_url}/taxAreas")["value"]] == ["DOMESTIC", "EU", "EXPORT"]
 
 
 def test_currency_codes_as_bc_translates_them(sbx: BCSandbox, s: requests.Session) -> None:

@@ -39,6 +39,7 @@ Order-to-cash (control.py; see README "The sandbox"):
   POST /__admin/tracking/webService {serviceName?} | POST /__admin/tracking/api {publisher?, group?,
                               version?, entitySet?} | DELETE /__admin/tracking      (NOT standard API)
   GET  /__admin/outbox                         e-mails "sent" by cancelAndSend
+  POST /__admin/jobQueue {postWithJobQueue?: true} | POST /__admin/jobQueue/run   journal posting later
 """
 
 from __future__ import annotations
@@ -301,6 +302,11 @@ class Admin:
         if route == ("DELETE", "tracking"):
             app.unpublish_tracking()
             return _json(200, {"ok": True})
+        if route == ("POST", "jobQueue"):
+            app.set_post_with_job_queue(bool(body.get("postWithJobQueue", True)))
+            return _json(200, {"ok": True})
+        if route == ("POST", "jobQueue", "run"):
+            return _json(200, app.run_job_queue())
         if route == ("GET", "outbox"):
             return _json(200, app.outbox())
         return None

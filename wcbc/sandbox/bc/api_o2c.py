@@ -43,7 +43,14 @@ def run_action(api: Api, comp: Company, name: str, action: str, rec: dict[str, A
     shipped: result code Updated, whose status is UNDOCUMENTED; sandbox choice 200 with the order."""
     store = api.store
     if name == "journals":
-        payments.post_batch(store, comp, rec)
+        if store.post_with_job_queue:
+            # "Post with Job Queue": the call only schedules the posting (its message is not an error);
+            # the result shows later, when the job queue runs (control.run_job_queue).
+            if not rec["_lines"]:
+                raise dialog("There is nothing to post.")
+            store.job_queue.append((comp.id, rec["id"]))
+        else:
+            payments.post_batch(store, comp, rec)
     elif name == "salesCreditMemos":
         posting.post_credit_memo(store, comp, rec)
     elif name == "salesOrders":
@@ -83,10 +90,11 @@ def check_order_deletable(order: dict[str, Any]) -> None:
 
 def _tax_rows(store: Store, comp: Company, name: str) -> list[dict[str, Any]]:
     tax_type = "Sales Tax" if store.tax_mode == "sales_tax" else "VAT"
-    source = store.tax_rates if name == "taxGroups" else store.tax_areas
+    areas = store.tax_areas if tax_type == "Sales Tax" else store.vat_business_groups
+    source = store.tax_rates if name == "taxGroups" else areas
     rows = []
     for code in source:
-        names = store.tax_names if name == "taxGroups" else store.tax_areas
+        names = store.tax_names if name == "taxGroups" else areas
         rows.append(
             {
                 "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{comp.id}/{name}/{code}")),

@@ -315,6 +315,34 @@ class O2CControl:
             self.store.post_failures.clear()
             return count
 
+    # ------------------------------------------------------------------ job queue
+
+    def set_post_with_job_queue(self, value: bool = True) -> None:
+        """General Ledger Setup "Post with Job Queue": journals({id})/Microsoft.NAV.post answers 204 and only
+        schedules the posting; run_job_queue() posts (or fails) later: a client must read the result back."""
+        self.store.post_with_job_queue = value
+
+    def run_job_queue(self) -> list[dict[str, Any]]:
+        """Run the scheduled journal postings; returns (and logs) each one's outcome."""
+        from wcbc.sandbox.bc.payments import find_batch, post_batch
+
+        with self.store.lock:
+            results = []
+            while self.store.job_queue:
+                company_id, batch_id = self.store.job_queue.pop(0)
+                comp = self.comp(company_id)
+                batch = find_batch(comp, batch_id)
+                result: dict[str, Any] = {"batch": batch["code"] if batch else batch_id, "status": "posted"}
+                try:
+                    if batch is None:
+                        raise dialog(f"The General Journal Batch with ID {batch_id} cannot be found.")
+                    result["entries"] = len(post_batch(self.store, comp, batch))
+                except BCError as err:
+                    result.update({"status": "error", "code": err.code, "message": err.message})
+                results.append(result)
+            self.store.job_log.extend(results)
+            return results
+
     # ------------------------------------------------------------------ custom tracking endpoints
 
     def publish_tracking_web_service(self, service_name: str = "PostedSalesShipments") -> str:

@@ -237,6 +237,9 @@ def _apply_header(
             )
             if found is None:
                 raise dialog("The bill-to customer cannot be found.")
+            other = "billToCustomerNumber" if key == "billToCustomerId" else "billToCustomerId"
+            if other in values and values[other] != found[other.replace("billToCustomer", "").lower()]:
+                raise dialog("The bill-to customer values do not match to a specific Customer.")
             rec["billToCustomerId"], rec["billToCustomerNumber"] = found["id"], found["number"]
             rec["billToName"] = found["displayName"]
             continue

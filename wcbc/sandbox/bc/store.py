@@ -201,6 +201,15 @@ class Store:
         # Tax Areas (Sales Tax) / VAT Business Posting Groups (VAT): listed by taxAreas; the sandbox's rates
         # depend on the line's tax group only.
         self.tax_areas: dict[str, str] = {"CA": "California"}
+        self.vat_business_groups: dict[str, str] = {
+            "DOMESTIC": "Domestic customers",
+            "EU": "Customers in EU",
+            "EXPORT": "Other customers",
+        }
+        # General Ledger Setup "Post with Job Queue": journals post only schedules (control.run_job_queue).
+        self.post_with_job_queue = False
+        self.job_queue: list[tuple[str, str]] = []  # (company id, batch id) scheduled for posting
+        self.job_log: list[dict[str, Any]] = []
         # Admin knob `fail_posting`: rules that make a matching post action fail with a BC error.
         self.post_failures: list[dict[str, Any]] = []
         # Admin knob `publish_tracking_*`: the custom tracking endpoints published (custom.py).
