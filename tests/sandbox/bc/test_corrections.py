@@ -189,3 +189,39 @@ def test_a_failing_cancel_leaves_its_draft_credit_memo(sbx: BCSandbox, s: reques
     (draft,) = credit_memos(s, sbx, "status eq 'Draft'")
     assert draft["invoiceNumber"] == inv["number"]
     assert get(s, f"{sbx.company_url}/salesInvoices({inv['id']})")["status"] == "Open"
+
+
+def test_send_and_post_and_send(sbx: BCSandbox, s: requests.Session) -> None:
+    nomail = sbx.bc.add_customer("No Mail")
+    body = {
+        "customerNumber": nomail["number"],
+        "salesInvoiceLines": [
+            {"lineType": "Item", "lineObjectNumber": "CAP-001", "quantity": 1, "unitPrice": 9}
+        ],
+    }
+    inv = s.post(f"{sbx.company_url}/salesInvoices", json=body).json()
+    url = f"{sbx.company_url}/salesInvoices({inv['id']})"
+    # postAndSend posts and commits before the e-mail check: the invoice stays posted.
+    assert_error(
+        s.post(f"{url}/Microsoft.NAV.postAndSend"),
+        400,
+        "Application_DialogException",
+        starts="The send-to email",
+    )
+    assert get(s, url)["status"] == "Open"
+    cm_body = {"customerNumber": jane(sbx)["number"], "salesCreditMemoLines": body["salesInvoiceLines"]}
+    cm = s.post(f"{sbx.company_url}/salesCreditMemos", json=cm_body).json()
+    cm_url = f"{sbx.company_url}/salesCreditMemos({cm['id']})"
+    assert_error(
+        s.post(f"{cm_url}/Microsoft.NAV.send"),
+        400,
+        "Application_DialogException",
+        "The action can be applied to a posted credit memo only.",
+    )
+    assert s.post(f"{cm_url}/Microsoft.NAV.postAndSend").status_code == 204
+    assert s.post(f"{cm_url}/Microsoft.NAV.send").status_code == 204
+    posted = get(s, cm_url)
+    assert [(m["action"], m["number"]) for m in admin(sbx, "GET", "outbox").json()] == [
+        ("postAndSend", posted["number"]),
+        ("send", posted["number"]),
+    ]

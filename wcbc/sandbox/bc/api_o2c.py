@@ -26,7 +26,11 @@ ACTIONS = {
     ("salesInvoices", "Microsoft.NAV.cancel"),
     ("salesInvoices", "Microsoft.NAV.cancelAndSend"),
     ("salesInvoices", "Microsoft.NAV.makeCorrectiveCreditMemo"),
+    ("salesInvoices", "Microsoft.NAV.postAndSend"),
+    ("salesInvoices", "Microsoft.NAV.send"),
     ("salesCreditMemos", "Microsoft.NAV.post"),
+    ("salesCreditMemos", "Microsoft.NAV.postAndSend"),
+    ("salesCreditMemos", "Microsoft.NAV.send"),
     ("salesOrders", "Microsoft.NAV.shipAndInvoice"),
     ("journals", "Microsoft.NAV.post"),
 }
@@ -51,6 +55,8 @@ def run_action(api: Api, comp: Company, name: str, action: str, rec: dict[str, A
             store.job_queue.append((comp.id, rec["id"]))
         else:
             payments.post_batch(store, comp, rec)
+    elif action in ("Microsoft.NAV.send", "Microsoft.NAV.postAndSend"):
+        corrective.send(store, comp, name, rec, post=action.endswith("postAndSend"))
     elif name == "salesCreditMemos":
         posting.post_credit_memo(store, comp, rec)
     elif name == "salesOrders":

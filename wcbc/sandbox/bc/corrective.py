@@ -134,6 +134,23 @@ def make_corrective_credit_memo(store: Store, comp: Company, inv: dict[str, Any]
     return create_document(store, comp, "creditMemo", _copy_body(inv))
 
 
+def send(store: Store, comp: Company, set_name: str, doc: dict[str, Any], *, post: bool) -> None:
+    """send / postAndSend on invoices and credit memos (§3.5, §10.1). postAndSend posts, COMMITs, then
+    e-mails: a missing address fails after the document is posted. send works on a draft or posted invoice
+    but only on a posted credit memo."""
+    from wcbc.sandbox.bc.posting import post_credit_memo, post_invoice
+
+    if post:
+        if set_name == "salesInvoices":
+            post_invoice(store, comp, doc)
+        else:
+            post_credit_memo(store, comp, doc)
+    elif set_name == "salesCreditMemos" and not doc.get("_posted"):
+        raise dialog("The action can be applied to a posted credit memo only.")
+    _check_send_to(comp, doc)
+    _send(store, comp, doc, "postAndSend" if post else "send")
+
+
 def _check_send_to(comp: Company, doc: dict[str, Any]) -> None:
     cust = comp.customers.rows.get(doc["billToCustomerId"])
     if not (doc.get("email") or (cust or {}).get("email")):
