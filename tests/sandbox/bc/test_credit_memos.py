@@ -171,6 +171,17 @@ def test_write_refusals(sbx: BCSandbox, s: requests.Session) -> None:
         "Application_DialogException",
         'The "invoiceId" and "invoiceNumber" do not match to a specific Invoice.',
     )
+    blank = "00000000-0000-0000-0000-000000000000"
+    r = s.post(
+        url,
+        json={
+            "customerNumber": jane(sbx)["number"],
+            "customerReturnReasonId": blank,
+            "paymentTermsId": blank,
+            "shipmentMethodId": blank,
+        },
+    )
+    assert r.status_code == 201, r.text  # blank GUIDs are "none"
     # invoiceNumber is not checked on write; invoiceId is filled on read only when a posted invoice has it.
     r = s.post(url, json={"customerNumber": jane(sbx)["number"], "invoiceNumber": "no-such-invoice"})
     assert r.status_code == 201 and r.json()["invoiceNumber"] == "NO-SUCH-INVOICE"

@@ -264,12 +264,12 @@ def _apply_credit_memo_refs(comp: Company, rec: dict[str, Any], values: dict[str
             rec["invoiceNumber"] = inv_no or ""  # a blank GUID clears the application
     elif inv_no is not None:
         rec["invoiceNumber"] = inv_no  # not checked on write
-    if values.get("customerReturnReasonId"):
+    if values.get("customerReturnReasonId", BLANK_GUID) != BLANK_GUID:
         # The sandbox has no Reason Codes (customerReturnReasons): any id is unknown.
         raise dialog('The "customerReturnReasonId" does not match to a Reason Code.')
-    if values.get("paymentTermsId"):
+    if values.get("paymentTermsId", BLANK_GUID) != BLANK_GUID:
         raise dialog('The "paymentTermsId" does not match to a Payment Terms.')  # none in the sandbox
-    if values.get("shipmentMethodId"):
+    if values.get("shipmentMethodId", BLANK_GUID) != BLANK_GUID:
         raise dialog('The "shipmentMethodId" does not match to a Shipment Method.')  # none in the sandbox
     refresh_invoice_id(comp, rec)
 
