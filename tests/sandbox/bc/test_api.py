@@ -137,7 +137,13 @@ def test_post_customer_shape_and_number_series(sbx: BCSandbox, s: requests.Sessi
         ),
         ({"displayName": "x" * 101}, 400, "Application_StringExceededLength", None),
         ({"displayName": "x", "taxLiable": "yes"}, 400, "BadRequest", None),
-        ({"displayName": "x", "currencyCode": "XYZ"}, 404, "Internal_RecordNotFound", None),
+        # business-central.md §10.6: a page error, not a record lookup (was 404 Internal_RecordNotFound).
+        (
+            {"displayName": "x", "currencyCode": "XYZ"},
+            400,
+            "Application_DialogException",
+            'The "currencyCode" does not match to a Currency.',
+        ),
     ],
 )
 def test_customer_errors(

@@ -153,8 +153,19 @@ def test_customer_resolution_errors(sbx: BCSandbox, s: requests.Session) -> None
         "Application_DialogException",
         "The sell-to customer values do not match to a specific Customer.",
     )
+    # business-central.md §10.6: `true` is refused only once the order has a Sales Tax line; on a POST the
+    # check runs before any line exists, so it passes.
+    r = s.post(url, json={"customerId": other["id"], "pricesIncludeTax": True})
+    assert r.status_code == 201 and r.json()["pricesIncludeTax"] is True
+    order = s.post(
+        url,
+        json={
+            "customerId": other["id"],
+            "salesOrderLines": [{"lineType": "Item", "lineObjectNumber": "MUG-001", "quantity": 1}],
+        },
+    ).json()
     assert_error(
-        s.post(url, json={"customerId": other["id"], "pricesIncludeTax": True}),
+        s.patch(f"{url}({order['id']})", json={"pricesIncludeTax": True}, headers={"If-Match": "*"}),
         400,
         "Application_DialogException",
         'The "pricesIncludeTax" cannot be set to true if VAT Calculation Type is Sales Tax.',

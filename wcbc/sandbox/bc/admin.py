@@ -20,6 +20,26 @@ Routes (JSON bodies):
   POST /__admin/tokens/expire | POST /__admin/apps/{client_id} {enabled}
   POST /__admin/clock/advance {seconds}
   GET  /__admin/requests
+Order-to-cash (control.py; see README "The sandbox"):
+  POST /__admin/salesOrders/{id}/ship          {quantities?: {sequence|itemNo: qty}, invoice?: false,
+                                                packageTrackingNo?, shippingAgentCode?,
+                                                shippingAgentServiceCode?}
+  GET  /__admin/salesCreditMemos | POST /__admin/salesCreditMemos/{id}/post
+  GET  /__admin/salesShipments | PATCH /__admin/salesShipments/{number}/tracking
+                                               {packageTrackingNo?, shippingAgentCode?,
+                                                shippingAgentServiceCode?}
+  GET  /__admin/paymentJournals | POST /__admin/paymentJournals {code, displayName?, balancingAccount?}
+  GET  /__admin/payments                       posted customer payments (no v2.0 resource shows them)
+  POST /__admin/accounts {number, name, taxGroup?, category?}
+  POST /__admin/currencies {code, name, symbol?, exchangeRate?: true} | POST /__admin/currencies/local {code}
+  POST /__admin/tax {mode: "sales_tax"|"vat"} | POST /__admin/taxGroups {code, percent, name?}
+  POST /__admin/customers/{number}/pricesIncludingVat {value?: true}
+  POST /__admin/postFailures {setName?, documentId?, externalDocumentNumber?, action?, message?, code?,
+                              status?, times?} | DELETE /__admin/postFailures
+  POST /__admin/tracking/webService {serviceName?} | POST /__admin/tracking/api {publisher?, group?,
+                              version?, entitySet?} | DELETE /__admin/tracking      (NOT standard API)
+  GET  /__admin/outbox                         e-mails "sent" by cancelAndSend
+  POST /__admin/jobQueue {postWithJobQueue?: true} | POST /__admin/jobQueue/run   journal posting later
 """
 
 from __future__ import annotations
@@ -81,6 +101,10 @@ class Admin:
                     "customers": len(comp.customers.rows),
                     "salesOrders": len(comp.salesOrders.rows),
                     "salesInvoices": len(comp.salesInvoices.rows),
+                    "salesCreditMemos": len(comp.salesCreditMemos.rows),
+                    "salesShipments": len(comp.salesShipments.rows),
+                    "customerPaymentJournals": len(comp.customerPaymentJournals.rows),
+                    "paymentEntries": len(comp.payment_entries),
                     "ledgerEntries": len(comp.ledger.rows),
                     "subscriptions": len(app.webhooks.list()),
                     "tokensIssued": app.tokens.issued,
@@ -111,6 +135,9 @@ class Admin:
                 )
             if len(parts) == 3 and parts[2] == "block" and m == "POST":
                 return _json(200, app.block_item(parts[1], body.get("blocked", True)))
+        found = self._o2c(request, parts, body)
+        if found is not None:
+            return found
         if head == "customers":
             if m == "GET":
                 return _json(200, app.customers())
@@ -175,3 +202,111 @@ class Admin:
         if head == "requests" and m == "GET":
             return _json(200, dict(app.requests))
         return _json(404, {"error": f"no admin route {m} {request.path}"})
+
+    def _o2c(self, request: Request, parts: list[str], body: dict[str, Any]) -> Response | None:
+        """The order-to-cash admin routes (control.O2CControl over JSON); None when none matches."""
+        app, m = self.app, request.method
+        route = (m, *parts[:1], *(["{x}"] if len(parts) > 2 else []), *parts[2:3])
+        if len(parts) == 2:
+            route = (m, parts[0], parts[1])
+        if route == ("POST", "salesOrders", "{x}", "ship"):
+            result = app.ship_order(
+                parts[1],
+                body.get("quantities"),
+                invoice=bool(body.get("invoice", False)),
+                package_tracking_no=body.get("packageTrackingNo", ""),
+                shipping_agent_code=body.get("shippingAgentCode", ""),
+                shipping_agent_service_code=body.get("shippingAgentServiceCode", ""),
+            )
+            return _json(200, result)
+        if route == ("GET", "salesCreditMemos"):
+            return _json(200, app.sales_credit_memos())
+        if route == ("POST", "salesCreditMemos", "{x}", "post"):
+            return _json(200, app.post_credit_memo(parts[1]))
+        if route == ("GET", "salesShipments"):
+            return _json(200, app.sales_shipments())
+        if route == ("PATCH", "salesShipments", "{x}", "tracking"):
+            return _json(
+                200,
+                app.set_shipment_tracking(
+                    parts[1],
+                    body.get("packageTrackingNo"),
+                    body.get("shippingAgentCode"),
+                    body.get("shippingAgentServiceCode"),
+                ),
+            )
+        if route == ("GET", "paymentJournals"):
+            return _json(200, app.payment_journals())
+        if route == ("POST", "paymentJournals"):
+            return _json(
+                201,
+                app.add_payment_journal(
+                    body["code"], body.get("displayName", ""), body.get("balancingAccount", "")
+                ),
+            )
+        if route == ("GET", "payments"):
+            return _json(200, app.payment_entries())
+        if route == ("POST", "accounts"):
+            rec = app.store.add_account(
+                app.comp(),
+                body["number"],
+                body["name"],
+                body.get("taxGroup", "NONTAXABLE"),
+                category=body.get("category", "Income"),
+            )
+            return _json(201, app._render("accounts", rec, app.comp()))
+        if route == ("POST", "currencies"):
+            return _json(
+                201,
+                app.add_currency(
+                    body["code"],
+                    body["name"],
+                    body.get("symbol", ""),
+                    exchange_rate=bool(body.get("exchangeRate", True)),
+                ),
+            )
+        if route == ("POST", "currencies", "local"):
+            app.set_local_currency(body["code"])
+            return _json(200, {"ok": True})
+        if route == ("POST", "tax"):
+            app.set_tax_mode(body["mode"])
+            return _json(200, {"ok": True})
+        if route == ("POST", "taxGroups"):
+            app.add_tax_group(body["code"], body["percent"], body.get("name", ""))
+            return _json(200, {"ok": True})
+        if route == ("POST", "customers", "{x}", "pricesIncludingVat"):
+            return _json(200, app.set_customer_prices_including_vat(parts[1], bool(body.get("value", True))))
+        if route == ("POST", "postFailures"):
+            names = {
+                "setName": "set_name",
+                "documentId": "document_id",
+                "externalDocumentNumber": "external_document_number",
+                "action": "action",
+                "message": "message",
+                "code": "code",
+                "status": "status",
+                "times": "times",
+            }
+            return _json(201, app.fail_posting(**{names[k]: v for k, v in body.items()}))
+        if route == ("DELETE", "postFailures"):
+            return _json(200, {"cleared": app.clear_post_failures()})
+        if route == ("POST", "tracking", "webService"):
+            return _json(
+                201,
+                {"path": app.publish_tracking_web_service(body.get("serviceName", "PostedSalesShipments"))},
+            )
+        if route == ("POST", "tracking", "api"):
+            keys = ("publisher", "group", "version", "entitySet")
+            args = {("entity_set" if k == "entitySet" else k): body[k] for k in keys if k in body}
+            return _json(201, {"path": app.publish_tracking_api(**args)})
+        if route == ("DELETE", "tracking"):
+            app.unpublish_tracking()
+            return _json(200, {"ok": True})
+        if route == ("POST", "jobQueue"):
+            app.set_post_with_job_queue(bool(body.get("postWithJobQueue", True)))
+            return _json(200, {"ok": True})
+        if route == ("POST", "jobQueue", "run"):
+            return _json(200, app.run_job_queue())
+        if route == ("GET", "outbox"):
+            return _json(200, app.outbox())
+        return None

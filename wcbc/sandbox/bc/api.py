@@ -7,6 +7,7 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
+from wcbc.sandbox.bc import api_o2c as bc_o2c
 from wcbc.sandbox.bc import docs as bc_docs
 from wcbc.sandbox.bc import query as bc_query
 from wcbc.sandbox.bc import store as bc_store
@@ -20,10 +21,18 @@ if TYPE_CHECKING:
 
 _SEG = re.compile(r"^([A-Za-z$][A-Za-z0-9_.$]*)(?:\((.*)\))?$")
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-DOC_SETS = {"salesOrders": "order", "salesInvoices": "invoice"}
-LINE_SETS = {"salesOrderLines": "order", "salesInvoiceLines": "invoice"}
-READ_ONLY = ("itemLedgerEntries", "accounts", "currencies")
-ACTIONS = {("salesInvoices", "Microsoft.NAV.post"), ("salesOrders", "Microsoft.NAV.shipAndInvoice")}
+DOC_SETS = {"salesOrders": "order", "salesInvoices": "invoice", "salesCreditMemos": "creditMemo"}
+LINE_SETS = {"salesOrderLines": "order", "salesInvoiceLines": "invoice", "salesCreditMemoLines": "creditMemo"}
+READ_ONLY = (
+    "itemLedgerEntries",
+    "accounts",
+    "currencies",
+    "salesShipments",
+    "salesShipmentLines",
+    "taxGroups",
+    "taxAreas",
+    "journals",
+)
 MISSING_IF_MATCH = (
     "Could not validate the client concurrency token required by the service. Please provide a "
     "valid token in the client request."
@@ -159,6 +168,8 @@ class Api:
     ) -> Response:
         name, key = segs[0]
         method = request.method
+        if name in bc_o2c.TOP_LEVEL and len(segs) == 1:
+            return bc_o2c.top_level(self, request, comp, name, key, ctx, url)
         if name in LINE_SETS and len(segs) == 1:
             if key is not None:
                 raise BCError(400, "BadRequest_NotSupported", "Address a line through its document.")
@@ -168,8 +179,7 @@ class Api:
         if name not in ENTITY_SETS or name in LINE_SETS:
             raise BCError(404, "BadRequest_ResourceNotFound", f"Resource not found for the segment '{name}'.")
         etype, caption = ENTITY_SETS[name]
-        table = comp.table(name)
-        assert table is not None
+        table = comp.table(name) or bc_o2c.computed_table(self.store, comp, name)
         if key is None:
             if len(segs) == 2 and segs[1] == ("$count", None) and method == "GET":
                 q = parse_query(request.query)
@@ -189,6 +199,10 @@ class Api:
             raise _not_allowed(method, name)
         ident = _guid_key(key)
         rec = table.rows.get(ident)
+        if rec is None and name == "journals":
+            rec = bc_o2c.find_batch(comp, ident)  # a key lookup finds any batch by SystemId (§10.5)
+            if rec is None and len(segs) == 2 and segs[1][0] == "Microsoft.NAV.post":
+                raise dialog(f"The General Journal Batch with ID {ident} cannot be found.")
         if rec is None:
             # UNDOCUMENTED: status/body for an unknown id (sandbox choice: 404 Internal_RecordNotFound).
             raise BCError(
@@ -199,25 +213,26 @@ class Api:
         if len(segs) == 1:
             return self._entity(request, comp, name, etype, rec, ctx, url)
         sub, sub_key = segs[1]
-        if (name, sub) in ACTIONS and len(segs) == 2 and sub_key is None:
+        if (name, sub) in bc_o2c.ACTIONS and len(segs) == 2 and sub_key is None:
             if method != "POST":
                 raise _not_allowed(method, sub)
-            if name == "salesInvoices":
-                bc_docs.post_invoice(self.store, comp, rec)
-            else:
-                bc_docs.ship_and_invoice(self.store, comp, rec)
-            return Response(204, b"", [("OData-Version", "4.0")])
+            return bc_o2c.run_action(self, comp, name, sub, rec, ctx)
         if name in DOC_SETS and sub == bc_docs.KINDS[DOC_SETS[name]][3] and len(segs) == 2:
             return self._doc_lines(request, comp, DOC_SETS[name], rec, sub_key, ctx, url)
+        if (name, sub) in bc_o2c.NESTED and len(segs) == 2:
+            return bc_o2c.nested(self, request, comp, name, rec, sub, sub_key, ctx, url)
         raise BCError(404, "BadRequest_ResourceNotFound", f"Resource not found for the segment '{sub}'.")
 
     def _view(self, comp: Company, name: str) -> Any:
+        if name == "salesCreditMemos":
+            return lambda r: bc_docs.refresh_invoice_id(comp, r)
         return (lambda r: item_view(comp, r)) if name == "items" else None
 
     def _render(self, comp: Company, name: str, rec: dict[str, Any], q: Query | None) -> dict[str, Any]:
         etype = ENTITY_SETS[name][0]
-        if name == "items":
-            item_view(comp, rec)
+        view = self._view(comp, name)
+        if view is not None:
+            view(rec)
         select = q.select if q else None
         out = self.store.render(etype, rec, [s for s in select if s in etype.by_name] if select else None)
         if q is not None and q.expand:
@@ -230,7 +245,8 @@ class Api:
                     )
                 ltype = ENTITY_SETS[etype.navs[exp.nav]][0]
                 lq = Query(filter=exp.filter, select=exp.select)
-                lines = bc_query.run(ltype, lq, rows=rec["_lines"], default_sort=("sequence",)).rows
+                sort = ("lineNumber",) if exp.nav == "customerPayments" else ("sequence",)
+                lines = bc_query.run(ltype, lq, rows=rec["_lines"], default_sort=sort).rows
                 out[exp.nav] = [self.store.render(ltype, ln, exp.select) for ln in lines]
         return out
 
@@ -282,7 +298,9 @@ class Api:
             self._delete(comp, name, rec)
             return Response(204, b"", [("OData-Version", "4.0")])
         body = self._body(request)
-        if name == "customers":
+        if name == "customerPaymentJournals":
+            bc_o2c.update_batch(self.store, comp, rec, body)
+        elif name == "customers":
             values, _ = self.store.coerce(etype, body)
             bc_store.update_customer(self.store, comp, rec, values)
         elif name == "items":
@@ -303,8 +321,14 @@ class Api:
                 "that has not been closed yet."
             )
         if name == "salesInvoices" and rec.get("_posted"):
-            # Sandbox choice: posted invoices cannot be deleted.
+            # UNDOCUMENTED whether BC's deletion rules allow it; sandbox choice: posted invoices cannot be
+            # deleted.
             raise dialog(f"You cannot delete posted sales invoice {rec['number']}.")
+        if name == "salesCreditMemos" and rec.get("_posted"):
+            # UNDOCUMENTED (§10.1); sandbox choice: posted credit memos cannot be deleted.
+            raise dialog(f"You cannot delete posted sales credit memo {rec['number']}.")
+        if name == "salesOrders":
+            bc_o2c.check_order_deletable(rec)
         table = comp.table(name)
         assert table is not None
         table.delete(rec["id"])
@@ -318,6 +342,9 @@ class Api:
         if name == "customers":
             values, _ = self.store.coerce(etype, body)
             rec = bc_store.new_customer(self.store, comp, values)
+        elif name == "customerPaymentJournals":
+            values, _ = self.store.coerce(etype, body)
+            rec = bc_o2c.new_batch(self.store, comp, values)
         elif name == "items":
             values, _ = self.store.coerce(etype, body)
             if "inventory" in (values.get("_ro") or []) or (isinstance(body, dict) and "inventory" in body):
@@ -403,7 +430,9 @@ class Api:
         hints = index_hints(parse_filter(q.filter, ltype, schema21=q.schema21)) if q.filter else []
         keys = {h[0] for h in hints if h[1] in ("eq", "in")}
         if not keys & {"documentId", "id"}:
-            raise dialog("You must specify an Id or a Document Id to get the lines.")
+            # The credit-memo lines page spells it with a lower-case "id" (§10.1).
+            ident = "id" if kind == "creditMemo" else "Id"
+            raise dialog(f"You must specify an {ident} or a Document Id to get the lines.")
         table = comp.table(set_name)
         assert table is not None
         rows = [ln for doc in table.rows.values() for ln in doc["_lines"]]

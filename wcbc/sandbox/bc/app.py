@@ -1,9 +1,12 @@
 """Business Central API v2.0 simulator (business-central.md): bearer tokens from the Entra simulator,
-companies, customers, items, itemLedgerEntries, accounts, currencies, salesOrders(+lines),
-salesInvoices(+lines),
-bound actions post/shipAndInvoice, subscriptions with notifications, OData queries, paging, ETags, limits.
+companies, customers, items, itemLedgerEntries, accounts, currencies, taxGroups, taxAreas,
+salesOrders(+lines), salesInvoices(+lines), salesCreditMemos(+lines), salesShipments(+lines),
+customerPaymentJournals(+customerPayments), journals, bound actions (post, shipAndInvoice, cancel,
+cancelAndSend, makeCorrectiveCreditMemo, journals post), the custom tracking endpoints (custom.py, not
+standard API), subscriptions with notifications, OData queries, paging, ETags, limits.
 
-The Python admin API (add_item, move_stock, ...) and the HTTP one under /__admin/ (bc_admin.py) drive it.
+The Python admin API (add_item, move_stock, ..., and control.O2CControl) and the HTTP one under /__admin/
+(admin.py) drive it.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import unquote
 
+from wcbc.sandbox.bc.control import O2CControl
 from wcbc.sandbox.bc.docs import KINDS
 from wcbc.sandbox.bc.limits import Limiter
 from wcbc.sandbox.bc.odata import BCError, make_etag
@@ -27,7 +31,7 @@ ODATA_JSON = (
 )
 
 
-class BCApp:
+class BCApp(O2CControl):
     """One BC environment of one tenant. ``tokens`` is the registry the EntraApp issues into."""
 
     def __init__(
@@ -70,6 +74,7 @@ class BCApp:
         self.company_id = self.store.add_company(company_name).id
         from wcbc.sandbox.bc import admin as bc_admin
         from wcbc.sandbox.bc import api as bc_api
+
         self._api = bc_api.Api(self)
         self._admin = bc_admin.Admin(self)
 
@@ -101,6 +106,21 @@ class BCApp:
 
     def _handle(self, request: Request) -> Response:
         segs = [unquote(s) for s in request.path.split("/")[1:]]
+        custom = _custom_kind(segs)
+        if custom is not None:
+            # NOT standard API v2.0: an admin-published web service or a custom API page (custom.py).
+            kind, off = custom
+            client = self._authenticate(request, segs[1].lower() if off == 3 else None)
+            if segs[off - 1] != self.environment:
+                raise BCError(
+                    404, "BadRequest_ResourceNotFound", f"The environment '{segs[off - 1]}' was not found."
+                )
+            host = request.headers.get("Host") or "127.0.0.1"
+            base = f"{request.scheme}://{host}/{'/'.join(request.path.split('/')[1:off])}"
+            from wcbc.sandbox.bc import custom as bc_custom
+
+            with self.limiter.slot(client), self.store.lock:
+                return bc_custom.dispatch(self._api, request, kind, [s for s in segs[off + 1 :] if s], base)
         if len(segs) >= 5 and segs[0] == "v2.0" and segs[3:5] == ["api", "v2.0"]:
             tenant, env, rest = segs[1].lower(), segs[2], segs[5:]
             prefix = f"/v2.0/{segs[1]}/{segs[2]}/api/v2.0"
@@ -352,9 +372,18 @@ class BCApp:
         if set_name == "items":
             item_view(comp, rec)
         out = self.store.render(etype, rec)
-        if set_name in ("salesOrders", "salesInvoices"):
-            nav = KINDS["order" if set_name == "salesOrders" else "invoice"]
+        if set_name == "salesCreditMemos":
+            from wcbc.sandbox.bc.docs import refresh_invoice_id
+
+            out = self.store.render(etype, refresh_invoice_id(comp, rec))
+        kinds = {"salesOrders": "order", "salesInvoices": "invoice", "salesCreditMemos": "creditMemo"}
+        if set_name in kinds:
+            nav = KINDS[kinds[set_name]]
             out[nav[3]] = [self.store.render(nav[2], ln) for ln in rec["_lines"]]
+        navs = {"salesShipments": "salesShipmentLines", "customerPaymentJournals": "customerPayments"}
+        if set_name in navs:
+            ltype = ENTITY_SETS[navs[set_name]][0]
+            out[navs[set_name]] = [self.store.render(ltype, ln) for ln in rec["_lines"]]
         return out
 
     def _list(self, set_name: str, company_id: str | None = None) -> list[dict[str, Any]]:
@@ -381,12 +410,16 @@ class BCApp:
         return self._list("salesInvoices", company_id)
 
     def documents_by_external_number(self, ext: str, company_id: str | None = None) -> list[dict[str, Any]]:
-        """Orders and invoices (draft and posted) whose externalDocumentNumber matches, case-insensitively;
-        each carries "@kind": "salesOrder" | "salesInvoice"."""
+        """Orders, invoices and credit memos (draft and posted) whose externalDocumentNumber matches,
+        case-insensitively; each carries "@kind": "salesOrder" | "salesInvoice" | "salesCreditMemo"."""
         out = []
         with self.store.lock:
             comp = self.comp(company_id)
-            for set_name, kind in (("salesOrders", "salesOrder"), ("salesInvoices", "salesInvoice")):
+            for set_name, kind in (
+                ("salesOrders", "salesOrder"),
+                ("salesInvoices", "salesInvoice"),
+                ("salesCreditMemos", "salesCreditMemo"),
+            ):
                 table = comp.table(set_name)
                 assert table is not None
                 for rec in table.find("externalDocumentNumber", ext.strip().upper()):
@@ -394,16 +427,12 @@ class BCApp:
         return out
 
     def ship_and_invoice(self, order_id: str, *, company_id: str | None = None) -> dict[str, Any]:
-        from wcbc.sandbox.bc.docs import ship_and_invoice
-
-        with self.store.lock:
-            comp = self.comp(company_id)
-            order = comp.salesOrders.rows[order_id]
-            inv = ship_and_invoice(self.store, comp, order)
-            return self._render("salesInvoices", inv, comp)
+        """Ship and invoice everything outstanding; returns the posted invoice."""
+        result = self.ship_order(order_id, None, invoice=True, company_id=company_id)
+        return dict(result["invoice"])
 
     def post_invoice(self, invoice_id: str, *, company_id: str | None = None) -> dict[str, Any]:
-        from wcbc.sandbox.bc.docs import post_invoice
+        from wcbc.sandbox.bc.posting import post_invoice
 
         with self.store.lock:
             comp = self.comp(company_id)
@@ -431,6 +460,21 @@ class BCApp:
         return company_view(comp, self.store.app_user_id)
 
 
+def _custom_kind(segs: list[str]) -> tuple[str, int] | None:
+    """("odata" | "api", index of that segment) for /v2.0/[tenant/]env/ODataV4/… and
+    /v2.0/[tenant/]env/api/{publisher}/{group}/{version}/…; None for anything else (api/v2.0 included)."""
+    if not segs or segs[0] != "v2.0":
+        return None
+    for off in (3, 2):
+        if len(segs) <= off + 1:
+            continue
+        if segs[off] == "ODataV4":
+            return "odata", off
+        if segs[off] == "api" and segs[off + 1] != "v2.0" and len(segs) > off + 4:
+            return "api", off
+    return None
+
+
 def company_view(comp: Company, user_id: str) -> dict[str, Any]:
     out = {
         "@odata.etag": make_etag(comp.id, comp.version),
@@ -451,8 +495,8 @@ def company_view(comp: Company, user_id: str) -> dict[str, Any]:
 
 def seed_sample(bc: BCApp) -> dict[str, Any]:
     """A small company matching the sample WooCommerce store: its SKUs with prices and stock, G/L accounts
-    6610 shipping / 6620 fees / 6630 rounding, the customer jane.doe@example.test, currencies EUR/GBP
-    (LCY USD)."""
+    6610 shipping / 6620 fees / 6630 rounding / 10100 bank, the customer jane.doe@example.test, currencies
+    EUR/GBP (LCY USD), a customer payment journal GENERAL balanced on 10100 and a general journal DEFAULT."""
     items = [
         ("TSHIRT-001", "T-Shirt", "20.00", 100),
         ("MUG-001", "Coffee Mug", "12.50", 25),
@@ -465,6 +509,9 @@ def seed_sample(bc: BCApp) -> dict[str, Any]:
     bc.add_account("6610", "Shipping Charges", "TAXABLE")
     bc.add_account("6620", "Fees and Charges", "TAXABLE")
     bc.add_account("6630", "Invoice Rounding", "NONTAXABLE")
+    bc.store.add_account(bc.comp(), "10100", "Checking Account", "NONTAXABLE", category="Assets")
+    bc.add_payment_journal("GENERAL", "Cash receipts", "10100")
+    bc.add_general_journal("DEFAULT", "Default journal")
     jane = bc.add_customer(
         "Jane Doe",
         "jane.doe@example.test",

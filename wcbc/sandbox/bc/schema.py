@@ -93,7 +93,7 @@ CUSTOMER = EntityType(
         f("taxAreaDisplayName", S, True),
         f("taxRegistrationNumber", S, size=20),
         f("currencyId", G),
-        f("currencyCode", C, size=10),
+        f("currencyCode", S),
         f("paymentTermsId", G),
         f("shipmentMethodId", G),
         f("paymentMethodId", G),
@@ -222,7 +222,7 @@ SALES_ORDER = EntityType(
         f("shortcutDimension1Code", C, size=20),
         f("shortcutDimension2Code", C, size=20),
         f("currencyId", G),
-        f("currencyCode", C, size=10),
+        f("currencyCode", S),
         f("pricesIncludeTax", B),
         f("paymentTermsId", G),
         f("shipmentMethodId", G),
@@ -261,7 +261,7 @@ SALES_INVOICE = EntityType(
         f("shortcutDimension1Code", C, size=20),
         f("shortcutDimension2Code", C, size=20),
         f("currencyId", G),
-        f("currencyCode", C, size=10),
+        f("currencyCode", S),
         f("orderId", G, True),
         f("orderNumber", C, True),
         f("paymentTermsId", G),
@@ -328,6 +328,175 @@ SALES_INVOICE_LINE = EntityType(
     "salesInvoiceLine", [*_LINE_COMMON, f("itemVariantId", G), f("locationId", G)]
 )
 
+CREDIT_MEMO_STATUS = ("Draft", "In Review", "Open", "Canceled", "Corrective", "Paid")
+# Shipment lines use BC's "Sales Line Type" enum, not the document lines' Comment/Account/Item (§10.4).
+SALES_LINE_TYPES = (
+    " ",
+    "G/L Account",
+    "Item",
+    "Resource",
+    "Fixed Asset",
+    "Charge (Item)",
+    "Allocation Account",
+)
+
+# salesCreditMemos (page 30038, business-central.md §10.1): billTo* editable here, no shipTo*.
+SALES_CREDIT_MEMO = EntityType(
+    "salesCreditMemo",
+    [
+        f("id", G, True),
+        f("number", C, True),
+        f("externalDocumentNumber", C, size=35),
+        f("creditMemoDate", DT),
+        f("postingDate", DT),
+        f("dueDate", DT),
+        f("customerId", G),
+        f("customerNumber", C, size=20),
+        f("customerName", S, True),
+        f("billToName", S, True),
+        f("billToCustomerId", G),
+        f("billToCustomerNumber", C, size=20),
+        *_addr("sellTo", False),
+        *_addr("billTo", False),
+        f("shortcutDimension1Code", C, size=20),
+        f("shortcutDimension2Code", C, size=20),
+        f("currencyId", G),
+        f("currencyCode", S),
+        f("paymentTermsId", G),
+        f("shipmentMethodId", G),
+        f("salesperson", C, size=20),
+        f("pricesIncludeTax", B, True),
+        f("discountAmount", D),
+        f("discountAppliedBeforeTax", B, True),
+        f("totalAmountExcludingTax", D, True),
+        f("totalTaxAmount", D, True),
+        f("totalAmountIncludingTax", D, True),
+        f("status", E, True, options=CREDIT_MEMO_STATUS),
+        f("lastModifiedDateTime", DTM, True),
+        f("invoiceId", G),
+        f("invoiceNumber", C, size=20),
+        f("phoneNumber", S, size=30),
+        f("email", S, size=80),
+        f("customerReturnReasonId", G),
+    ],
+    navs={"salesCreditMemoLines": "salesCreditMemoLines"},
+)
+SALES_CREDIT_MEMO_LINE = EntityType(
+    "salesCreditMemoLine", [*_LINE_COMMON, f("itemVariantId", G), f("locationId", G)]
+)
+
+# salesShipments / salesShipmentLines (pages 30062/30063, §10.4): GET only; no tracking field.
+SALES_SHIPMENT = EntityType(
+    "salesShipment",
+    [
+        f("id", G, True),
+        f("number", C, True),
+        f("externalDocumentNumber", C, True),
+        f("invoiceDate", DT, True),
+        f("postingDate", DT, True),
+        f("dueDate", DT, True),
+        f("customerPurchaseOrderReference", S, True),
+        f("customerId", G, True),
+        f("customerNumber", C, True),
+        f("customerName", S, True),
+        f("billToName", S, True),
+        f("billToCustomerId", G, True),
+        f("billToCustomerNumber", C, True),
+        f("shipToName", S, True),
+        f("shipToContact", S, True),
+        *_addr("sellTo", True),
+        *_addr("billTo", True),
+        *_addr("shipTo", True),
+        f("currencyCode", S, True),
+        f("orderNumber", C, True),
+        f("paymentTermsCode", C, True),
+        f("shipmentMethodCode", C, True),
+        f("salesperson", C, True),
+        f("pricesIncludeTax", B, True),
+        f("lastModifiedDateTime", DTM, True),
+        f("phoneNumber", S, True),
+        f("email", S, True),
+    ],
+    navs={"salesShipmentLines": "salesShipmentLines"},
+)
+SALES_SHIPMENT_LINE = EntityType(
+    "salesShipmentLine",
+    [
+        f("id", G, True),
+        f("documentId", G, True),
+        f("documentNo", C, True),
+        f("sequence", N, True),
+        f("lineType", E, True, options=SALES_LINE_TYPES),
+        f("lineObjectNumber", C, True),
+        f("description", S, True),
+        f("description2", S, True),
+        f("unitOfMeasureCode", C, True),
+        f("unitPrice", D, True),
+        f("quantity", D, True),
+        f("discountPercent", D, True),
+        f("taxPercent", D, True),
+        f("shipmentDate", DT, True),
+    ],
+)
+
+# customerPaymentJournals / customerPayments (pages 30013/30055) and journals (30016), §10.5.
+CUSTOMER_PAYMENT_JOURNAL = EntityType(
+    "customerPaymentJournal",
+    [
+        f("id", G, True),
+        f("code", C, size=10),
+        f("displayName", S, size=100),
+        f("lastModifiedDateTime", DTM, True),
+        f("balancingAccountId", G),
+        f("balancingAccountNumber", C, True),
+    ],
+    navs={"customerPayments": "customerPayments"},
+)
+CUSTOMER_PAYMENT = EntityType(
+    "customerPayment",
+    [
+        f("id", G, True),
+        f("journalId", G),
+        f("journalDisplayName", C, size=10),
+        f("lineNumber", N),
+        f("customerId", G),
+        f("customerNumber", C, size=20),
+        f("postingDate", DT),
+        f("documentNumber", C, size=20),
+        f("externalDocumentNumber", C, size=35),
+        f("amount", D),
+        f("appliesToInvoiceId", G),
+        f("appliesToInvoiceNumber", C, size=20),
+        f("description", S, size=100),
+        f("comment", S, size=250),
+        f("lastModifiedDateTime", DTM, True),
+    ],
+)
+# UNDOCUMENTED in the contract: the journals page's fields (sandbox: the v2.0 resource docs' list).
+JOURNAL = EntityType(
+    "journal",
+    [
+        f("id", G, True),
+        f("code", C, True),
+        f("displayName", S, True),
+        f("templateDisplayName", S, True),
+        f("lastModifiedDateTime", DTM, True),
+        f("balancingAccountId", G, True),
+        f("balancingAccountNumber", C, True),
+    ],
+)
+
+# taxGroups (30015) and taxAreas (30036): temporary buffers, GET only in the sandbox (§10.6).
+_TAX_BUFFER = [
+    f("id", G, True),
+    f("code", C, True),
+    f("displayName", S, True),
+    f("taxType", E, True, options=("Sales Tax", "VAT")),
+    f("lastModifiedDateTime", DTM, True),
+]
+TAX_GROUP = EntityType("taxGroup", list(_TAX_BUFFER))
+TAX_AREA = EntityType("taxArea", list(_TAX_BUFFER))
+
 SUBSCRIPTION = EntityType(
     "subscription",
     [
@@ -356,10 +525,29 @@ ENTITY_SETS: dict[str, tuple[EntityType, str]] = {
     "salesInvoices": (SALES_INVOICE, "Sales Invoice Header"),
     "salesOrderLines": (SALES_ORDER_LINE, "Sales Line"),
     "salesInvoiceLines": (SALES_INVOICE_LINE, "Sales Line"),
+    "salesCreditMemos": (SALES_CREDIT_MEMO, "Sales Cr.Memo Header"),
+    "salesCreditMemoLines": (SALES_CREDIT_MEMO_LINE, "Sales Line"),
+    "salesShipments": (SALES_SHIPMENT, "Sales Shipment Header"),
+    "salesShipmentLines": (SALES_SHIPMENT_LINE, "Sales Shipment Line"),
+    "customerPaymentJournals": (CUSTOMER_PAYMENT_JOURNAL, "Gen. Journal Batch"),
+    "customerPayments": (CUSTOMER_PAYMENT, "Gen. Journal Line"),
+    "journals": (JOURNAL, "Gen. Journal Batch"),
+    "taxGroups": (TAX_GROUP, "Tax Group"),
+    "taxAreas": (TAX_AREA, "Tax Area"),
 }
 
 # Entity sets a webhook subscription may name (business-central.md §4, restricted to what the sandbox serves).
-WEBHOOK_SETS = ("customers", "items", "salesOrders", "salesInvoices", "accounts", "currencies")
+WEBHOOK_SETS = (
+    "customers",
+    "items",
+    "salesOrders",
+    "salesInvoices",
+    "accounts",
+    "currencies",
+    "salesCreditMemos",
+    "customerPaymentJournals",
+    "journals",
+)
 
 BLANK_GUID = "00000000-0000-0000-0000-000000000000"
 BLANK_DATE = "0001-01-01"

@@ -27,10 +27,14 @@ from wcbc.sandbox.bc.schema import (
     BLANK_GUID,
     CURRENCY,
     CUSTOMER,
+    CUSTOMER_PAYMENT_JOURNAL,
     ITEM,
     ITEM_LEDGER_ENTRY,
+    JOURNAL,
+    SALES_CREDIT_MEMO,
     SALES_INVOICE,
     SALES_ORDER,
+    SALES_SHIPMENT,
 )
 from wcbc.sandbox.core import Clock
 
@@ -124,6 +128,18 @@ class Company:
     salesInvoices: Table = field(  # noqa: N815 - entity set name
         default_factory=lambda: Table(SALES_INVOICE, ("_sortno",), ("number", "externalDocumentNumber"))
     )
+    salesCreditMemos: Table = field(  # noqa: N815 - entity set name
+        default_factory=lambda: Table(SALES_CREDIT_MEMO, ("_sortno",), ("number", "externalDocumentNumber"))
+    )
+    salesShipments: Table = field(  # noqa: N815 - entity set name
+        default_factory=lambda: Table(SALES_SHIPMENT, ("number",), ("number", "orderNumber"))
+    )
+    customerPaymentJournals: Table = field(  # noqa: N815 - entity set name
+        default_factory=lambda: Table(CUSTOMER_PAYMENT_JOURNAL, ("code",), ("code",))
+    )
+    journals: Table = field(default_factory=lambda: Table(JOURNAL, ("code",), ("code",)))
+    # Posted customer payments (Cust. Ledger Entries of type Payment; v2.0 has no resource for them).
+    payment_entries: list[dict[str, Any]] = field(default_factory=list)
     inventory: dict[str, Decimal] = field(default_factory=dict)  # item number -> sum of ledger quantities
     series: dict[str, int] = field(default_factory=dict)
     version: int = 1
@@ -131,18 +147,27 @@ class Company:
     def table(self, name: str) -> Table | None:
         if name == "itemLedgerEntries":
             return self.ledger
-        return (
-            getattr(self, name, None)
-            if name in ("customers", "items", "accounts", "currencies", "salesOrders", "salesInvoices")
-            else None
-        )
+        return getattr(self, name, None) if name in TABLES else None
 
     def next_no(self, series: str) -> str:
         prefix, start = SERIES[series]
         n = self.series.get(series, start)
         self.series[series] = n + 1 if series != "customer" else n + 10
-        return f"{prefix}{n}"
+        return f"{prefix}{n:05d}" if series == "payment" else f"{prefix}{n}"
 
+
+TABLES = (
+    "customers",
+    "items",
+    "accounts",
+    "currencies",
+    "salesOrders",
+    "salesInvoices",
+    "salesCreditMemos",
+    "salesShipments",
+    "customerPaymentJournals",
+    "journals",
+)
 
 # No. Series: name -> (prefix, first number). UNDOCUMENTED exact numbers (CRONUS-US-like choice).
 SERIES: dict[str, tuple[str, int]] = {
@@ -152,6 +177,9 @@ SERIES: dict[str, tuple[str, int]] = {
     "invoice": ("S-INV", 102001),
     "posted_invoice": ("PS-INV", 103001),
     "shipment": ("S-SHPT", 102001),
+    "credit_memo": ("S-CR", 104001),
+    "posted_credit_memo": ("PS-CR", 104001),
+    "payment": ("G", 2001),  # the cash-receipt journal's No. Series (CRONUS: G02001)
 }
 
 ChangeHook = Callable[[str, str, str, str, str], None]  # company_id, entity set, id, changeType, lastModified
@@ -169,6 +197,24 @@ class Store:
         self.tax_mode = "sales_tax"  # "sales_tax" (US) or "vat"
         self.tax_rates: dict[str, Decimal] = {"TAXABLE": Decimal("7.25"), "NONTAXABLE": Decimal(0)}
         self.default_tax_group = "TAXABLE"
+        self.tax_names: dict[str, str] = {"TAXABLE": "Taxable", "NONTAXABLE": "Nontaxable"}
+        # Tax Areas (Sales Tax) / VAT Business Posting Groups (VAT): listed by taxAreas; the sandbox's rates
+        # depend on the line's tax group only.
+        self.tax_areas: dict[str, str] = {"CA": "California"}
+        self.vat_business_groups: dict[str, str] = {
+            "DOMESTIC": "Domestic customers",
+            "EU": "Customers in EU",
+            "EXPORT": "Other customers",
+        }
+        # General Ledger Setup "Post with Job Queue": journals post only schedules (control.run_job_queue).
+        self.post_with_job_queue = False
+        self.job_queue: list[tuple[str, str]] = []  # (company id, batch id) scheduled for posting
+        self.job_log: list[dict[str, Any]] = []
+        # Admin knob `fail_posting`: rules that make a matching post action fail with a BC error.
+        self.post_failures: list[dict[str, Any]] = []
+        # Admin knob `publish_tracking_*`: the custom tracking endpoints published (custom.py).
+        self.custom_endpoints: dict[str, dict[str, Any]] = {}
+        self.outbox: list[dict[str, Any]] = []  # e-mails "sent" by send/cancelAndSend actions
         self.app_user_id = str(uuid.uuid4())
 
     def now(self) -> str:
@@ -197,7 +243,9 @@ class Store:
             )
         return comp
 
-    def add_currency(self, comp: Company, code: str, name: str, symbol: str) -> dict[str, Any]:
+    def add_currency(
+        self, comp: Company, code: str, name: str, symbol: str, *, exchange_rate: bool = True
+    ) -> dict[str, Any]:
         rec = {
             "id": str(uuid.uuid4()),
             "code": code,
@@ -207,6 +255,7 @@ class Store:
             "amountRoundingPrecision": CENT,
             "lastModifiedDateTime": self.now(),
             "_v": 1,
+            "_rate": exchange_rate,  # has a Currency Exchange Rate for the posting date
         }
         comp.currencies.insert(rec)
         return rec
@@ -237,13 +286,34 @@ class Store:
             return rec
 
     def currency_code(self, comp: Company, value: str) -> str:
-        """Validate a currencyCode; returns the stored code ('' = LCY)."""
-        code = value.strip().upper()
+        """Validate a currencyCode page variable (business-central.md §10.6); returns the stored code
+        ('' = LCY). INFERRED: the text is cut to the Code[10] parameter's length, then upper-cased."""
+        code = value[:10].strip().upper()
         if code in ("", self.lcy):
             return ""
         if not comp.currencies.find("code", code):
-            raise not_found("Currency", f"Code='{code}'")
+            raise dialog('The "currencyCode" does not match to a Currency.')
         return code
+
+    def currency_pair(self, comp: Company, values: dict[str, Any]) -> tuple[str, str] | None:
+        """(code, id) from a body's currencyCode and/or currencyId, with BC's three errors; None if neither
+        was sent."""
+        if "currencyCode" not in values and "currencyId" not in values:
+            return None
+        by_id = ""
+        if values.get("currencyId") and values["currencyId"] != BLANK_GUID:  # a blank GUID is the LCY
+            rec = comp.currencies.rows.get(values["currencyId"])
+            if rec is None:
+                raise dialog('The "currencyId" does not match to a Currency.')
+            by_id = rec["code"]
+        if "currencyCode" in values:
+            code = self.currency_code(comp, values["currencyCode"])
+            if "currencyId" in values and code != by_id:
+                raise dialog("The currency values do not match to a specific Currency.")
+        else:
+            code = by_id
+        found = comp.currencies.find("code", code) if code else []
+        return code, (found[0]["id"] if found else "")
 
     # ------------------------------------------------------------------ rendering
 
@@ -402,7 +472,7 @@ def new_customer(store: Store, comp: Company, values: dict[str, Any]) -> dict[st
             "Internal_EntityWithSameKeyExists",
             f"The record in table Customer already exists. Identification fields and values: No.='{number}'",
         )
-    currency = store.currency_code(comp, values.get("currencyCode", ""))
+    currency = (store.currency_pair(comp, values) or ("", ""))[0]
     now = store.now()
     rec: dict[str, Any] = {
         "id": str(uuid.uuid4()),
@@ -433,6 +503,9 @@ def new_customer(store: Store, comp: Company, values: dict[str, Any]) -> dict[st
         "blocked": " ",
         "lastModifiedDateTime": now,
         "_v": 1,
+        # "Prices Including VAT" of the customer card: not on the v2.0 customers page (§10.6); invoices
+        # and credit memos take pricesIncludeTax from it. Set through the admin API only.
+        "_pricesIncludingVat": False,
     }
     rec.update({k: v for k, v in values.items() if not k.startswith("_")})
     rec["number"], rec["currencyCode"] = number, currency
@@ -485,9 +558,9 @@ def update_customer(
             "The record in table Customer already exists. Identification fields and values: "
             f"No.='{values['number']}'",
         )
-    if "currencyCode" in values:
-        values["currencyCode"] = store.currency_code(comp, values["currencyCode"])
-        values["currencyId"] = _currency_id(comp, values["currencyCode"])
+    pair = store.currency_pair(comp, values)
+    if pair is not None:
+        values["currencyCode"], values["currencyId"] = pair
     return modify(store, comp, "customers", rec, values)
 
 
