@@ -795,3 +795,6 @@ def main(argv: list[str] | None = None) -> None:
         # The message is not printed: a library's exception text could carry a URL or a value.
         err.print(f"[red]internal error:[/red] {type(exc).__name__} (rerun with --debug for the traceback)")
         sys.exit(1)
+
+
+from wcbc.cli import fulfilment as _fulfilment  # noqa: E402,F401  (registers sync-fulfilment)

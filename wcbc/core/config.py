@@ -109,6 +109,28 @@ class ItemsConfig:
 
 
 @dataclass(frozen=True)
+class FulfilmentConfig:  # sync-fulfilment, shipments half (README "Fulfilment and payments")
+    status: str = "completed"
+    partial_status: str | None = None
+    customer_note: bool = True
+    tracking_url: str | None = None
+    tracking_key_field: str = "number"
+    tracking_number_field: str = "packageTrackingNumber"
+    tracking_agent_field: str = "shippingAgentCode"
+    tracking_extension: bool = False
+    start_date: str | None = None
+    overlap_seconds: int = 300
+    max_attempts: int = 3
+
+
+@dataclass(frozen=True)
+class PaymentsConfig:  # sync-fulfilment, payments half: off while `journals` is empty
+    journals: dict[str, str] = field(default_factory=dict)
+    document_prefix: str = "WCP-"
+    max_attempts: int = 3
+
+
+@dataclass(frozen=True)
 class ServeConfig:
     host: str = "127.0.0.1"
     port: int = 8787
@@ -143,6 +165,8 @@ class Config:
     serve: ServeConfig
     alerts: AlertsConfig
     vault_path: Path
+    fulfilment: FulfilmentConfig = field(default_factory=FulfilmentConfig)
+    payments: PaymentsConfig = field(default_factory=PaymentsConfig)
 
     def verify(self) -> str | bool:
         """The ``verify=`` argument for requests: the CA bundle, else $REQUESTS_CA_BUNDLE, else True."""
@@ -389,6 +413,39 @@ SCHEMA: dict[str, tuple[str, tuple[Key, ...]]] = {
             Key("tax_rate", "decimal", None, "Tax rate in percent added when prices_include_tax is true",
                 example="20", minimum=0),
             Key("hold_unbooked", "bool", True, "Hold back open BC orders and unbooked web orders from stock"),
+        ),
+    ),
+    "fulfilment": (
+        "`wcbc sync-fulfilment`: BC shipments complete the WooCommerce orders.",
+        (
+            Key("status", "str", "completed", "Order status once its BC order is fully shipped",
+                check=_check_nonempty),
+            Key("partial_status", "str", None, "Order status after a partial shipment (unset: a note only)",
+                example="partially-shipped"),
+            Key("customer_note", "bool", True, "Tell the buyer what shipped (an order note to the customer)"),
+            Key("tracking_url", "str", None,
+                "Custom tracking endpoint published in BC, after /v2.0/{tenant}/{environment}/",
+                example="api/contoso/shipping/v1.0/companies({company_id})/shipmentTrackings"),
+            Key("tracking_key_field", "str", "number", "Its field holding the shipment number (No)"),
+            Key("tracking_number_field", "str", "packageTrackingNumber",
+                "Its field holding the package tracking number (Package_Tracking_No)"),
+            Key("tracking_agent_field", "str", "shippingAgentCode",
+                "Its field holding the shipping agent (Shipping_Agent_Code)"),
+            Key("tracking_extension", "bool", False,
+                "The store has the Shipment Tracking extension: add tracking through its route"),
+            Key("start_date", "str", None, "First run: read shipments posted since (YYYY-MM-DD)",
+                example="2026-01-01", check=_check_start_date),
+            Key("overlap_seconds", "int", 300, "Re-read window when polling shipments", minimum=0),
+            Key("max_attempts", "int", 3, "Failures before a shipment is put on hold", minimum=1),
+        ),
+    ),
+    "payments": (
+        "`wcbc sync-fulfilment`: paid web orders settle their BC invoice (off while journals is empty).",
+        (
+            Key("journals", "strdict", {}, "Customer payment journal (batch code) per payment method",
+                example={"stripe": "WEB-STRIPE"}),
+            Key("document_prefix", "str", "WCP-", "Payment document number: this prefix + the order number"),
+            Key("max_attempts", "int", 3, "Failures before a payment is put on hold", minimum=1),
         ),
     ),
     "serve": (
@@ -662,6 +719,8 @@ def load_config(path: Path | None = None, *, allow_http: bool = False) -> Config
         serve=ServeConfig(**values["serve"]),
         alerts=AlertsConfig(**values["alerts"]),
         vault_path=vault_path,
+        fulfilment=FulfilmentConfig(**values["fulfilment"]),
+        payments=PaymentsConfig(**{**values["payments"], "journals": dict(values["payments"]["journals"])}),
     )
 
 

@@ -279,6 +279,43 @@ class BCClient:
     def close(self) -> None:
         self.http.close()
 
+    # ------------------------------------------------------------------ fulfilment and payments (§10.3-10.5)
+    def environment_url(self, path: str) -> str:
+        """An admin-published endpoint outside API v2.0 (OData web service, custom API page), given as the
+        path after ``/v2.0/{tenant}/{environment}/``; ``{company_id}`` is replaced by the company's id."""
+        root = self.base_url.removesuffix("/api/v2.0")
+        return f"{root}/{path.lstrip('/').replace('{company_id}', self.company_id)}"
+
+    def shipments(self, flt: str) -> Iterator[dict]:
+        """Posted sales shipments matching ``flt``, each with its lines (one call per page)."""
+        return self.iter("salesShipments", {"$filter": flt, "$expand": "salesShipmentLines",
+                                            "$orderby": "lastModifiedDateTime", **odata.SCHEMA_2_1})
+
+    def payment_journal(self, code: str) -> dict | None:
+        """The customer payment journal (batch) with this code, or None."""
+        return next(iter(self.iter("customerPaymentJournals", {"$filter": odata.eq("code", code)})), None)
+
+    def journal_payments(self, journal_id: str, document_number: str) -> list[dict]:
+        """The unposted payment lines of a journal with this document number (the payment's key)."""
+        return list(self.iter(f"customerPaymentJournals({journal_id})/customerPayments",
+                              {"$filter": odata.eq("documentNumber", document_number)}))
+
+    def create_payment(self, journal_id: str, body: dict) -> dict:
+        """POST a customer payment line (not repeated once sent: a lost answer is settled by a lookup)."""
+        return self.post(f"customerPaymentJournals({journal_id})/customerPayments", body)
+
+    def delete_payment(self, journal_id: str, payment: dict) -> None:
+        self.delete(f"customerPaymentJournals({journal_id})/customerPayments({payment['id']})",
+                    str(payment.get("@odata.etag") or "*"))
+
+    def post_journal(self, journal_id: str) -> None:
+        """Post every line of the batch: journals({id})/Microsoft.NAV.post finds any batch by id (§10.5,
+        INFERRED). Not repeated once sent: whether it posted is read back from the invoice."""
+        self.action(f"journals({journal_id})/Microsoft.NAV.post")
+
+    def invoice(self, invoice_id: str) -> dict:
+        return self.get(f"salesInvoices({invoice_id})")
+
 
 class _BearerAuth(requests.auth.AuthBase):
     """Sets ``Authorization: Bearer <token>`` on each request (the current cached token)."""

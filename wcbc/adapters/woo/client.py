@@ -378,3 +378,34 @@ class WooClient:
 
     def close(self) -> None:
         self.http.close()
+
+    # ------------------------------------------------------------------ fulfilment (§8.4, §8.5)
+    def orders_by_ids(self, ids: Iterable[int]) -> list[dict]:
+        """The orders with these ids (one call per 100; any status; deleted ones are missing)."""
+        wanted = sorted({int(i) for i in ids})
+        found: list[dict] = []
+        for start in range(0, len(wanted), MAX_PER_PAGE):
+            part = wanted[start:start + MAX_PER_PAGE]
+            found.extend(self._paginate("orders", {"include": ",".join(map(str, part)), "status": "any"},
+                                        MAX_PER_PAGE))
+        return found
+
+    def customer_notes(self, order_id: int | str) -> list[dict]:
+        """The order's notes to the buyer (to send one only once: its e-mail cannot be recalled)."""
+        return list(self._paginate(f"orders/{quote(str(order_id), safe='')}/notes", {"type": "customer"}))
+
+    def _tracking_url(self, order_id: int | str) -> str:
+        # The Shipment Tracking EXTENSION's route, not WooCommerce core (§8.5): 404 rest_no_route without it.
+        order = quote(str(order_id), safe="")
+        return f"{self.url}/wp-json/wc-shipment-tracking/v3/orders/{order}/shipment-trackings"
+
+    def shipment_trackings(self, order_id: int | str) -> list[dict]:
+        response = self.http.request("GET", self._tracking_url(order_id))
+        items = json_of(response, system=SYSTEM, call="GET shipment-trackings")
+        return items if isinstance(items, list) else []
+
+    def add_shipment_tracking(self, order_id: int | str, item: dict) -> dict:
+        """POST a tracking item (not repeated once sent: the next run looks it up by tracking number)."""
+        response = self.http.request("POST", self._tracking_url(order_id), json_body=item, idempotent=False)
+        result = json_of(response, system=SYSTEM, call="POST shipment-trackings")
+        return result if isinstance(result, dict) else {}

@@ -1,0 +1,108 @@
+"""sync-fulfilment (payments), step 3 of 3: the one place that writes, recording through the Ledger.
+
+Per payment: the journal line is looked up by its documentNumber before one is created (a line left by a
+killed run is reused, never doubled); the batch is posted; the invoice is read back. A post that fails
+removes the run's own line again, so the batch holds nothing that would make the next payment's post
+fail: a failing post fails that payment alone. Whether a post whose answer was lost happened is read from
+the invoice.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from wcbc.adapters.http import AmbiguousWriteError
+from wcbc.core.errors import SYSTEMIC, RecordError, WcbcError
+from wcbc.sync.common.apply import Ledger, Link
+from wcbc.sync.common.outcome import Outcome
+from wcbc.sync.payments.plan import PaymentPlan, Policy, money
+from wcbc.sync.payments.read import Reader
+
+log = logging.getLogger("wcbc.payments")
+KIND = "payment"
+
+
+class Applier:
+    def __init__(self, *, bc: Any, state: Any, reader: Reader, policy: Policy, run_id: int | None) -> None:
+        self.bc, self.state, self.reader, self.policy = bc, state, reader, policy
+        self.ledger = Ledger(state, run_id)
+
+    def apply(self, plan: PaymentPlan) -> Outcome:
+        rid, key = plan.rid, plan.key
+        record = self.state.record_get(rid)
+        doc = str(plan.invoice.get("number"))
+        if plan.decision == "settled":
+            if record and record["status"] in ("pending", "failed"):
+                self.ledger.journal(rid, "retried", {"settled_by_lookup": plan.reason})
+                self.ledger.done(rid, KIND, key, links=[self._link(plan)], detail={"invoice": doc})
+                return Outcome(rid, "paid", key, document=doc, message=plan.reason)
+            return Outcome(rid, "unchanged", key, document=doc)
+        if plan.decision in ("skipped", "held"):
+            if record and record["status"] == plan.decision and record.get("last_error") == plan.reason:
+                return Outcome(rid, "unchanged", key, document=doc, message=plan.reason)
+            self.ledger.put(rid, KIND, key, plan.decision, error=plan.reason)
+            return Outcome(rid, plan.decision, key, document=doc, message=plan.reason)
+        try:
+            return self._pay(plan, doc)
+        except SYSTEMIC:
+            raise
+        except WcbcError as exc:
+            status = self.ledger.fail(rid, KIND, key, str(exc), max_attempts=self.policy.max_attempts)
+            log.warning("payment of order %s: %s", plan.order_id, exc)
+            return Outcome(rid, status, key, document=doc, message=str(exc))
+
+    def _link(self, plan: PaymentPlan) -> Link:
+        return Link("payment", str(plan.order_id), str(plan.invoice["id"]), plan.key,
+                    {"invoice": plan.invoice.get("number"), "journal": plan.journal})
+
+    def _pay(self, plan: PaymentPlan, doc: str) -> Outcome:
+        rid, key = plan.rid, plan.key
+        journal = self.reader.journal(plan.journal)
+        if not journal:
+            raise RecordError(f"customer payment journal {plan.journal!r} not found in BC (page Cash Receipt "
+                              "Journals; see README \"Fulfilment and payments\")")
+        jid = str(journal["id"])
+        create = plan.writes[0]
+        intent = {"journal": plan.journal, "invoice": doc, "amount": create.body["amount"]}
+        self.ledger.intend(rid, KIND, key, intent, data={"invoice": plan.invoice["id"]})
+        lines = self.bc.journal_payments(jid, key)
+        if lines:
+            line = lines[0]
+            self.ledger.journal(rid, "retried", {"found_line": key})
+        else:
+            try:
+                line = self.bc.create_payment(jid, create.body)
+            except AmbiguousWriteError:
+                found = self.bc.journal_payments(jid, key)
+                if not found:
+                    raise
+                line = found[0]
+            self.ledger.journal(rid, "answered", {"line": line.get("id"), "documentNumber": key})
+        try:
+            self.bc.post_journal(jid)
+        except AmbiguousWriteError:
+            pass  # read back below
+        except WcbcError:
+            self._remove(jid, key)
+            raise
+        invoice = self.bc.invoice(str(plan.invoice["id"]))
+        remaining = money(invoice.get("remainingAmount"))
+        if self.bc.journal_payments(jid, key) and invoice.get("status") == "Open":
+            self.ledger.put(rid, KIND, key, "pending", error="posting scheduled (Post with Job Queue?)",
+                            data={"invoice": plan.invoice["id"]})
+            return Outcome(rid, "pending", key, document=doc, message="posting scheduled; read back next run")
+        self.ledger.done(rid, KIND, key, links=[self._link(plan)],
+                         detail={"invoice": doc, "remaining": str(remaining),
+                                 "status": invoice.get("status")})
+        message = None if remaining == 0 else f"invoice {doc} still has {remaining} open"
+        if message:
+            log.warning("payment of order %s: %s", plan.order_id, message)
+        return Outcome(rid, "paid", key, document=doc, message=message, difference=remaining)
+
+    def _remove(self, jid: str, key: str) -> None:
+        for line in self.bc.journal_payments(jid, key):
+            try:
+                self.bc.delete_payment(jid, line)
+            except WcbcError as exc:  # the next run finds it by documentNumber and posts it again
+                log.warning("payment line %s could not be removed after a failed post: %s", key, exc)

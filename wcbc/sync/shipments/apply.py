@@ -1,0 +1,81 @@
+"""sync-fulfilment (shipments), step 3 of 3: the one place that writes, recording through the Ledger.
+
+Each write is looked up before it is created (a kill or a lost state DB between two writes repeats
+nothing): the tracking item by its number on the extension's route, the note by the shipment number in the
+order's customer notes, and the status together with the meta key that marks the shipment done. The
+shipment's link, its ``done`` record and the journal row commit in one transaction (Ledger.done).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from wcbc.core.errors import SYSTEMIC, WcbcError
+from wcbc.sync.common.apply import Ledger, Link
+from wcbc.sync.common.outcome import Outcome
+from wcbc.sync.shipments.plan import Policy, ShipmentPlan
+
+log = logging.getLogger("wcbc.shipments")
+KIND = "shipment"
+
+
+class Applier:
+    def __init__(self, *, woo: Any, state: Any, policy: Policy, run_id: int | None) -> None:
+        self.woo, self.state, self.policy = woo, state, policy
+        self.ledger = Ledger(state, run_id)
+
+    def apply(self, plan: ShipmentPlan) -> Outcome:
+        rid, number = plan.rid, plan.number
+        record = self.state.record_get(rid)
+        if plan.decision == "skipped":
+            if record and record["status"] == "skipped":
+                return Outcome(rid, "unchanged", number, message=plan.reason)
+            self.ledger.put(rid, KIND, number, "skipped", error=plan.reason)
+            return Outcome(rid, "skipped", number, message=plan.reason)
+        if plan.decision == "unchanged":
+            if not record or record["status"] != "done":
+                self.ledger.journal(rid, "retried",
+                                    {"settled_by_lookup": "order meta", "order": plan.order_id})
+                self.ledger.done(rid, KIND, number, links=[self._link(plan)], detail={"order": plan.order_id})
+            return Outcome(rid, "unchanged", number, document=str(plan.order_id))
+        try:
+            return self._ship(plan)
+        except SYSTEMIC:
+            raise
+        except WcbcError as exc:
+            status = self.ledger.fail(rid, KIND, number, str(exc), max_attempts=self.policy.max_attempts)
+            log.warning("shipment %s: %s", number, exc)
+            return Outcome(rid, status, number, document=str(plan.order_id), message=str(exc))
+
+    def _link(self, plan: ShipmentPlan) -> Link:
+        return Link("shipment", f"{plan.order_id}:{plan.number}", str(plan.shipment.get("id") or plan.number),
+                    str(plan.shipment.get("orderNumber") or ""),
+                    {"order_id": plan.order_id, "full": plan.full})
+
+    def _ship(self, plan: ShipmentPlan) -> Outcome:
+        rid, number, oid = plan.rid, plan.number, plan.order_id
+        self.ledger.intend(rid, KIND, number, {"order": oid, "full": plan.full,
+                                                "writes": [w.action for w in plan.writes]})
+        for write in plan.writes:
+            if write.action == "add_tracking":
+                have = {str(t.get("tracking_number")) for t in self.woo.shipment_trackings(oid)}
+                if write.key in have:
+                    self.ledger.journal(rid, "retried", {"tracking": "found on the order"})
+                    continue
+                self.ledger.journal(rid, "sent", {"add_tracking": write.key})
+                self.woo.add_shipment_tracking(oid, write.body)
+            elif write.action == "add_note":
+                if any(f"(shipment {number})" in str(n.get("note")) for n in self.woo.customer_notes(oid)):
+                    self.ledger.journal(rid, "retried", {"note": "found on the order"})
+                    continue
+                self.ledger.journal(rid, "sent", {"add_note": True})
+                self.woo.add_order_note(oid, write.body["note"], customer_note=True)
+            elif write.action == "update_order":
+                self.ledger.journal(rid, "sent", {"update_order": write.body.get("status") or "meta only"})
+                self.woo.update_order(oid, write.body)
+        status = (plan.write("update_order") or plan.writes[-1]).body.get("status")
+        self.ledger.done(rid, KIND, number, links=[self._link(plan)],
+                         detail={"order": oid, "full": plan.full, "status": status})
+        return Outcome(rid, "shipped", number, document=str(oid),
+                       detail={"full": plan.full, **({"status": status} if status else {})})

@@ -1,0 +1,34 @@
+"""What one shipments or payments run did: :class:`wcbc.sync.common.outcome.Outcome` per record.
+
+Shipment results: shipped (status and/or note written) | unchanged (written before: found on the order)
+| skipped (not a wcbc order) | failed | on_hold | would_ship (``--dry-run``). Payment results: paid |
+unchanged | skipped (unmapped method, not paid in the store...) | held (needs a person) | failed | on_hold
+| would_pay.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from wcbc.sync.common.outcome import Outcome, Outcomes, any_failed, tally
+
+__all__ = ["Outcome", "Report"]
+
+
+@dataclass
+class Report:
+    outcomes: list[Outcome] = field(default_factory=Outcomes)
+    preview: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return tally(self.outcomes)
+
+    @property
+    def failed(self) -> bool:
+        return any_failed(self.outcomes)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"counts": self.counts, "outcomes": [o.as_dict() for o in self.outcomes],
+                **({"would": self.preview} if self.preview else {})}
