@@ -18,7 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from wcbc import __version__
-from wcbc.core.errors import EXIT_OK, LockHeld, UsageError, WcbcError
+from wcbc.core.errors import ExitCode, LockHeld, UsageError, WcbcError
 
 app = typer.Typer(
     name="wcbc",
@@ -772,7 +772,7 @@ def main(argv: list[str] | None = None) -> None:
     except LockHeld as exc:
         if not OPTS.quiet:
             err.print(f"[yellow]{escape(str(exc))}[/yellow]")
-        sys.exit(EXIT_OK)
+        sys.exit(ExitCode.OK)
     except WcbcError as exc:
         if OPTS.debug:
             err.print_exception(show_locals=False)

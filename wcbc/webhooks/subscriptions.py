@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 
 from wcbc.adapters.bc import odata
 from wcbc.core.errors import (
+    AmbiguousWriteError,
     AuthError,
     NotFoundError,
     RemoteError,
@@ -356,8 +357,6 @@ def _keep_or_renew(bc: BCClient, state: State, sub: dict, resource: str, url: st
 
 def _create(bc: BCClient, state: State, resource: str, url: str, client_state: str, preflight_failed: bool,
             *, action: str) -> SubscriptionStatus:
-    from wcbc.adapters.http import AmbiguousWriteError
-
     try:
         created = bc.root_post("subscriptions", _body(resource, url, client_state))
     except AmbiguousWriteError:
