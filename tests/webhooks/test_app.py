@@ -22,7 +22,8 @@ import requests
 
 from wcbc.core.errors import RecordError
 from wcbc.core.state import State
-from wcbc.webhooks.app import LAST_PROCESSED_CURSOR, Service, inbox_processor, make_app
+from wcbc.webhooks.app import LAST_PROCESSED_CURSOR, make_app
+from wcbc.webhooks.service import Service, inbox_processor
 
 RECORDED = Path(__file__).parents[1] / "fixtures" / "contracts" / "woocommerce" / "real-store" / "webhooks"
 INDEX = json.loads((RECORDED / "index.json").read_text())

@@ -17,7 +17,6 @@ from wcbc.core.errors import UsageError
 from wcbc.core.state import State
 from wcbc.sandbox.core import SandboxServer, generate_ca
 from wcbc.sandbox.woo.app import WooStore, seed_sample
-from wcbc.webhooks.app import Service
 from wcbc.webhooks.health import (
     LAST_SEEN_MODIFIED_CURSOR,
     check_quiet,
@@ -26,6 +25,7 @@ from wcbc.webhooks.health import (
     install_webhooks,
     last_woocommerce_delivery,
 )
+from wcbc.webhooks.service import Service
 
 SECRET = "whsecAlphaNumeric0123456789abcdef"
 

@@ -15,7 +15,7 @@ from wcbc.adapters.bc.client import BCClient
 from wcbc.core.errors import RemoteError, UsageError
 from wcbc.core.state import State
 from wcbc.sandbox.bc.testing import BCSandbox, run_bc_sandbox
-from wcbc.webhooks.app import Service
+from wcbc.webhooks.service import Service
 from wcbc.webhooks.subscriptions import (
     SubscriptionReport,
     _resource_key,

@@ -632,26 +632,10 @@ def serve(
     ] = None,
 ) -> None:
     """Receive WooCommerce and BC webhooks (behind a TLS reverse proxy) and process them at once."""
-    from wcbc.core.state import State
-    from wcbc.webhooks.app import Service
-    from wcbc.webhooks.worker import make_processor
+    from wcbc.webhooks.service import service_from_context
 
     ctx = _context()
-    cfg = ctx.config.serve
-    vault = ctx.vault
-    service = Service(
-        state_factory=lambda: State(ctx.config.state.path, redact=ctx.redactor),
-        secret_provider=lambda: {
-            "woo_webhook_secret": vault.get("woo_webhook_secret"),
-            "bc_client_state": vault.get("bc_client_state"),
-        },
-        processor=make_processor(ctx),
-        host=host or cfg.host,
-        port=cfg.port if port is None else port,
-        workers=workers or cfg.workers,
-        max_body=cfg.max_body,
-        max_backlog=cfg.max_backlog,
-    )
+    service = service_from_context(ctx, host=host, port=port, workers=workers, metrics_file=OPTS.metrics_file)
     try:
         service.serve_forever()
     finally:

@@ -114,14 +114,12 @@ def run_demo(console: Console, workdir: Path | None = None) -> int:
 def _story(demo: Demo, sb: Sandbox, ctx: Any, port: int) -> None:
     import datetime as dt
 
-    from wcbc.core.state import State
     from wcbc.sync.items.sync import ItemSync
     from wcbc.sync.orders.sync import OrderSync
     from wcbc.sync.reconcile import Reconciler
-    from wcbc.webhooks.app import Service
     from wcbc.webhooks.health import install_webhooks
+    from wcbc.webhooks.service import service_from_context
     from wcbc.webhooks.subscriptions import ensure_subscriptions
-    from wcbc.webhooks.worker import make_processor
 
     demo.say("wcbc doctor: both systems answer with the stored credentials")
     demo.check(
@@ -133,17 +131,7 @@ def _story(demo: Demo, sb: Sandbox, ctx: Any, port: int) -> None:
     )
 
     demo.say("wcbc serve, wcbc webhooks install, wcbc renew-subscriptions")
-    service = Service(
-        state_factory=lambda: State(ctx.config.state.path, redact=ctx.redactor),
-        secret_provider=lambda: {
-            "woo_webhook_secret": ctx.vault.get("woo_webhook_secret"),
-            "bc_client_state": ctx.vault.get("bc_client_state"),
-        },
-        processor=make_processor(ctx),
-        host="127.0.0.1",
-        port=port,
-        interval=2.0,
-    ).start()
+    service = service_from_context(ctx, host="127.0.0.1", port=port, interval=2.0).start()
     try:
         public = f"http://127.0.0.1:{port}"
         hooks = install_webhooks(ctx.woo, public_url=public, secret=ctx.vault.require("woo_webhook_secret"))

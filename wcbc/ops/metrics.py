@@ -302,8 +302,11 @@ def record_run(
     outcome: str,
     summary: Mapping[str, Any],
     duration_s: float,
+    state: Any = None,
 ) -> bool:
     """Write a finished run's metrics, taking calls, retries, backlog and expiry from ``ctx``.
+
+    ``state`` is the run's State when it is not ``ctx.state`` (the serve worker's own connection).
 
     Only clients the run actually built are read (``ctx.woo``/``ctx.bc``/``ctx.tokens`` are lazy and are
     never built here). Returns True when written; a failure is logged at ERROR and never raised: metrics
@@ -327,7 +330,7 @@ def record_run(
             retries["entra"] = getattr(http, "retries", collections.Counter())
         expiry: float | None = None
         extra: dict[str, Any] | None = None
-        state = built.get("state")
+        state = built.get("state") if state is None else state
         if state is not None:
             expiry = _expiry_timestamp(state.subscriptions())
             extra = {"inbox_backlog": {source: state.inbox_backlog(source)

@@ -1,0 +1,115 @@
+"""wcbc.ops.runs.command_run: the one run wrapper of cron runs and of serve's worker rounds."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from wcbc.core.config import AlertsConfig
+from wcbc.core.errors import LockHeld
+from wcbc.core.lock import run_lock
+from wcbc.core.state import State
+from wcbc.ops.runs import command_run, run_label
+
+
+class _Heartbeats(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.gets: list[str] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/ping"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Heartbeats
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+    def do_GET(self) -> None:
+        self.server.gets.append(self.path)
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+@pytest.fixture()
+def heartbeats() -> Iterator[_Heartbeats]:
+    server = _Heartbeats()
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def make_ctx(tmp_path: Path, heartbeat_url: str | None = None) -> Any:
+    config = SimpleNamespace(
+        state=SimpleNamespace(path=tmp_path / "state.db", journal_days=0),
+        alerts=AlertsConfig(heartbeat_url=heartbeat_url),
+        verify=lambda: True,
+    )
+    return SimpleNamespace(config=config)
+
+
+def runs(state: State) -> list[dict]:
+    rows = state.db.execute("SELECT command, outcome FROM runs ORDER BY id").fetchall()
+    return [{"command": command, "outcome": outcome} for command, outcome in rows]
+
+
+@pytest.mark.parametrize("source", ["cron", "serve"])
+def test_a_run_gets_its_row_pruning_metrics_and_heartbeat(tmp_path: Path, heartbeats: _Heartbeats,
+                                                          source: str) -> None:
+    ctx = make_ctx(tmp_path, heartbeats.url)
+    state = State(ctx.config.state.path)
+    if source == "cron":
+        ctx.state = state
+    state.journal("order:1", "old", "kept for journal_days (0 here), then pruned")
+    metrics = tmp_path / "wcbc.prom"
+    with command_run(ctx, "sync-orders", metrics_file=metrics, source=source,
+                     state=None if source == "cron" else state) as run:
+        run.summary = {"booked": 2}
+    assert runs(state) == [{"command": run_label("sync-orders", source), "outcome": "ok"}]
+    assert state.journal_for("order:1") == []
+    text = metrics.read_text()
+    assert 'command="sync-orders"' in text and "booked" in text
+    assert heartbeats.gets == ["/ping"]
+    state.close()
+
+
+def test_a_failing_run_is_recorded_as_error_and_sends_no_heartbeat(tmp_path: Path,
+                                                                   heartbeats: _Heartbeats) -> None:
+    ctx = make_ctx(tmp_path, heartbeats.url)
+    state = State(ctx.config.state.path)
+    with pytest.raises(RuntimeError), command_run(ctx, "sync-items", source="serve", state=state):
+        raise RuntimeError("boom")
+    assert runs(state) == [{"command": "sync-items (serve)", "outcome": "error"}]
+    assert heartbeats.gets == []
+    state.close()
+
+
+def test_a_held_lock_raises_lockheld_and_records_nothing(tmp_path: Path) -> None:
+    ctx = make_ctx(tmp_path)
+    state = State(ctx.config.state.path)
+    with run_lock(ctx.config.state.path, "sync-orders"), pytest.raises(LockHeld):  # noqa: SIM117
+        with command_run(ctx, "sync-orders", source="serve", state=state):
+            raise AssertionError("must not run")
+    assert runs(state) == []
+    state.close()
+
+
+def test_run_label_knows_its_sources() -> None:
+    assert run_label("sync-orders", "cron") == "sync-orders"
+    assert run_label("sync-orders", "serve") == "sync-orders (serve)"
+    with pytest.raises(ValueError):
+        run_label("sync-orders", "elsewhere")
