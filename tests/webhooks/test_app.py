@@ -22,7 +22,8 @@ import requests
 
 from wcbc.core.errors import RecordError
 from wcbc.core.state import State
-from wcbc.webhooks.app import LAST_PROCESSED_CURSOR, make_app
+from wcbc.sync.common.cursors import SERVE_LAST_PROCESSED as LAST_PROCESSED_CURSOR
+from wcbc.webhooks.app import make_app
 from wcbc.webhooks.service import Service, inbox_processor
 
 RECORDED = Path(__file__).parents[1] / "fixtures" / "contracts" / "woocommerce" / "real-store" / "webhooks"

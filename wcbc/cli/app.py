@@ -296,13 +296,12 @@ def status() -> None:
 def _since(value: str | None) -> Any:
     if value is None:
         return None
-    import datetime as dt
+    from wcbc.core.time import parse_strict
 
     try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parse_strict(value, "--since")
     except ValueError as exc:
         raise UsageError(f"--since {value!r} is not an ISO-8601 date or timestamp") from exc
-    return parsed.replace(tzinfo=dt.UTC) if parsed.tzinfo is None else parsed
 
 
 def _order_rows(report: Any) -> list[tuple[str, Any]]:

@@ -279,18 +279,10 @@ def write_metrics(
 
 
 def _expiry_timestamp(subscriptions: list[dict]) -> float | None:
-    from datetime import UTC, datetime
+    from wcbc.core.time import parse
 
-    stamps: list[float] = []
-    for sub in subscriptions:
-        raw = sub.get("expiration")
-        if not raw:
-            continue
-        try:
-            parsed = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
-        except ValueError:
-            continue
-        stamps.append((parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp())
+    moments = (parse(sub.get("expiration")) for sub in subscriptions)
+    stamps = [moment.timestamp() for moment in moments if moment]
     return min(stamps) if stamps else None
 
 

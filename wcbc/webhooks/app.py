@@ -92,9 +92,8 @@ log = logging.getLogger("wcbc.server")
 WOO_PATH = "/webhooks/woocommerce"
 BC_PATH = "/webhooks/business-central"
 HEALTH_PATH = "/healthz"
-LAST_PROCESSED_CURSOR = SERVE_LAST_PROCESSED
 
-__all__ = ["BC_MIN_MAX_BODY", "BC_PATH", "HEALTH_PATH", "LAST_PROCESSED_CURSOR", "RETRY_AFTER_S", "WOO_PATH",
+__all__ = ["BC_MIN_MAX_BODY", "BC_PATH", "HEALTH_PATH", "RETRY_AFTER_S", "WOO_PATH",
            "WebhookApp", "make_app", "oldest_pending_age_s"]
 
 SecretProvider = Callable[[], Mapping[str, Any]]
@@ -274,7 +273,7 @@ class WebhookApp:
             with self.states.use() as state:
                 backlog = state.inbox_backlog()
                 oldest = oldest_pending_age_s(state)
-                last = state.cursor_get(LAST_PROCESSED_CURSOR)
+                last = state.cursor_get(SERVE_LAST_PROCESSED)
         except Exception:
             log.exception("health check cannot read the state")
             return Reply.json(503, {"status": "error", "error": "state unreadable"})

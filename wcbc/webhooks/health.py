@@ -29,11 +29,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from wcbc.core.errors import UsageError
+from wcbc.core.time import parse, utcnow
+from wcbc.sync.common.cursors import ORDERS_LAST_SEEN
 
 if TYPE_CHECKING:
     from wcbc.adapters.woo.client import WooClient
@@ -43,7 +45,6 @@ log = logging.getLogger("wcbc.woo.webhook_health")
 
 DELIVERY_PATH = "/webhooks/woocommerce"
 DEFAULT_TOPICS = ("order.created", "order.updated")
-LAST_SEEN_MODIFIED_CURSOR = "orders.last_seen_modified"
 DEFAULT_QUIET_MINUTES = 60
 _QUIET_LOOKBACK = timedelta(days=7)
 _RISKY_SECRET_CHARS = "&<>\"'"  # noqa: S105 - characters, not a secret
@@ -71,7 +72,8 @@ def _url_key(url: Any) -> str:
 def _check_secret(secret: str) -> None:
     if not secret:
         raise UsageError("no webhook secret (woo_webhook_secret) is configured",
-                         hint="`wcbc setup` generates one; wcbc never lets WooCommerce pick it")
+                         hint="`wcbc credentials set woocommerce` generates one (leave the webhook secret "
+                              "empty); wcbc never lets WooCommerce pick it")
     if any(ch in secret for ch in _RISKY_SECRET_CHARS):
         log.warning("the webhook secret contains & < > \" or ': WooCommerce HTML-decodes secrets before "
                     "signing; a plain alphanumeric secret avoids any mismatch")
@@ -170,36 +172,14 @@ class HealthReport:
                 "last_order_modified_at": self.last_order_modified_at}
 
 
-def _parse_utc(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value.strip():
-        return None
-    text = value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
-
-def last_woocommerce_delivery(state: State) -> str | None:
-    """``received_at`` of the newest WooCommerce delivery in the inbox (any status), or None."""
-    db = getattr(state, "db", None)
-    if db is None or "inbox" not in db.table_names():
-        return None
-    row = db.execute("SELECT MAX(received_at) FROM inbox WHERE source = 'woocommerce'").fetchone()
-    return str(row[0]) if row and row[0] else None
-
-
 def check_quiet(state: State, *, quiet_minutes: float = DEFAULT_QUIET_MINUTES,
                 now: datetime | None = None) -> tuple[WebhookProblem | None, str | None, str | None]:
     """(problem or None, last delivery, last order modification): orders change, webhooks are silent."""
-    now = now or datetime.now(UTC)
-    last_delivery_text = last_woocommerce_delivery(state)
-    last_modified_text = state.cursor_get(LAST_SEEN_MODIFIED_CURSOR)
-    last_delivery = _parse_utc(last_delivery_text)
-    last_modified = _parse_utc(last_modified_text)
+    now = now or utcnow()
+    last_delivery_text = state.inbox_newest("woocommerce")
+    last_modified_text = state.cursor_get(ORDERS_LAST_SEEN)
+    last_delivery = parse(last_delivery_text)
+    last_modified = parse(last_modified_text)
     if last_modified is None or now - last_modified > _QUIET_LOOKBACK:
         return None, last_delivery_text, last_modified_text
     threshold = timedelta(minutes=quiet_minutes)

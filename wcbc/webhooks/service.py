@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from wcbc.core.errors import WcbcError
 from wcbc.core.time import iso_z, utcnow
-from wcbc.webhooks.app import LAST_PROCESSED_CURSOR, SecretProvider, StateFactory, make_app
+from wcbc.sync.common.cursors import SERVE_LAST_PROCESSED
+from wcbc.webhooks.app import SecretProvider, StateFactory, make_app
 
 if TYPE_CHECKING:
     from wcbc.core.state import State
@@ -304,7 +305,7 @@ class Service:
             self.last_result = result
             self.last_error = None
             try:
-                state.cursor_set(LAST_PROCESSED_CURSOR, iso_z(utcnow()))
+                state.cursor_set(SERVE_LAST_PROCESSED, iso_z(utcnow()))
             except Exception:
                 log.exception("cannot record the last processing time")
             claimed = result.get("claimed", 0) if isinstance(result, Mapping) else 0

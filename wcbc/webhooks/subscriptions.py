@@ -41,6 +41,7 @@ from wcbc.core.errors import (
     UsageError,
     ValidationError,
 )
+from wcbc.core.time import parse, utcnow
 
 if TYPE_CHECKING:
     from wcbc.adapters.bc.client import BCClient
@@ -56,7 +57,6 @@ _HANDSHAKE_WORDS = re.compile(
     r"timed? ?out|did not respond|no response|failed to respond",
     re.IGNORECASE,
 )
-_FRACTION = re.compile(r"(\.\d{6})\d+")
 
 
 @dataclass
@@ -115,20 +115,8 @@ class SubscriptionReport:
 # ----------------------------------------------------------------------------- helpers
 
 
-def parse_bc_datetime(value: Any) -> datetime | None:
-    """BC's ``expirationDateTime`` ("2026-12-01T10:00:00Z", maybe with 7 fraction digits) as aware UTC."""
-    if not isinstance(value, str) or not value:
-        return None
-    text = _FRACTION.sub(r"\1", value.strip()).replace("Z", "+00:00").replace("z", "+00:00")
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
-
 def _sort_key(value: str) -> datetime:
-    return parse_bc_datetime(value) or datetime.max.replace(tzinfo=UTC)
+    return parse(value) or datetime.max.replace(tzinfo=UTC)
 
 
 def notification_url_for(public_url: str) -> str:
@@ -253,9 +241,10 @@ def ensure_subscriptions(
     """
     if not client_state:
         raise UsageError("no clientState configured (secret bc_client_state)",
-                         hint="`wcbc setup` generates one: the shared secret BC echoes in notifications")
+                         hint="`wcbc credentials set business-central` generates one: the shared secret BC "
+                              "echoes in notifications")
     url = notification_url_for(public_url)
-    now = now or datetime.now(UTC)
+    now = now or utcnow()
     wanted = [resource_path(bc.company_id, r) for r in (resources or DEFAULT_RESOURCES)]
     report = SubscriptionReport(notification_url=url)
     if urlsplit(url).scheme != "https":
@@ -331,7 +320,7 @@ def _body(resource: str, url: str, client_state: str) -> dict[str, str]:
 
 def _keep_or_renew(bc: BCClient, state: State, sub: dict, resource: str, url: str, client_state: str,
                    renew_before: timedelta, now: datetime, preflight_failed: bool) -> SubscriptionStatus:
-    expires = parse_bc_datetime(sub.get("expirationDateTime"))
+    expires = parse(sub.get("expirationDateTime"))
     remote_state = sub.get("clientState")
     stale_state = isinstance(remote_state, str) and remote_state != client_state
     if expires is not None and expires - now > renew_before and not stale_state:
