@@ -286,3 +286,14 @@ def test_heartbeat(receiver: _Receiver) -> None:
     receiver.status = 404
     assert ping_heartbeat(Alerts(heartbeat_url=receiver.url + "/ping/abc")) is False
     assert ping_heartbeat(Alerts()) is False
+
+
+def test_alert_urls_never_reach_the_http_logs(receiver: _Receiver, caplog: pytest.LogCaptureFixture) -> None:
+    """Chat and heartbeat go through HttpClient, labelled by host: their paths (tokens) are not logged."""
+    with caplog.at_level(logging.DEBUG, logger="wcbc"):
+        assert ping_heartbeat(Alerts(heartbeat_url=receiver.url + "/ping/HEARTBEATTOKEN")) is True
+        sent = send_alert(Alerts(webhook_url=receiver.url + "/hook/CHATTOKEN"), "s", "b")
+    assert sent == ["webhook:127.0.0.1"]
+    assert "heartbeat on 127.0.0.1" in caplog.text and "alert webhook on 127.0.0.1" in caplog.text
+    assert "HEARTBEATTOKEN" not in caplog.text and "CHATTOKEN" not in caplog.text
+    assert receiver.gets == ["/ping/HEARTBEATTOKEN"] and receiver.posts[0]["path"] == "/hook/CHATTOKEN"

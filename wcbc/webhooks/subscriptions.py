@@ -24,13 +24,14 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from wcbc.adapters.bc import odata
+from wcbc.adapters.http import HttpClient
 from wcbc.core.errors import (
     AmbiguousWriteError,
     AuthError,
@@ -194,22 +195,23 @@ def _looks_like_handshake_failure(exc: RemoteError, preflight_failed: bool) -> b
 
 
 def preflight(url: str, *, verify: str | bool = True, timeout: float = 5.0,
-              get: Callable[..., Any] | None = None) -> str | None:
+              http: HttpClient | None = None) -> str | None:
     """Do the handshake BC will do, from here: None if ``url`` echoes a token, else why not.
 
     Passing from here does not prove BC can reach the URL (firewalls), and failing from here does not
     prove it cannot (a NAT without hairpinning): the result is only used to word the error and warn.
+    Sent through :class:`~wcbc.adapters.http.HttpClient` (system "serve", no retry: BC does not retry
+    either); the handshake is safe to repeat, so the POST counts as idempotent.
     """
     import secrets as _secrets
 
-    import requests
-
     token = "wcbc-preflight-" + _secrets.token_hex(8)
+    http = http or HttpClient("serve", verify=verify, timeout=timeout, max_retries=0)
     try:
-        response = (get or requests.post)(url, params={"validationToken": token}, timeout=timeout,
-                                          verify=verify, allow_redirects=False)
-    except requests.RequestException as exc:
-        return f"{type(exc).__name__} calling {url}"
+        response = http.request("POST", url, params={"validationToken": token}, idempotent=True,
+                                check=False)
+    except RemoteError as exc:
+        return f"{exc.detail} calling {url}"
     if response.status_code != 200 or response.text != token:
         return f"{url} answered HTTP {response.status_code} without echoing the validation token"
     return None

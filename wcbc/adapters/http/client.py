@@ -188,17 +188,20 @@ class HttpClient:
         on_unauthorized: Callable[[requests.Response], None] | None = None,
         route: str | None = None,
         timeout: float | None = None,
+        label: str | None = None,
     ) -> requests.Response:
         """Send one logical call (with retries) and return the final response.
 
         ``check=False`` returns a final 4xx response instead of raising (retryable statuses are still
         retried, and still raise when the cap is reached). ``on_unauthorized`` makes a 401 refreshable once.
+        ``label`` replaces the URL's path in logs, messages and counters, for URLs whose path is itself a
+        credential (chat webhooks, heartbeat URLs).
         """
         method = method.upper()
         if idempotent is None:
             idempotent = method in IDEMPOTENT_METHODS
-        call = f"{method} {path_of(url)}"
-        key = route or self.route(method, url)
+        call = f"{method} {label or path_of(url)}"
+        key = route or (call if label else self.route(method, url))
         kwargs: dict[str, Any] = {"params": params, "headers": headers, "json_body": json_body, "data": data,
                                   "timeout": timeout}
         try:
