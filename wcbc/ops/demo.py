@@ -21,6 +21,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from wcbc.core.errors import ExitCode
 from wcbc.sandbox.stack import Sandbox
 
 SHIP = [{"method_id": "flat_rate", "method_title": "Flat rate", "total": "10.00"}]
@@ -68,7 +69,7 @@ def _docs(sb: Sandbox, number: Any) -> list[dict]:
     return sb.bc.documents_by_external_number(str(number))
 
 
-def run_demo(console: Console, workdir: Path | None = None) -> int:
+def run_demo(console: Console, workdir: Path | None = None) -> ExitCode:
     from wcbc.core.vault import Vault, generate_master_key
     from wcbc.ops.context import open_context
 
@@ -303,6 +304,6 @@ def _summary(demo: Demo, state_path: Path, config_path: Path) -> int:
     failed = [c for c in demo.checks if not c.ok]
     if failed or not demo.checks:
         demo.console.print(f"[red]{len(failed)} check(s) failed[/red]")
-        return 1
+        return ExitCode.RECORDS_FAILED
     demo.console.print(f"[green]all {len(demo.checks)} checks passed[/green]")
-    return 0
+    return ExitCode.OK
