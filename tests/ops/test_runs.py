@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+from tests.adapters.test_alerts import _Receiver
 from wcbc.core.config import AlertsConfig
 from wcbc.core.errors import LockHeld
 from wcbc.core.lock import run_lock
@@ -18,34 +18,10 @@ from wcbc.core.state import State
 from wcbc.ops.runs import command_run, run_label
 
 
-class _Heartbeats(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.gets: list[str] = []
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/ping"
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Heartbeats
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-        pass
-
-    def do_GET(self) -> None:
-        self.server.gets.append(self.path)
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-
 @pytest.fixture()
-def heartbeats() -> Iterator[_Heartbeats]:
-    server = _Heartbeats()
+def heartbeats() -> Iterator[_Receiver]:
+    """The alerts tests' HTTP receiver, standing in for a healthchecks.io-style heartbeat URL."""
+    server = _Receiver()
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield server
@@ -68,9 +44,9 @@ def runs(state: State) -> list[dict]:
 
 
 @pytest.mark.parametrize("source", ["cron", "serve"])
-def test_a_run_gets_its_row_pruning_metrics_and_heartbeat(tmp_path: Path, heartbeats: _Heartbeats,
+def test_a_run_gets_its_row_pruning_metrics_and_heartbeat(tmp_path: Path, heartbeats: _Receiver,
                                                           source: str) -> None:
-    ctx = make_ctx(tmp_path, heartbeats.url)
+    ctx = make_ctx(tmp_path, heartbeats.url + "/ping")
     state = State(ctx.config.state.path)
     if source == "cron":
         ctx.state = state
@@ -88,8 +64,8 @@ def test_a_run_gets_its_row_pruning_metrics_and_heartbeat(tmp_path: Path, heartb
 
 
 def test_a_failing_run_is_recorded_as_error_and_sends_no_heartbeat(tmp_path: Path,
-                                                                   heartbeats: _Heartbeats) -> None:
-    ctx = make_ctx(tmp_path, heartbeats.url)
+                                                                   heartbeats: _Receiver) -> None:
+    ctx = make_ctx(tmp_path, heartbeats.url + "/ping")
     state = State(ctx.config.state.path)
     with pytest.raises(RuntimeError), command_run(ctx, "sync-items", source="serve", state=state):
         raise RuntimeError("boom")

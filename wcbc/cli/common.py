@@ -3,12 +3,16 @@ library types."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from wcbc.core.errors import ConfigError, UsageError, WcbcError
+import typer
+
+from wcbc.core.errors import ConfigError, ExitCode, UsageError, WcbcError
 
 
 @dataclass
@@ -39,6 +43,22 @@ def context():  # noqa: ANN201 - imported lazily so `wcbc --help` stays fast
     except (ImportError, WcbcError):
         pass
     return ctx
+
+
+@contextmanager
+def opened_context() -> Iterator[Any]:
+    """:func:`context`, closed (state, clients) when the command ends."""
+    ctx = context()
+    try:
+        yield ctx
+    finally:
+        ctx.close()
+
+
+def exit_failed_if(failed: bool) -> None:
+    """Some records failed (they are kept for replay): exit 1 once the summary is printed."""
+    if failed:
+        raise typer.Exit(ExitCode.RECORDS_FAILED)
 
 
 def show_progress() -> bool:

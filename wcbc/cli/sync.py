@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from wcbc.cli.common import OPTS, context, parse_since, show_progress
+from wcbc.cli.common import OPTS, exit_failed_if, opened_context, parse_since, show_progress
 from wcbc.cli.output import (
     emit,
     err,
@@ -18,7 +18,7 @@ from wcbc.cli.output import (
     print_json,
     print_order_outcomes,
 )
-from wcbc.core.errors import ExitCode, UsageError
+from wcbc.core.errors import UsageError
 
 
 def sync_orders(
@@ -37,8 +37,7 @@ def sync_orders(
     from wcbc.ops.runs import command_run
     from wcbc.sync.orders.sync import OrderSync
 
-    ctx = context()
-    try:
+    with opened_context() as ctx:
         if dry_run:
             report = OrderSync(woo=ctx.woo, bc=ctx.bc, state=ctx.state, config=ctx.config, dry_run=True).run(
                 since=parse_since(since), order_ids=order, limit=limit
@@ -60,18 +59,14 @@ def sync_orders(
                 woo=ctx.woo, bc=ctx.bc, state=ctx.state, config=ctx.config, run_id=run.id, on_progress=advance
             )
             report = sync.run(since=parse_since(since), order_ids=order, limit=limit)
-            run.summary = {**report.counts, "customers_created": report.customers_created}
-            run.outcome = "failed" if report.failed else "ok"
+            run.finish({**report.counts, "customers_created": report.customers_created}, failed=report.failed)
         print_order_outcomes(report)
         emit(
             "sync-orders",
             order_rows(report),
             {"counts": report.counts, "outcomes": [o.__dict__ for o in report.outcomes]},
         )
-        if report.failed:
-            raise typer.Exit(ExitCode.RECORDS_FAILED)
-    finally:
-        ctx.close()
+        exit_failed_if(report.failed)
 
 
 def sync_items(
@@ -83,22 +78,17 @@ def sync_items(
     from wcbc.ops.runs import command_run
     from wcbc.sync.items.sync import ItemSync
 
-    ctx = context()
-    try:
+    with opened_context() as ctx:
         if dry_run:
             report = ItemSync(ctx.woo, ctx.bc, ctx.state, ctx.config, dry_run=True).run()
         else:
             with command_run(ctx, "sync-items", metrics_file=OPTS.metrics_file) as run:
                 report = ItemSync(ctx.woo, ctx.bc, ctx.state, ctx.config, run_id=run.id).run()
-                run.summary = report.summary()
-                run.outcome = "failed" if report.failed else "ok"
+                run.finish(report.summary(), failed=report.failed)
         print_item_outcomes(report)
         title = "sync-items --dry-run (nothing written)" if dry_run else "sync-items"
         emit(title, flatten(report.summary()), report.summary())
-        if report.failed:
-            raise typer.Exit(ExitCode.RECORDS_FAILED)
-    finally:
-        ctx.close()
+        exit_failed_if(report.failed)
 
 
 def reconcile(
@@ -112,8 +102,7 @@ def reconcile(
     from wcbc.ops.runs import command_run
     from wcbc.sync.reconcile import Reconciler
 
-    ctx = context()
-    try:
+    with opened_context() as ctx:
         if dry_run:
             report = Reconciler(ctx.woo, ctx.bc, ctx.state, ctx.config, dry_run=True).run(
                 orders=orders, since=parse_since(since)
@@ -132,8 +121,7 @@ def reconcile(
                 report = Reconciler(
                     ctx.woo, ctx.bc, ctx.state, ctx.config, run_id=run.id, on_progress=advance
                 ).run(orders=orders, since=parse_since(since))
-                run.summary = report.summary()
-                run.outcome = "failed" if report.failed else "ok"
+                run.finish(report.summary(), failed=report.failed)
         if OPTS.json:
             print_json(report.as_dict())
         elif not OPTS.quiet:
@@ -143,10 +131,7 @@ def reconcile(
                 "reconcile --dry-run (nothing written)" if dry_run else "reconcile",
                 flatten(report.summary()),
             )
-        if report.failed:
-            raise typer.Exit(ExitCode.RECORDS_FAILED)
-    finally:
-        ctx.close()
+        exit_failed_if(report.failed)
 
 
 def replay(
@@ -164,14 +149,10 @@ def replay(
 
     if not record and not failed:
         raise UsageError("name a record (e.g. order:16) or use --failed")
-    ctx = context()
-    try:
+    with opened_context() as ctx:
         result = replay_records(ctx, record=record, failed=failed, since=parse_since(since), force=force)
         emit("replay", list(result.rows()), result.as_dict())
-        if result.failed:
-            raise typer.Exit(ExitCode.RECORDS_FAILED)
-    finally:
-        ctx.close()
+        exit_failed_if(result.failed)
 
 
 def register(app: typer.Typer) -> None:

@@ -7,9 +7,8 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from wcbc.cli.common import OPTS, context, public_url
+from wcbc.cli.common import OPTS, exit_failed_if, opened_context, public_url
 from wcbc.cli.output import emit, err
-from wcbc.core.errors import ExitCode
 
 webhooks_app = typer.Typer(help="Install and check the WooCommerce order webhooks.", no_args_is_help=True)
 
@@ -22,8 +21,7 @@ def renew_subscriptions() -> None:
     from wcbc.webhooks.health import check_webhooks
     from wcbc.webhooks.subscriptions import ensure_subscriptions
 
-    ctx = context()
-    try:
+    with opened_context() as ctx:
         with command_run(ctx, "renew-subscriptions", metrics_file=OPTS.metrics_file) as run:
             report = ensure_subscriptions(
                 ctx.bc,
@@ -34,9 +32,8 @@ def renew_subscriptions() -> None:
                 verify=ctx.config.verify(),
             )
             health = check_webhooks(ctx.woo, ctx.state, public_url=public_url(ctx), repair=False)
-            run.summary = {**report.to_dict(), "webhooks_ok": health.ok}
             failed = [s for s in report.subscriptions if s.action == "failed"]
-            run.outcome = "failed" if failed or not health.ok else "ok"
+            run.finish({**report.to_dict(), "webhooks_ok": health.ok}, failed=bool(failed) or not health.ok)
         emit(
             "renew-subscriptions",
             [(s.resource, f"{s.action}, expires {s.expires_at}") for s in report.subscriptions]
@@ -48,10 +45,7 @@ def renew_subscriptions() -> None:
             [f"subscription {s.resource}: {s.error}" for s in failed]
             + [f"webhook {p.kind}: {p.detail}" for p in health.problems if not p.repaired],
         )
-        if failed or not health.ok:
-            raise typer.Exit(ExitCode.RECORDS_FAILED)
-    finally:
-        ctx.close()
+        exit_failed_if(bool(failed) or not health.ok)
 
 
 def alert_problems(ctx: Any, problems: list[str]) -> None:
@@ -69,8 +63,7 @@ def webhooks_install() -> None:
     """Create order.created and order.updated webhooks pointing at serve.public_url (our own secret)."""
     from wcbc.webhooks.health import install_webhooks
 
-    ctx = context()
-    try:
+    with opened_context() as ctx:
         results = install_webhooks(
             ctx.woo, public_url=public_url(ctx), secret=ctx.vault.require("woo_webhook_secret")
         )
@@ -79,8 +72,6 @@ def webhooks_install() -> None:
             [(f"{r['topic']} #{r['id']}", r["action"]) for r in results],
             {"webhooks": results},
         )
-    finally:
-        ctx.close()
 
 
 def webhooks_check(
@@ -98,8 +89,7 @@ def webhooks_check(
     from wcbc.ops.runs import command_run
     from wcbc.webhooks.health import check_webhooks
 
-    ctx = context()
-    try:
+    with opened_context() as ctx:
         with command_run(ctx, "webhooks-check", metrics_file=OPTS.metrics_file) as run:
             health = check_webhooks(
                 ctx.woo,
@@ -109,8 +99,8 @@ def webhooks_check(
                 reactivate=reactivate,
                 secret=ctx.vault.get("woo_webhook_secret") if repair else None,
             )
-            run.summary = {"ok": health.ok, "problems": [p.to_dict() for p in health.problems]}
-            run.outcome = "ok" if health.ok else "failed"
+            problems = [p.to_dict() for p in health.problems]
+            run.finish({"ok": health.ok, "problems": problems}, failed=not health.ok)
         rows: list[tuple[str, Any]] = [
             (f"#{w.get('id')} {w.get('topic')}", w.get("status")) for w in health.webhooks
         ]
@@ -120,10 +110,7 @@ def webhooks_check(
         ]
         emit("webhooks check", rows or [("webhooks", "none")], health.to_dict())
         alert_problems(ctx, [f"webhook {p.kind}: {p.detail}" for p in health.problems if not p.repaired])
-        if not health.ok:
-            raise typer.Exit(ExitCode.RECORDS_FAILED)
-    finally:
-        ctx.close()
+        exit_failed_if(not health.ok)
 
 
 def serve(
@@ -136,12 +123,10 @@ def serve(
     """Receive WooCommerce and BC webhooks (behind a TLS reverse proxy) and process them at once."""
     from wcbc.webhooks.service import service_from_context
 
-    ctx = context()
-    service = service_from_context(ctx, host=host, port=port, workers=workers, metrics_file=OPTS.metrics_file)
-    try:
-        service.serve_forever()
-    finally:
-        ctx.close()
+    with opened_context() as ctx:
+        service_from_context(
+            ctx, host=host, port=port, workers=workers, metrics_file=OPTS.metrics_file
+        ).serve_forever()
 
 
 def register(app: typer.Typer) -> None:

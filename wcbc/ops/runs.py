@@ -29,6 +29,11 @@ class Run:
     summary: dict[str, Any] = field(default_factory=dict)
     source: str = "cron"
 
+    def finish(self, summary: dict[str, Any], *, failed: bool) -> None:
+        """What the run did, recorded when the block ends: outcome "failed" when records failed."""
+        self.summary = summary
+        self.outcome = "failed" if failed else "ok"
+
 
 def run_label(command: str, source: str) -> str:
     """The name of a run row: the command, with `` (serve)`` for the serve worker's runs."""

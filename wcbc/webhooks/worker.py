@@ -51,8 +51,7 @@ def make_processor(ctx: Any, *, metrics_file: Path | None = None) -> Callable[[A
                     release_orphans(state, command)
                     orphans_checked.add(command)
                 summary = job(state, run.id)
-                run.outcome = "failed" if summary.pop("_failed", False) else "ok"
-                run.summary = summary
+                run.finish(summary, failed=summary.pop("_failed", False))
             return summary
         except LockHeld:
             log.debug("%s is running from cron: it drains the inbox this time", command)

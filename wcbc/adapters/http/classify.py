@@ -21,6 +21,7 @@ from wcbc.core.errors import (
     UnreachableError,
     ValidationError,
 )
+from wcbc.core.time import utcnow
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -71,7 +72,7 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None, cap: fl
             return None
         if when.tzinfo is None:
             when = when.replace(tzinfo=UTC)
-        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+        seconds = (when - (now or utcnow())).total_seconds()
     if seconds != seconds:  # NaN
         return None
     return max(0.0, min(seconds, cap))

@@ -8,7 +8,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import requests
@@ -27,6 +27,7 @@ from wcbc.adapters.http.classify import (
 )
 from wcbc.adapters.http.decode import default_error_decoder, default_route, path_of
 from wcbc.core.errors import AmbiguousWriteError, RemoteError, UnreachableError
+from wcbc.core.time import utcnow
 
 log = logging.getLogger("wcbc.http")
 
@@ -92,7 +93,7 @@ class HttpClient:
         self.limiter = limiter
         self._secrets = [s for s in secrets if s]
         self._sleep = sleep if sleep is not None else time.sleep
-        self._now = now or (lambda: datetime.now(UTC))
+        self._now = now or utcnow
         self._rng = rng
         self._default_headers = dict(default_headers or {})
         self._shared_session = session
