@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -10,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.adapters.test_alerts import _Receiver
+from tests.adapters.receiver import Receiver, serving
 from wcbc.core.config import AlertsConfig
 from wcbc.core.errors import LockHeld
 from wcbc.core.lock import run_lock
@@ -19,14 +18,9 @@ from wcbc.ops.runs import command_run, run_label
 
 
 @pytest.fixture()
-def heartbeats() -> Iterator[_Receiver]:
-    """The alerts tests' HTTP receiver, standing in for a healthchecks.io-style heartbeat URL."""
-    server = _Receiver()
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+def receiver() -> Iterator[Receiver]:
+    with serving() as server:
+        yield server
 
 
 def make_ctx(tmp_path: Path, heartbeat_url: str | None = None) -> Any:
@@ -44,9 +38,9 @@ def runs(state: State) -> list[dict]:
 
 
 @pytest.mark.parametrize("source", ["cron", "serve"])
-def test_a_run_gets_its_row_pruning_metrics_and_heartbeat(tmp_path: Path, heartbeats: _Receiver,
+def test_a_run_gets_its_row_pruning_metrics_and_heartbeat(tmp_path: Path, receiver: Receiver,
                                                           source: str) -> None:
-    ctx = make_ctx(tmp_path, heartbeats.url + "/ping")
+    ctx = make_ctx(tmp_path, receiver.url + "/ping")
     state = State(ctx.config.state.path)
     if source == "cron":
         ctx.state = state
@@ -59,18 +53,18 @@ def test_a_run_gets_its_row_pruning_metrics_and_heartbeat(tmp_path: Path, heartb
     assert state.journal_for("order:1") == []
     text = metrics.read_text()
     assert 'command="sync-orders"' in text and "booked" in text
-    assert heartbeats.gets == ["/ping"]
+    assert receiver.gets == ["/ping"]
     state.close()
 
 
 def test_a_failing_run_is_recorded_as_error_and_sends_no_heartbeat(tmp_path: Path,
-                                                                   heartbeats: _Receiver) -> None:
-    ctx = make_ctx(tmp_path, heartbeats.url + "/ping")
+                                                                   receiver: Receiver) -> None:
+    ctx = make_ctx(tmp_path, receiver.url + "/ping")
     state = State(ctx.config.state.path)
     with pytest.raises(RuntimeError), command_run(ctx, "sync-items", source="serve", state=state):
         raise RuntimeError("boom")
     assert runs(state) == [{"command": "sync-items (serve)", "outcome": "error"}]
-    assert heartbeats.gets == []
+    assert receiver.gets == []
     state.close()
 
 
