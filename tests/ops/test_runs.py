@@ -83,3 +83,22 @@ def test_run_label_knows_its_sources() -> None:
     assert run_label("sync-orders", "serve") == "sync-orders (serve)"
     with pytest.raises(ValueError):
         run_label("sync-orders", "elsewhere")
+
+
+def test_a_long_lived_context_counts_only_each_runs_own_calls(tmp_path: Path) -> None:
+    """serve keeps its clients (and their counters) for its whole life: each round adds only its calls."""
+    import collections
+
+    from wcbc.ops.metrics import parse_series
+
+    ctx = make_ctx(tmp_path)
+    ctx.woo = SimpleNamespace(calls=collections.Counter(), retries=collections.Counter())
+    metrics = tmp_path / "wcbc.prom"
+    with State(ctx.config.state.path) as state:
+        for calls in (3, 2):
+            with command_run(ctx, "sync-orders", metrics_file=metrics, source="serve", state=state):
+                ctx.woo.calls["GET /orders"] += calls
+    series = parse_series(metrics.read_text())
+    total = [v for (name, labels), v in series.items()
+             if name == "wcbc_api_calls_total" and ("system", "woocommerce") in labels]
+    assert total == [5.0]  # 3 + 2, not 3 + 5

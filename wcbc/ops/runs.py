@@ -54,10 +54,12 @@ def command_run(
 ) -> Iterator[Run]:
     """Hold the lock for ``command`` (waiting up to ``wait`` seconds), record the run, and always record
     how it ended. ``state`` defaults to ``ctx.state``."""
+    from wcbc.ops.metrics import api_counters
+
     label = run_label(command, source)
     with run_lock(ctx.config.state.path, command, wait=wait):
         state = ctx.state if state is None else state
-        started = time.monotonic()
+        started = (time.monotonic(), api_counters(ctx))
         run = Run(state.run_start(label), command, source=source)
         try:
             yield run
@@ -72,7 +74,7 @@ def command_run(
 
 
 def _after_run(
-    ctx: Any, state: Any, run: Run, outcome: str, started: float, metrics_file: Path | None
+    ctx: Any, state: Any, run: Run, outcome: str, started: tuple[float, Any], metrics_file: Path | None
 ) -> None:
     """Metrics for node_exporter's textfile collector, then the dead-man's-switch ping (never raise)."""
     from wcbc.adapters.alerts import ping_heartbeat
@@ -84,8 +86,9 @@ def _after_run(
         command=run.command,
         outcome=outcome,
         summary=run.summary,
-        duration_s=time.monotonic() - started,
+        duration_s=time.monotonic() - started[0],
         state=state,
+        baseline=started[1],
     )
     if outcome == "ok":
         ping_heartbeat(ctx.config.alerts, verify=ctx.config.verify())
