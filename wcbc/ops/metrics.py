@@ -301,9 +301,8 @@ def api_counters(ctx: Any) -> tuple[Counters, Counters]:
             retries[system] = collections.Counter(getattr(client, "retries", {}))
     tokens = built.get("tokens")
     if tokens is not None:
-        http = getattr(tokens, "_http", None)
         calls["entra"] = collections.Counter(getattr(tokens, "calls", {}))
-        retries["entra"] = collections.Counter(getattr(http, "retries", {}))
+        retries["entra"] = collections.Counter(getattr(tokens, "retries", {}))
     return calls, retries
 
 

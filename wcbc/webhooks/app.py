@@ -36,9 +36,9 @@ Routes
     * ``?validationToken=...`` on any method -> 200 ``text/plain`` with the (URL-decoded) token, at once,
       without touching the state: BC gives the handshake 5 seconds, on creation and on every renewal.
     * otherwise a notification ``{"value": [...]}``. Each entry's ``clientState`` is compared in constant
-      time with ours; each matching entry is stored (``source="business_central"``, topic =
-      ``changeType``, resource_id = ``resource``, body = the entry without its ``clientState``), and the
-      answer is 202.
+      time with ours; the matching entries are stored in one transaction (``source="business_central"``,
+      topic = ``changeType``, resource_id = ``resource``, body = the entry without its ``clientState``),
+      and the answer is 202.
     * **A wrong or missing clientState, malformed JSON or an unexpected shape: 202, nothing stored, one
       WARNING.** BC treats any 4xx other than 408/429 as fatal and deletes *every* subscription that
       shares the notification URL, with their pending notifications, because it sends one merged POST per
