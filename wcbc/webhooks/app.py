@@ -83,15 +83,13 @@ from wcbc.sync.common.cursors import SERVE_LAST_PROCESSED
 from wcbc.webhooks import bc, woo
 from wcbc.webhooks.bc import BC_MIN_MAX_BODY
 from wcbc.webhooks.reply import REASONS, RETRY_AFTER_S, Reply, printable, read_body
+from wcbc.webhooks.urls import BC_PATH, HEALTH_PATH, WOO_PATH
 
 if TYPE_CHECKING:
     from wcbc.core.state import State
 
 log = logging.getLogger("wcbc.server")
 
-WOO_PATH = "/webhooks/woocommerce"
-BC_PATH = "/webhooks/business-central"
-HEALTH_PATH = "/healthz"
 
 __all__ = ["BC_MIN_MAX_BODY", "BC_PATH", "HEALTH_PATH", "RETRY_AFTER_S", "WOO_PATH",
            "WebhookApp", "make_app", "oldest_pending_age_s"]

@@ -31,11 +31,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from wcbc.core.errors import UsageError
 from wcbc.core.time import parse, utcnow
 from wcbc.sync.common.cursors import ORDERS_LAST_SEEN
+from wcbc.webhooks.urls import WOO_PATH, endpoint, url_key
 
 if TYPE_CHECKING:
     from wcbc.adapters.woo.client import WooClient
@@ -43,7 +43,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("wcbc.woo.webhook_health")
 
-DELIVERY_PATH = "/webhooks/woocommerce"
 DEFAULT_TOPICS = ("order.created", "order.updated")
 DEFAULT_QUIET_MINUTES = 60
 _QUIET_LOOKBACK = timedelta(days=7)
@@ -52,21 +51,7 @@ _RISKY_SECRET_CHARS = "&<>\"'"  # noqa: S105 - characters, not a secret
 
 def delivery_url_for(public_url: str) -> str:
     """``{public_url}/webhooks/woocommerce`` (the route ``wcbc serve`` answers)."""
-    parts = urlsplit((public_url or "").strip())
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise UsageError(f"public_url must be an absolute https:// URL, not {public_url!r}",
-                         hint="set [serve] public_url to the address of the reverse proxy in front of "
-                              "`wcbc serve`")
-    if parts.query or parts.fragment:
-        raise UsageError("public_url must not carry a query string or fragment")
-    return public_url.strip().rstrip("/") + DELIVERY_PATH
-
-
-def _url_key(url: Any) -> str:
-    if not isinstance(url, str):
-        return ""
-    parts = urlsplit(url.strip())
-    return f"{parts.scheme.lower()}://{parts.netloc.lower()}{parts.path.rstrip('/')}"
+    return endpoint(public_url, WOO_PATH)
 
 
 def _check_secret(secret: str) -> None:
@@ -85,7 +70,7 @@ def _create(woo: WooClient, url: str, topic: str, secret: str) -> dict:
 
 
 def _ours(hooks: list[dict], url: str, topic: str) -> list[dict]:
-    return [h for h in hooks if _url_key(h.get("delivery_url")) == _url_key(url) and h.get("topic") == topic]
+    return [h for h in hooks if url_key(h.get("delivery_url")) == url_key(url) and h.get("topic") == topic]
 
 
 def _id(hook: dict) -> int | str:
@@ -228,8 +213,8 @@ def check_webhooks(
         ours = _ours(hooks, url, topic)
         for hook in ours:
             report.webhooks.append({"id": _id(hook), "topic": topic, "status": hook.get("status")})
-        elsewhere = [h for h in hooks if h.get("topic") == topic and _url_key(h.get("delivery_url"))
-                     != _url_key(url) and h.get("status") == "active"]
+        elsewhere = [h for h in hooks if h.get("topic") == topic and url_key(h.get("delivery_url"))
+                     != url_key(url) and h.get("status") == "active"]
         for hook in elsewhere:
             report.problems.append(WebhookProblem(
                 "elsewhere", topic, _id(hook),

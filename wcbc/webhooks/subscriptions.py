@@ -43,6 +43,7 @@ from wcbc.core.errors import (
     ValidationError,
 )
 from wcbc.core.time import parse, utcnow
+from wcbc.webhooks.urls import BC_PATH, endpoint, url_key
 
 if TYPE_CHECKING:
     from wcbc.adapters.bc.client import BCClient
@@ -51,7 +52,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("wcbc.bc.subscriptions")
 
 SYSTEM = "business_central"
-NOTIFICATION_PATH = "/webhooks/business-central"
 DEFAULT_RESOURCES = ("items",)
 _HANDSHAKE_WORDS = re.compile(
     r"handshake|validation ?token|notification ?url|could not (be )?reach|unreachable|not reachable|"
@@ -122,21 +122,7 @@ def _sort_key(value: str) -> datetime:
 
 def notification_url_for(public_url: str) -> str:
     """``{public_url}/webhooks/business-central`` (the route ``wcbc serve`` answers)."""
-    parts = urlsplit(public_url.strip())
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise UsageError(f"public_url must be an absolute https:// URL, not {public_url!r}",
-                         hint="set [serve] public_url to the address of the reverse proxy in front of "
-                              "`wcbc serve`, e.g. https://shop-connector.example.com")
-    if parts.query or parts.fragment:
-        raise UsageError("public_url must not carry a query string or fragment")
-    return public_url.strip().rstrip("/") + NOTIFICATION_PATH
-
-
-def _url_key(url: Any) -> str:
-    if not isinstance(url, str):
-        return ""
-    parts = urlsplit(url.strip())
-    return f"{parts.scheme.lower()}://{parts.netloc.lower()}{parts.path.rstrip('/')}"
+    return endpoint(public_url, BC_PATH)
 
 
 def resource_path(company_id: str, resource: str) -> str:
@@ -176,7 +162,7 @@ def _handshake_error(exc: RemoteError, url: str) -> RemoteError:
         system=SYSTEM, call=exc.call, status=exc.status, code=exc.code,
         hint=("BC calls the notification URL with ?validationToken=... and needs the token back within 5 "
               "seconds. Start `wcbc serve`, check the reverse proxy forwards "
-              f"{NOTIFICATION_PATH} over https, then run this again. BC said: {exc.detail[:300]}"),
+              f"{BC_PATH} over https, then run this again. BC said: {exc.detail[:300]}"),
     )
 
 
@@ -258,7 +244,7 @@ def ensure_subscriptions(
         log.warning("the notification URL did not answer a test handshake from here: %s", preflight_problem)
 
     remote = list(bc.root_iter("subscriptions"))
-    ours = [s for s in remote if _url_key(s.get("notificationUrl")) == _url_key(url)]
+    ours = [s for s in remote if url_key(s.get("notificationUrl")) == url_key(url)]
     report.others = len(remote) - len(ours)
     stored = {str(s.get("id") or s.get("subscription_id") or ""): s for s in state.subscriptions()}
     remote_ids = {str(s.get("subscriptionId")) for s in remote}
@@ -282,7 +268,7 @@ def ensure_subscriptions(
                                         now, bool(preflight_problem))
             else:
                 was_known = any(_resource_key(s.get("resource")) == key
-                                and _url_key(s.get("notification_url")) == _url_key(url)
+                                and url_key(s.get("notification_url")) == url_key(url)
                                 for s in stored.values())
                 status = _create(bc, state, resource, url, client_state, bool(preflight_problem),
                                  action="recreated" if was_known else "created")
@@ -300,7 +286,7 @@ def ensure_subscriptions(
     for sub_id, row in stored.items():
         if sub_id and sub_id not in kept and sub_id not in remote_ids:
             state.subscription_delete(sub_id)
-        elif sub_id and sub_id not in kept and _url_key(row.get("notification_url")) != _url_key(url):
+        elif sub_id and sub_id not in kept and url_key(row.get("notification_url")) != url_key(url):
             state.subscription_delete(sub_id)  # points elsewhere (public_url changed): no longer ours
     for status in report.subscriptions:
         log.info("subscription %s for %s: %s (expires %s)", status.subscription_id, status.resource,
@@ -354,7 +340,7 @@ def _create(bc: BCClient, state: State, resource: str, url: str, client_state: s
         # the answer was lost: the subscription may exist now; look before creating another
         key = _resource_key(resource)
         found = [s for s in bc.root_iter("subscriptions")
-                 if _url_key(s.get("notificationUrl")) == _url_key(url)
+                 if url_key(s.get("notificationUrl")) == url_key(url)
                  and _resource_key(s.get("resource")) == key]
         if not found:
             raise
