@@ -27,12 +27,14 @@ from typing import Any
 from wcbc.sandbox.core import Clock, Faults, Request, Response
 from wcbc.sandbox.woo.catalog import CatalogMixin
 from wcbc.sandbox.woo.hooks import Dispatcher
+from wcbc.sandbox.woo.manager import ManagerMixin
 from wcbc.sandbox.woo.model import (
     SHIPPING_KEYS,
     Coupon,
     Customer,
     Order,
     Product,
+    Refund,
     RestError,
     Webhook,
 )
@@ -43,6 +45,7 @@ from wcbc.sandbox.woo.money import (
     stored_price,
 )
 from wcbc.sandbox.woo.orders import OrdersMixin
+from wcbc.sandbox.woo.refunds import DEFAULT_GATEWAYS, RefundsMixin
 from wcbc.sandbox.woo.render import (
     render_coupon,
     render_customer,
@@ -65,7 +68,7 @@ CURRENCY_SYMBOLS = {
 DEFAULT_RATE = TaxRate(1, "CA State Tax", Decimal("7.25"))
 
 
-class WooStore(CatalogMixin, OrdersMixin):
+class WooStore(CatalogMixin, OrdersMixin, RefundsMixin, ManagerMixin):
     """The simulated store (a core.App) plus the Python admin API used by tests, the demo and the bench."""
 
     wc_version = "10.0.2"
@@ -80,6 +83,10 @@ class WooStore(CatalogMixin, OrdersMixin):
         prices_include_tax: bool = False,
         tax_rates: list[TaxRate] | None = None,
         reduced_rate: Decimal | str | None = None,
+        reduced_rate_shipping: bool = False,
+        shipping_tax_class: str = "inherit",
+        payment_gateways: dict[str, bool] | None = None,
+        shipment_tracking: bool = False,
         time_zone: str = "America/Los_Angeles",
         webhook_delay: float = 0.2,
         max_delivery_failures: int = 5,
@@ -101,8 +108,23 @@ class WooStore(CatalogMixin, OrdersMixin):
         self.prices_include_tax = prices_include_tax
         rates = list(tax_rates) if tax_rates is not None else [DEFAULT_RATE]
         if reduced_rate is not None:
-            rates.append(TaxRate(len(rates) + 1, "Reduced rate", dec(reduced_rate), tax_class="reduced-rate"))
+            rates.append(
+                TaxRate(
+                    len(rates) + 1,
+                    "Reduced rate",
+                    dec(reduced_rate),
+                    tax_class="reduced-rate",
+                    shipping=reduced_rate_shipping,
+                )
+            )
         self.tax_rates = rates
+        self.shipping_tax_class = shipping_tax_class
+        # gateway id -> supports refunds; an order whose payment_method is not here has no gateway
+        self.payment_gateways = dict(DEFAULT_GATEWAYS if payment_gateways is None else payment_gateways)
+        self.refund_gateway_error: str | None = None  # fault knob: the gateway refuses every refund
+        self.shipment_tracking = shipment_tracking  # EXTENSION: the Shipment Tracking routes answer
+        self.refund_index: dict[int, Refund] = {}
+        self.emails: list[dict[str, Any]] = []  # e-mails the store sent (the "Customer note" e-mail)
         self.time_zone = time_zone
         self.tz = zoneinfo.ZoneInfo(time_zone)
         self.webhook_delay = webhook_delay
