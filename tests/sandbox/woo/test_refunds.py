@@ -289,6 +289,16 @@ def test_store_wide_refunds_list_has_parent_id(shop: dict[str, int], woo_api: An
     assert list(listed.json()[0])[:3] == ["id", "parent_id", "date_created"]
     only_a = woo_api.get("/refunds", params={"parent": a["id"]}).json()
     assert [r["id"] for r in only_a] == [ra["id"]]
+    assert woo_api.get("/orders/999999/refunds").json() == []  # an unknown order lists nothing
+    assert woo_api.delete(f"/orders/{b['id']}", params={"force": "true"}).status_code == 200
+    assert [r["id"] for r in woo_api.get("/refunds").json()] == [ra["id"]]  # deleted with its order
+
+
+def test_refund_meta_data_is_kept(shop: dict[str, int], woo_api: Any) -> None:
+    order = _order(woo_api, shop)
+    body = {"amount": "1.00", "api_refund": False, "meta_data": [{"key": "_wcbc_cm", "value": "CM-1"}]}
+    refund = woo_api.post(f"/orders/{order['id']}/refunds", body).json()
+    assert [(m["key"], m["value"]) for m in refund["meta_data"]] == [("_wcbc_cm", "CM-1")]
 
 
 def test_refund_fires_one_order_updated_and_product_updated_per_restock(

@@ -12,7 +12,10 @@ Sandbox choices (real WooCommerce differs, on purpose):
 - ``enforce_safe_ports`` is False by default: WordPress only delivers to ports 80, 443 and 8080 (and the
   site's own port) and refuses private addresses; tests run receivers on random loopback ports, so the
   sandbox delivers anywhere unless asked to be strict (then other ports fail like a WP_Error, no code);
-- taxes apply to every order whatever its address (one store-wide set of rates).
+- taxes apply to every order whatever its address (one store-wide set of rates);
+- payment gateways: bacs, cheque and cod exist and cannot refund (as in core); stripe,
+  woocommerce_payments and ppcp-gateway refund at once (``payment_gateways`` changes the set);
+- the Shipment Tracking EXTENSION routes answer only with ``shipment_tracking=True``.
 """
 
 from __future__ import annotations

@@ -300,3 +300,9 @@ class RefundsMixin:
         if order is not None and refund in order.refunds:
             order.refunds.remove(refund)
         self.refund_index.pop(refund.id, None)
+
+    def delete_order(self, order: Order) -> None:
+        """An order deleted for good takes its refunds with it."""
+        self.order_index.pop(order.id, None)
+        for refund in order.refunds:
+            self.refund_index.pop(refund.id, None)

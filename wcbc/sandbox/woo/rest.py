@@ -563,7 +563,7 @@ class WooRest(ResourceRoutes, RefundRoutes, TrackingRoutes):
             order = self._order(ctx)
             body = render_order(order, self.store)
             if force:
-                del self.store.order_index[order.id]
+                self.store.delete_order(order)
             else:
                 if order.status == "trash":
                     raise RestError(
@@ -629,10 +629,12 @@ class WooRest(ResourceRoutes, RefundRoutes, TrackingRoutes):
             oid = batch_id(raw)
             if not oid:
                 return None
-            order = store.order_index.pop(oid, None)
+            order = store.order_index.get(oid)
             if order is None:
                 raise RestError(404, "woocommerce_rest_shop_order_invalid_id", "Invalid ID.")
-            return render_order(order, store)
+            body = render_order(order, store)
+            store.delete_order(order)
+            return body
 
         with store.lock:
             return self._batch(data, {"create": create, "update": update, "delete": delete})
