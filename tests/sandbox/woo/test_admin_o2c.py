@@ -150,5 +150,7 @@ def test_extension_switch_outbox_and_refund_fault(shop: dict[str, int], admin: A
     admin.post("/faults", {"refund_error": None})
     ok = woo_api.post(f"/orders/{order['id']}/refunds", {"amount": "1.00"})
     assert ok.status_code == 201 and ok.json()["refunded_payment"] is True
+    state = admin.get("/state").json()
+    assert (state["refunds"], state["shipment_tracking"], state["emails"]) == (1, True, 1)
     unknown = admin.post("/orders/999999/cancel")
     assert unknown.status_code == 400
