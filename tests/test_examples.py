@@ -38,6 +38,7 @@ STATE_DIR = "/var/lib/wcbc"
 CADENCE = {
     ("sync-orders",): 288,  # every 5 minutes
     ("sync-items",): 288,
+    ("sync-fulfilment",): 96,  # every 15 minutes
     ("reconcile",): 1,  # nightly
     ("renew-subscriptions",): 4,  # every 6 hours
     ("webhooks", "check"): 24,  # hourly

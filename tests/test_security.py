@@ -26,6 +26,7 @@ from wcbc.core.state import State
 from wcbc.core.vault import Vault, generate_master_key
 from wcbc.sandbox.stack import Sandbox
 from wcbc.webhooks import app as server_mod
+from wcbc.webhooks import bc as bc_webhooks
 from wcbc.webhooks import woo as webhooks
 
 pytestmark = pytest.mark.e2e
@@ -224,9 +225,9 @@ def test_signature_and_client_state_compares_are_constant_time(monkeypatch: pyte
     source = inspect.getsource(webhooks.verify_signature)
     assert "compare_digest" in source and "== given" not in source and "given ==" not in source
 
-    # The BC clientState is compared the same way (server.py), entry by entry.
+    # The BC clientState is compared the same way (webhooks/bc.py), entry by entry.
     calls.clear()
-    monkeypatch.setattr(server_mod.hmac, "compare_digest", spy)
+    monkeypatch.setattr(bc_webhooks.hmac, "compare_digest", spy)
     app = server_mod.make_app(state=_NullState(), secret_provider=lambda: {"bc_client_state": "expected"},
                               max_body=10_000)
     payload = json.dumps({"value": [{"clientState": "guess", "resource": "x", "changeType": "updated"}]})

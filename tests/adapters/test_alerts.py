@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import base64
-import json
 import logging
 import socketserver
 import ssl
 import threading
 from collections.abc import Iterator
 from email import message_from_bytes
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
+from tests.adapters.receiver import Receiver as _Receiver
+from tests.adapters.receiver import serving
 from wcbc.adapters.alerts import ping_heartbeat, send_alert
 from wcbc.core.config import AlertsConfig
 from wcbc.sandbox.core import TLSFiles, generate_ca
@@ -121,51 +121,10 @@ def smtp(tls: TLSFiles) -> Iterator[_SMTPServer]:
 # ----------------------------------------------------------------------------- a local HTTP receiver
 
 
-class _Receiver(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, status: int = 200) -> None:
-        super().__init__(("127.0.0.1", 0), _ReceiverHandler)
-        self.status = status
-        self.posts: list[dict] = []
-        self.gets: list[str] = []
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-
-class _ReceiverHandler(BaseHTTPRequestHandler):
-    server: _Receiver
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-        pass
-
-    def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length", "0"))
-        body = self.rfile.read(length)
-        self.server.posts.append({"path": self.path, "type": self.headers.get("Content-Type"),
-                                  "json": json.loads(body)})
-        self.send_response(self.server.status)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"ok")
-
-    def do_GET(self) -> None:
-        self.server.gets.append(self.path)
-        self.send_response(self.server.status)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-
 @pytest.fixture()
 def receiver() -> Iterator[_Receiver]:
-    server = _Receiver()
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with serving() as server:
+        yield server
 
 
 # ----------------------------------------------------------------------------- tests
@@ -286,3 +245,14 @@ def test_heartbeat(receiver: _Receiver) -> None:
     receiver.status = 404
     assert ping_heartbeat(Alerts(heartbeat_url=receiver.url + "/ping/abc")) is False
     assert ping_heartbeat(Alerts()) is False
+
+
+def test_alert_urls_never_reach_the_http_logs(receiver: _Receiver, caplog: pytest.LogCaptureFixture) -> None:
+    """Chat and heartbeat go through HttpClient, labelled by host: their paths (tokens) are not logged."""
+    with caplog.at_level(logging.DEBUG, logger="wcbc"):
+        assert ping_heartbeat(Alerts(heartbeat_url=receiver.url + "/ping/HEARTBEATTOKEN")) is True
+        sent = send_alert(Alerts(webhook_url=receiver.url + "/hook/CHATTOKEN"), "s", "b")
+    assert sent == ["webhook:127.0.0.1"]
+    assert "heartbeat on 127.0.0.1" in caplog.text and "alert webhook on 127.0.0.1" in caplog.text
+    assert "HEARTBEATTOKEN" not in caplog.text and "CHATTOKEN" not in caplog.text
+    assert receiver.gets == ["/ping/HEARTBEATTOKEN"] and receiver.posts[0]["path"] == "/hook/CHATTOKEN"

@@ -10,7 +10,6 @@ import json
 import logging
 import socket
 import threading
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,7 +21,10 @@ import requests
 
 from wcbc.core.errors import RecordError
 from wcbc.core.state import State
-from wcbc.webhooks.app import LAST_PROCESSED_CURSOR, Service, inbox_processor, make_app
+from wcbc.ops.demo import wait_until as wait_for
+from wcbc.sync.common.cursors import SERVE_LAST_PROCESSED as LAST_PROCESSED_CURSOR
+from wcbc.webhooks.app import make_app
+from wcbc.webhooks.service import Service, inbox_processor
 
 RECORDED = Path(__file__).parents[1] / "fixtures" / "contracts" / "woocommerce" / "real-store" / "webhooks"
 INDEX = json.loads((RECORDED / "index.json").read_text())
@@ -94,15 +96,6 @@ def bc_entry(resource: str = "api/v2.0/companies(c1)/items(i1)", change: str = "
     if client_state is not None:
         entry["clientState"] = client_state
     return entry
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 15.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return condition()
 
 
 def all_rows(state: State, source: str = "woocommerce") -> list[dict]:

@@ -17,15 +17,14 @@ from wcbc.core.errors import UsageError
 from wcbc.core.state import State
 from wcbc.sandbox.core import SandboxServer, generate_ca
 from wcbc.sandbox.woo.app import WooStore, seed_sample
-from wcbc.webhooks.app import Service
+from wcbc.sync.common.cursors import ORDERS_LAST_SEEN
 from wcbc.webhooks.health import (
-    LAST_SEEN_MODIFIED_CURSOR,
     check_quiet,
     check_webhooks,
     delivery_url_for,
     install_webhooks,
-    last_woocommerce_delivery,
 )
+from wcbc.webhooks.service import Service
 
 SECRET = "whsecAlphaNumeric0123456789abcdef"
 
@@ -225,11 +224,11 @@ def _add_delivery_at(state_path: Path, moment: datetime) -> None:
 def test_quiet_when_orders_change_but_no_webhook_arrives(env: Env) -> None:
     now = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
     _add_delivery_at(env.state_path, now - timedelta(hours=3))
-    env.state.cursor_set(LAST_SEEN_MODIFIED_CURSOR, "2026-11-28T11:50:00")  # bare = UTC
+    env.state.cursor_set(ORDERS_LAST_SEEN, "2026-11-28T11:50:00")  # bare = UTC
     problem, last_delivery, last_modified = check_quiet(env.state, quiet_minutes=60, now=now)
     assert problem is not None and problem.kind == "quiet"
     assert "170 minutes" in problem.detail
-    assert last_delivery == last_woocommerce_delivery(env.state) and last_modified == "2026-11-28T11:50:00"
+    assert last_delivery == env.state.inbox_newest("woocommerce") and last_modified == "2026-11-28T11:50:00"
     install_webhooks(env.woo, public_url=env.service.url, secret=SECRET)
     report = check_webhooks(env.woo, env.state, public_url=env.service.url, now=now)
     assert [p.kind for p in report.problems] == ["quiet"] and not report.ok
@@ -238,19 +237,19 @@ def test_quiet_when_orders_change_but_no_webhook_arrives(env: Env) -> None:
 def test_not_quiet_when_webhooks_keep_up(env: Env) -> None:
     now = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
     _add_delivery_at(env.state_path, now - timedelta(minutes=9))
-    env.state.cursor_set(LAST_SEEN_MODIFIED_CURSOR, "2026-11-28T11:50:00Z")
+    env.state.cursor_set(ORDERS_LAST_SEEN, "2026-11-28T11:50:00Z")
     assert check_quiet(env.state, quiet_minutes=60, now=now)[0] is None
 
 
 def test_quiet_with_no_delivery_ever(env: Env) -> None:
     now = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
-    env.state.cursor_set(LAST_SEEN_MODIFIED_CURSOR, "2026-11-28T10:00:00Z")
+    env.state.cursor_set(ORDERS_LAST_SEEN, "2026-11-28T10:00:00Z")
     problem = check_quiet(env.state, quiet_minutes=60, now=now)[0]
     assert problem is not None and "no WooCommerce webhook was ever received" in problem.detail
     # too early to tell, and too old to matter
-    env.state.cursor_set(LAST_SEEN_MODIFIED_CURSOR, "2026-11-28T11:30:00Z")
+    env.state.cursor_set(ORDERS_LAST_SEEN, "2026-11-28T11:30:00Z")
     assert check_quiet(env.state, quiet_minutes=60, now=now)[0] is None
-    env.state.cursor_set(LAST_SEEN_MODIFIED_CURSOR, "2026-10-01T11:30:00Z")
+    env.state.cursor_set(ORDERS_LAST_SEEN, "2026-10-01T11:30:00Z")
     assert check_quiet(env.state, quiet_minutes=60, now=now)[0] is None
 
 

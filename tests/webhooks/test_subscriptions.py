@@ -14,14 +14,14 @@ import pytest
 from wcbc.adapters.bc.client import BCClient
 from wcbc.core.errors import RemoteError, UsageError
 from wcbc.core.state import State
+from wcbc.core.time import parse
 from wcbc.sandbox.bc.testing import BCSandbox, run_bc_sandbox
-from wcbc.webhooks.app import Service
+from wcbc.webhooks.service import Service
 from wcbc.webhooks.subscriptions import (
     SubscriptionReport,
     _resource_key,
     ensure_subscriptions,
     notification_url_for,
-    parse_bc_datetime,
 )
 
 CLIENT_STATE = "cs-" + "7" * 30
@@ -116,7 +116,7 @@ def test_renews_when_expiring_within_renew_before(env: Env) -> None:
     report = env.ensure()
     (status,) = report.subscriptions
     assert status.action == "renewed" and status.subscription_id == first.subscription_id
-    assert parse_bc_datetime(status.expires_at) > parse_bc_datetime(first.expires_at)  # type: ignore[operator]
+    assert parse(status.expires_at) > parse(first.expires_at)  # type: ignore[operator]
     assert len(env.sbx.bc.webhooks.handshakes) == handshakes + 1  # renewal repeats the handshake
     (row,) = env.state.subscriptions()
     assert row["expiration"] == status.expires_at
@@ -256,8 +256,8 @@ def test_usage_errors(env: Env) -> None:
      ("2026-12-01T12:00:00+02:00", datetime(2026, 12, 1, 10, tzinfo=UTC)),
      ("garbage", None), (None, None), ("", None)],
 )
-def test_parse_bc_datetime(value: Any, expected: datetime | None) -> None:
-    assert parse_bc_datetime(value) == expected
+def test_bc_expiration_dates_parse(value: Any, expected: datetime | None) -> None:
+    assert parse(value) == expected
 
 
 def test_resource_forms_compare_equal() -> None:

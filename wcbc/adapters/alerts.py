@@ -13,6 +13,10 @@ Printing to stderr is the caller's job; this module only sends what ``[alerts]``
 * **Heartbeat**: :func:`ping_heartbeat` GETs ``heartbeat_url`` (healthchecks.io / Uptime Kuma style) after
   a successful run, so that silence raises the alarm.
 
+Both HTTP calls go through :class:`wcbc.adapters.http.HttpClient` (User-Agent, timeouts, TLS, one
+classification), without retries (an alert is sent once, at the end of a run) and labelled by host only:
+their URL paths embed tokens.
+
 A failure to alert is logged at ERROR and never raised: an alert must not turn a run into a crash.
 """
 
@@ -31,6 +35,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+
+from wcbc.adapters.http import HttpClient
+from wcbc.core.errors import RemoteError
 
 log = logging.getLogger("wcbc.alerts")
 
@@ -62,6 +69,15 @@ def _ssl_context(verify: str | bool) -> ssl.SSLContext:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     return context
+
+
+def _http(verify: str | bool, timeout: float, session: requests.Session | None) -> HttpClient:
+    return HttpClient("alerts", verify=verify, timeout=timeout, max_retries=0, session=session)
+
+
+def _failure(exc: RemoteError) -> str:
+    """What went wrong, without the URL (its path is a credential)."""
+    return f"answered HTTP {exc.status}" if exc.status is not None else f"failed: {type(exc).__name__}"
 
 
 def _recipients(value: str | None) -> list[str]:
@@ -137,12 +153,11 @@ def send_chat(
     text = f"{subject}\n\n{body}" if body else subject
     if len(text) > _MAX_TEXT:
         text = text[: _MAX_TEXT - 20] + "\n... (truncated)"
-    poster = session or requests
     try:
-        response = poster.post(url, json={"text": text}, timeout=timeout, verify=verify,
-                               allow_redirects=False)
-    except requests.RequestException as exc:
-        log.error("alert webhook to %s failed: %s", host, type(exc).__name__)
+        response = _http(verify, timeout, session).request(
+            "POST", url, json_body={"text": text}, check=False, label=f"alert webhook on {host}")
+    except RemoteError as exc:
+        log.error("alert webhook to %s %s", host, _failure(exc))
         return None
     if not 200 <= response.status_code < 300:
         log.error("alert webhook to %s answered HTTP %s", host, response.status_code)
@@ -193,13 +208,14 @@ def ping_heartbeat(
     url = getattr(cfg_alerts, "heartbeat_url", None)
     if not url:
         return False
-    poster = session or requests
+    host = _host_of(url)
     try:
-        response = poster.get(url, timeout=timeout, verify=verify)
-    except requests.RequestException as exc:
-        log.error("heartbeat to %s failed: %s", _host_of(url), type(exc).__name__)
+        response = _http(verify, timeout, session).request("GET", url, check=False,
+                                                           label=f"heartbeat on {host}")
+    except RemoteError as exc:
+        log.error("heartbeat to %s %s", host, _failure(exc))
         return False
     if not 200 <= response.status_code < 300:
-        log.error("heartbeat to %s answered HTTP %s", _host_of(url), response.status_code)
+        log.error("heartbeat to %s answered HTTP %s", host, response.status_code)
         return False
     return True

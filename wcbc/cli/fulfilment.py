@@ -11,7 +11,8 @@ from typing import Annotated, Any
 
 import typer
 
-from wcbc.cli.app import OPTS, _context, _since, app, emit, err, out
+from wcbc.cli.common import OPTS, exit_failed_if, opened_context, parse_since
+from wcbc.cli.output import emit, err, out
 
 
 def _show(title: str, report: Any) -> None:
@@ -28,7 +29,6 @@ def _show(title: str, report: Any) -> None:
     emit(title, sorted(report.counts.items()), report.as_dict())
 
 
-@app.command("sync-fulfilment")
 def sync_fulfilment(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; write nothing.")] = False,
     since: Annotated[str | None, typer.Option("--since", help="Shipments modified since (ISO-8601).")] = None,
@@ -45,9 +45,8 @@ def sync_fulfilment(
         from wcbc.core.errors import UsageError
 
         raise UsageError("--only takes shipments or payments")
-    ctx = _context()
     failed = False
-    try:
+    with opened_context() as ctx:
         kw = {"woo": ctx.woo, "bc": ctx.bc, "state": ctx.state, "config": ctx.config}
         halves = [h for h in ("shipments", "payments") if only in (None, h)]
         if order and only is None:
@@ -58,7 +57,7 @@ def sync_fulfilment(
                 err.print("payments are off: set [payments] journals (README \"Fulfilment and payments\")")
         for half in halves:
             cls: Any = ShipmentSync if half == "shipments" else PaymentSync
-            args: dict[str, Any] = ({"since": _since(since), "numbers": shipment} if half == "shipments"
+            args: dict[str, Any] = ({"since": parse_since(since), "numbers": shipment} if half == "shipments"
                                     else {"order_ids": order})
             if dry_run:
                 report = cls(**kw, dry_run=True).run(**args)
@@ -70,7 +69,8 @@ def sync_fulfilment(
                 run.outcome = "failed" if report.failed else "ok"
             _show(f"sync-{half}", report)
             failed = failed or report.failed
-    finally:
-        ctx.close()
-    if failed:
-        raise typer.Exit(1)
+    exit_failed_if(failed)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("sync-fulfilment")(sync_fulfilment)

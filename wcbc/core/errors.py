@@ -13,16 +13,23 @@ Messages must never contain a secret: they are printed, logged and journaled.
 
 from __future__ import annotations
 
-EXIT_OK = 0
-EXIT_RECORDS_FAILED = 1
-EXIT_CONFIG = 2
-EXIT_REMOTE = 3
+import enum
+
+
+class ExitCode(enum.IntEnum):
+    """The process exit codes of ``wcbc`` (README "Exit codes"); 130 is Ctrl-C, as every shell does."""
+
+    OK = 0
+    RECORDS_FAILED = 1
+    CONFIG = 2
+    REMOTE = 3
+    INTERRUPTED = 130
 
 
 class WcbcError(Exception):
     """Base of every expected wcbc error."""
 
-    exit_code = EXIT_RECORDS_FAILED
+    exit_code: ExitCode = ExitCode.RECORDS_FAILED
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)
@@ -36,13 +43,13 @@ class WcbcError(Exception):
 class UsageError(WcbcError):
     """The command line was wrong."""
 
-    exit_code = EXIT_CONFIG
+    exit_code = ExitCode.CONFIG
 
 
 class ConfigError(WcbcError):
     """The configuration file is missing, unreadable or holds a bad value."""
 
-    exit_code = EXIT_CONFIG
+    exit_code = ExitCode.CONFIG
 
     def __init__(
         self,
@@ -67,19 +74,19 @@ class ConfigError(WcbcError):
 class VaultError(WcbcError):
     """The credential vault cannot be opened, decrypted or written."""
 
-    exit_code = EXIT_CONFIG
+    exit_code = ExitCode.CONFIG
 
 
 class StateError(WcbcError):
     """The state database cannot be used (for example: written by a newer wcbc)."""
 
-    exit_code = EXIT_CONFIG
+    exit_code = ExitCode.CONFIG
 
 
 class LockHeld(WcbcError):
     """Another run of the same command holds the run lock. Not a failure: exit 0."""
 
-    exit_code = EXIT_OK
+    exit_code = ExitCode.OK
 
 
 class RemoteError(WcbcError):
@@ -89,7 +96,7 @@ class RemoteError(WcbcError):
     (for example ``GET /wp-json/wc/v3/orders/16``) without credentials or query secrets.
     """
 
-    exit_code = EXIT_RECORDS_FAILED
+    exit_code = ExitCode.RECORDS_FAILED
 
     def __init__(
         self,
@@ -124,19 +131,28 @@ class ValidationError(RemoteError):
 class ThrottledError(RemoteError):
     """HTTP 429 kept coming after every retry."""
 
-    exit_code = EXIT_REMOTE
+    exit_code = ExitCode.REMOTE
 
 
 class AuthError(RemoteError):
     """Credentials were rejected (HTTP 401/403, or a token error)."""
 
-    exit_code = EXIT_REMOTE
+    exit_code = ExitCode.REMOTE
 
 
 class UnreachableError(RemoteError):
     """The system could not be reached (DNS, TLS, connection, timeout, or 5xx after retries)."""
 
-    exit_code = EXIT_REMOTE
+    exit_code = ExitCode.REMOTE
+
+
+class AmbiguousWriteError(UnreachableError):
+    """A non-idempotent write may or may not have been applied.
+
+    Raised when a POST was sent but its answer was lost (read timeout, connection dropped after sending)
+    or was a 408/500/502/504. The document may exist: look it up (e.g. by externalDocumentNumber) before
+    sending it again. ``exit_code`` is that of :class:`UnreachableError` (3).
+    """
 
 
 class RecordError(WcbcError):
@@ -145,13 +161,13 @@ class RecordError(WcbcError):
     The record is kept (failed, then on hold) for ``wcbc replay``.
     """
 
-    exit_code = EXIT_RECORDS_FAILED
+    exit_code = ExitCode.RECORDS_FAILED
 
 
 class SignatureError(WcbcError):
     """A webhook delivery's signature is missing or does not match."""
 
-    exit_code = EXIT_RECORDS_FAILED
+    exit_code = ExitCode.RECORDS_FAILED
 
 
 # Errors that concern the whole run, not one record: a sync stops (exit 3) instead of failing records.

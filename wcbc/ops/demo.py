@@ -21,6 +21,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from wcbc.core.errors import ExitCode
 from wcbc.sandbox.stack import Sandbox
 
 SHIP = [{"method_id": "flat_rate", "method_title": "Flat rate", "total": "10.00"}]
@@ -68,7 +69,7 @@ def _docs(sb: Sandbox, number: Any) -> list[dict]:
     return sb.bc.documents_by_external_number(str(number))
 
 
-def run_demo(console: Console, workdir: Path | None = None) -> int:
+def run_demo(console: Console, workdir: Path | None = None) -> ExitCode:
     from wcbc.core.vault import Vault, generate_master_key
     from wcbc.ops.context import open_context
 
@@ -114,14 +115,12 @@ def run_demo(console: Console, workdir: Path | None = None) -> int:
 def _story(demo: Demo, sb: Sandbox, ctx: Any, port: int) -> None:
     import datetime as dt
 
-    from wcbc.core.state import State
     from wcbc.sync.items.sync import ItemSync
     from wcbc.sync.orders.sync import OrderSync
     from wcbc.sync.reconcile import Reconciler
-    from wcbc.webhooks.app import Service
     from wcbc.webhooks.health import install_webhooks
+    from wcbc.webhooks.service import service_from_context
     from wcbc.webhooks.subscriptions import ensure_subscriptions
-    from wcbc.webhooks.worker import make_processor
 
     demo.say("wcbc doctor: both systems answer with the stored credentials")
     demo.check(
@@ -133,17 +132,7 @@ def _story(demo: Demo, sb: Sandbox, ctx: Any, port: int) -> None:
     )
 
     demo.say("wcbc serve, wcbc webhooks install, wcbc renew-subscriptions")
-    service = Service(
-        state_factory=lambda: State(ctx.config.state.path, redact=ctx.redactor),
-        secret_provider=lambda: {
-            "woo_webhook_secret": ctx.vault.get("woo_webhook_secret"),
-            "bc_client_state": ctx.vault.get("bc_client_state"),
-        },
-        processor=make_processor(ctx),
-        host="127.0.0.1",
-        port=port,
-        interval=2.0,
-    ).start()
+    service = service_from_context(ctx, host="127.0.0.1", port=port, interval=2.0).start()
     try:
         public = f"http://127.0.0.1:{port}"
         hooks = install_webhooks(ctx.woo, public_url=public, secret=ctx.vault.require("woo_webhook_secret"))
@@ -315,6 +304,6 @@ def _summary(demo: Demo, state_path: Path, config_path: Path) -> int:
     failed = [c for c in demo.checks if not c.ok]
     if failed or not demo.checks:
         demo.console.print(f"[red]{len(failed)} check(s) failed[/red]")
-        return 1
+        return ExitCode.RECORDS_FAILED
     demo.console.print(f"[green]all {len(demo.checks)} checks passed[/green]")
-    return 0
+    return ExitCode.OK

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from wcbc.core.errors import ConfigError, NotFoundError, WcbcError
+from wcbc.core.errors import ConfigError, ExitCode, NotFoundError, WcbcError
 
 
 @dataclass
@@ -16,7 +16,7 @@ class Check:
     ok: bool
     detail: str
     hint: str | None = None
-    exit_code: int = 0
+    exit_code: ExitCode = ExitCode.OK
 
 
 def _attempt(name: str, fn: Callable[[], str]) -> Check:
@@ -99,7 +99,9 @@ def run_checks(config_path: Path | None, *, allow_http: bool = False) -> list[Ch
     return checks
 
 
-def exit_code(checks: list[Check]) -> int:
-    return max((c.exit_code for c in checks if not c.ok), default=0) or (
-        1 if any(not c.ok for c in checks) else 0
-    )
+def exit_code(checks: list[Check]) -> ExitCode:
+    """The worst failed check's code; a failed check without one counts as RECORDS_FAILED."""
+    worst = max((c.exit_code for c in checks if not c.ok), default=ExitCode.OK)
+    if worst == ExitCode.OK and any(not c.ok for c in checks):
+        return ExitCode.RECORDS_FAILED
+    return ExitCode(worst)

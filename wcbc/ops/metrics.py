@@ -279,19 +279,35 @@ def write_metrics(
 
 
 def _expiry_timestamp(subscriptions: list[dict]) -> float | None:
-    from datetime import UTC, datetime
+    from wcbc.core.time import parse
 
-    stamps: list[float] = []
-    for sub in subscriptions:
-        raw = sub.get("expiration")
-        if not raw:
-            continue
-        try:
-            parsed = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
-        except ValueError:
-            continue
-        stamps.append((parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp())
+    moments = (parse(sub.get("expiration")) for sub in subscriptions)
+    stamps = [moment.timestamp() for moment in moments if moment]
     return min(stamps) if stamps else None
+
+
+Counters = dict[str, collections.Counter[str]]
+
+
+def api_counters(ctx: Any) -> tuple[Counters, Counters]:
+    """Copies of (calls, retries) per system of the clients ``ctx`` has built so far (none is built here)."""
+    built = getattr(ctx, "__dict__", {})
+    calls: Counters = {}
+    retries: Counters = {}
+    for attr, system in (("woo", "woocommerce"), ("bc", "business_central")):
+        client = built.get(attr)
+        if client is not None:
+            calls[system] = collections.Counter(getattr(client, "calls", {}))
+            retries[system] = collections.Counter(getattr(client, "retries", {}))
+    tokens = built.get("tokens")
+    if tokens is not None:
+        calls["entra"] = collections.Counter(getattr(tokens, "calls", {}))
+        retries["entra"] = collections.Counter(getattr(tokens, "retries", {}))
+    return calls, retries
+
+
+def _since(now: Counters, before: Counters) -> Counters:
+    return {system: counter - before.get(system, collections.Counter()) for system, counter in now.items()}
 
 
 def record_run(
@@ -302,8 +318,14 @@ def record_run(
     outcome: str,
     summary: Mapping[str, Any],
     duration_s: float,
+    state: Any = None,
+    baseline: tuple[Counters, Counters] | None = None,
 ) -> bool:
     """Write a finished run's metrics, taking calls, retries, backlog and expiry from ``ctx``.
+
+    ``state`` is the run's State when it is not ``ctx.state`` (the serve worker's own connection).
+    ``baseline`` is :func:`api_counters` at the run's start: a long-lived process (serve) keeps its
+    clients, so only the calls made since then are this run's.
 
     Only clients the run actually built are read (``ctx.woo``/``ctx.bc``/``ctx.tokens`` are lazy and are
     never built here). Returns True when written; a failure is logged at ERROR and never raised: metrics
@@ -313,21 +335,12 @@ def record_run(
         return False
     try:
         built = vars(ctx)
-        calls: dict[str, collections.Counter[str]] = {}
-        retries: dict[str, collections.Counter[str]] = {}
-        for attr, system in (("woo", "woocommerce"), ("bc", "business_central")):
-            client = built.get(attr)
-            if client is not None:
-                calls[system] = getattr(client, "calls", collections.Counter())
-                retries[system] = getattr(client, "retries", collections.Counter())
-        tokens = built.get("tokens")
-        if tokens is not None:
-            http = getattr(tokens, "_http", None)
-            calls["entra"] = getattr(tokens, "calls", collections.Counter())
-            retries["entra"] = getattr(http, "retries", collections.Counter())
+        calls, retries = api_counters(ctx)
+        if baseline is not None:
+            calls, retries = _since(calls, baseline[0]), _since(retries, baseline[1])
         expiry: float | None = None
         extra: dict[str, Any] | None = None
-        state = built.get("state")
+        state = built.get("state") if state is None else state
         if state is not None:
             expiry = _expiry_timestamp(state.subscriptions())
             extra = {"inbox_backlog": {source: state.inbox_backlog(source)

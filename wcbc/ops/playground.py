@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from wcbc.core.config import write_private_file
+from wcbc.core.errors import ExitCode
 from wcbc.core.vault import Vault, generate_client_state, generate_master_key
 from wcbc.sandbox.stack import Sandbox
 
@@ -40,7 +41,7 @@ def prepare(workdir: Path, sandbox: Sandbox, serve_port: int = 8787) -> Path:
 
 def run_sandbox(
     console: Console, workdir: Path, *, serve_port: int = 8787, stop: threading.Event | None = None
-) -> int:
+) -> ExitCode:
     workdir.mkdir(parents=True, exist_ok=True)
     if os.environ.get("WCBC_MASTER_KEY"):
         console.print(
@@ -79,4 +80,4 @@ def run_sandbox(
             for sig in (signal.SIGINT, signal.SIGTERM):
                 signal.signal(sig, lambda *_: done.set())
         done.wait()
-    return 0
+    return ExitCode.OK

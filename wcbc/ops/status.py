@@ -2,28 +2,22 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from wcbc.core.time import age_s, utcnow
+
 
 def collect(ctx: Any) -> dict[str, Any]:
     state = ctx.state
-    now = dt.datetime.now(dt.UTC)
+    now = utcnow()
     subscriptions = []
     for sub in state.subscriptions():
-        expires = sub.get("expiration")
-        left = None
-        if expires:
-            try:
-                left = (
-                    dt.datetime.fromisoformat(str(expires).replace("Z", "+00:00")) - now
-                ).total_seconds() / 3600
-            except ValueError:
-                left = None
+        since_expiry = age_s(sub.get("expiration"), now)
+        left = None if since_expiry is None else -since_expiry / 3600
         subscriptions.append({**sub, "hours_left": None if left is None else round(left, 1)})
     return {
         "records": state.counts(),

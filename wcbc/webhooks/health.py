@@ -29,11 +29,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from wcbc.core.errors import UsageError
+from wcbc.core.time import parse, utcnow
+from wcbc.sync.common.cursors import ORDERS_LAST_SEEN
+from wcbc.webhooks.urls import WOO_PATH, endpoint, url_key
 
 if TYPE_CHECKING:
     from wcbc.adapters.woo.client import WooClient
@@ -41,9 +43,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("wcbc.woo.webhook_health")
 
-DELIVERY_PATH = "/webhooks/woocommerce"
 DEFAULT_TOPICS = ("order.created", "order.updated")
-LAST_SEEN_MODIFIED_CURSOR = "orders.last_seen_modified"
 DEFAULT_QUIET_MINUTES = 60
 _QUIET_LOOKBACK = timedelta(days=7)
 _RISKY_SECRET_CHARS = "&<>\"'"  # noqa: S105 - characters, not a secret
@@ -51,27 +51,14 @@ _RISKY_SECRET_CHARS = "&<>\"'"  # noqa: S105 - characters, not a secret
 
 def delivery_url_for(public_url: str) -> str:
     """``{public_url}/webhooks/woocommerce`` (the route ``wcbc serve`` answers)."""
-    parts = urlsplit((public_url or "").strip())
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise UsageError(f"public_url must be an absolute https:// URL, not {public_url!r}",
-                         hint="set [serve] public_url to the address of the reverse proxy in front of "
-                              "`wcbc serve`")
-    if parts.query or parts.fragment:
-        raise UsageError("public_url must not carry a query string or fragment")
-    return public_url.strip().rstrip("/") + DELIVERY_PATH
-
-
-def _url_key(url: Any) -> str:
-    if not isinstance(url, str):
-        return ""
-    parts = urlsplit(url.strip())
-    return f"{parts.scheme.lower()}://{parts.netloc.lower()}{parts.path.rstrip('/')}"
+    return endpoint(public_url, WOO_PATH)
 
 
 def _check_secret(secret: str) -> None:
     if not secret:
         raise UsageError("no webhook secret (woo_webhook_secret) is configured",
-                         hint="`wcbc setup` generates one; wcbc never lets WooCommerce pick it")
+                         hint="`wcbc credentials set woocommerce` generates one (leave the webhook secret "
+                              "empty); wcbc never lets WooCommerce pick it")
     if any(ch in secret for ch in _RISKY_SECRET_CHARS):
         log.warning("the webhook secret contains & < > \" or ': WooCommerce HTML-decodes secrets before "
                     "signing; a plain alphanumeric secret avoids any mismatch")
@@ -83,7 +70,7 @@ def _create(woo: WooClient, url: str, topic: str, secret: str) -> dict:
 
 
 def _ours(hooks: list[dict], url: str, topic: str) -> list[dict]:
-    return [h for h in hooks if _url_key(h.get("delivery_url")) == _url_key(url) and h.get("topic") == topic]
+    return [h for h in hooks if url_key(h.get("delivery_url")) == url_key(url) and h.get("topic") == topic]
 
 
 def _id(hook: dict) -> int | str:
@@ -170,36 +157,14 @@ class HealthReport:
                 "last_order_modified_at": self.last_order_modified_at}
 
 
-def _parse_utc(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value.strip():
-        return None
-    text = value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
-
-def last_woocommerce_delivery(state: State) -> str | None:
-    """``received_at`` of the newest WooCommerce delivery in the inbox (any status), or None."""
-    db = getattr(state, "db", None)
-    if db is None or "inbox" not in db.table_names():
-        return None
-    row = db.execute("SELECT MAX(received_at) FROM inbox WHERE source = 'woocommerce'").fetchone()
-    return str(row[0]) if row and row[0] else None
-
-
 def check_quiet(state: State, *, quiet_minutes: float = DEFAULT_QUIET_MINUTES,
                 now: datetime | None = None) -> tuple[WebhookProblem | None, str | None, str | None]:
     """(problem or None, last delivery, last order modification): orders change, webhooks are silent."""
-    now = now or datetime.now(UTC)
-    last_delivery_text = last_woocommerce_delivery(state)
-    last_modified_text = state.cursor_get(LAST_SEEN_MODIFIED_CURSOR)
-    last_delivery = _parse_utc(last_delivery_text)
-    last_modified = _parse_utc(last_modified_text)
+    now = now or utcnow()
+    last_delivery_text = state.inbox_newest("woocommerce")
+    last_modified_text = state.cursor_get(ORDERS_LAST_SEEN)
+    last_delivery = parse(last_delivery_text)
+    last_modified = parse(last_modified_text)
     if last_modified is None or now - last_modified > _QUIET_LOOKBACK:
         return None, last_delivery_text, last_modified_text
     threshold = timedelta(minutes=quiet_minutes)
@@ -248,8 +213,8 @@ def check_webhooks(
         ours = _ours(hooks, url, topic)
         for hook in ours:
             report.webhooks.append({"id": _id(hook), "topic": topic, "status": hook.get("status")})
-        elsewhere = [h for h in hooks if h.get("topic") == topic and _url_key(h.get("delivery_url"))
-                     != _url_key(url) and h.get("status") == "active"]
+        elsewhere = [h for h in hooks if h.get("topic") == topic and url_key(h.get("delivery_url"))
+                     != url_key(url) and h.get("status") == "active"]
         for hook in elsewhere:
             report.problems.append(WebhookProblem(
                 "elsewhere", topic, _id(hook),

@@ -24,14 +24,16 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from wcbc.adapters.bc import odata
+from wcbc.adapters.http import HttpClient
 from wcbc.core.errors import (
+    AmbiguousWriteError,
     AuthError,
     NotFoundError,
     RemoteError,
@@ -40,6 +42,8 @@ from wcbc.core.errors import (
     UsageError,
     ValidationError,
 )
+from wcbc.core.time import parse, utcnow
+from wcbc.webhooks.urls import BC_PATH, endpoint, url_key
 
 if TYPE_CHECKING:
     from wcbc.adapters.bc.client import BCClient
@@ -48,14 +52,12 @@ if TYPE_CHECKING:
 log = logging.getLogger("wcbc.bc.subscriptions")
 
 SYSTEM = "business_central"
-NOTIFICATION_PATH = "/webhooks/business-central"
 DEFAULT_RESOURCES = ("items",)
 _HANDSHAKE_WORDS = re.compile(
     r"handshake|validation ?token|notification ?url|could not (be )?reach|unreachable|not reachable|"
     r"timed? ?out|did not respond|no response|failed to respond",
     re.IGNORECASE,
 )
-_FRACTION = re.compile(r"(\.\d{6})\d+")
 
 
 @dataclass
@@ -114,39 +116,13 @@ class SubscriptionReport:
 # ----------------------------------------------------------------------------- helpers
 
 
-def parse_bc_datetime(value: Any) -> datetime | None:
-    """BC's ``expirationDateTime`` ("2026-12-01T10:00:00Z", maybe with 7 fraction digits) as aware UTC."""
-    if not isinstance(value, str) or not value:
-        return None
-    text = _FRACTION.sub(r"\1", value.strip()).replace("Z", "+00:00").replace("z", "+00:00")
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
-
 def _sort_key(value: str) -> datetime:
-    return parse_bc_datetime(value) or datetime.max.replace(tzinfo=UTC)
+    return parse(value) or datetime.max.replace(tzinfo=UTC)
 
 
 def notification_url_for(public_url: str) -> str:
     """``{public_url}/webhooks/business-central`` (the route ``wcbc serve`` answers)."""
-    parts = urlsplit(public_url.strip())
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise UsageError(f"public_url must be an absolute https:// URL, not {public_url!r}",
-                         hint="set [serve] public_url to the address of the reverse proxy in front of "
-                              "`wcbc serve`, e.g. https://shop-connector.example.com")
-    if parts.query or parts.fragment:
-        raise UsageError("public_url must not carry a query string or fragment")
-    return public_url.strip().rstrip("/") + NOTIFICATION_PATH
-
-
-def _url_key(url: Any) -> str:
-    if not isinstance(url, str):
-        return ""
-    parts = urlsplit(url.strip())
-    return f"{parts.scheme.lower()}://{parts.netloc.lower()}{parts.path.rstrip('/')}"
+    return endpoint(public_url, BC_PATH)
 
 
 def resource_path(company_id: str, resource: str) -> str:
@@ -186,7 +162,7 @@ def _handshake_error(exc: RemoteError, url: str) -> RemoteError:
         system=SYSTEM, call=exc.call, status=exc.status, code=exc.code,
         hint=("BC calls the notification URL with ?validationToken=... and needs the token back within 5 "
               "seconds. Start `wcbc serve`, check the reverse proxy forwards "
-              f"{NOTIFICATION_PATH} over https, then run this again. BC said: {exc.detail[:300]}"),
+              f"{BC_PATH} over https, then run this again. BC said: {exc.detail[:300]}"),
     )
 
 
@@ -205,22 +181,23 @@ def _looks_like_handshake_failure(exc: RemoteError, preflight_failed: bool) -> b
 
 
 def preflight(url: str, *, verify: str | bool = True, timeout: float = 5.0,
-              get: Callable[..., Any] | None = None) -> str | None:
+              http: HttpClient | None = None) -> str | None:
     """Do the handshake BC will do, from here: None if ``url`` echoes a token, else why not.
 
     Passing from here does not prove BC can reach the URL (firewalls), and failing from here does not
     prove it cannot (a NAT without hairpinning): the result is only used to word the error and warn.
+    Sent through :class:`~wcbc.adapters.http.HttpClient` (system "serve", no retry: BC does not retry
+    either); the handshake is safe to repeat, so the POST counts as idempotent.
     """
     import secrets as _secrets
 
-    import requests
-
     token = "wcbc-preflight-" + _secrets.token_hex(8)
+    http = http or HttpClient("serve", verify=verify, timeout=timeout, max_retries=0)
     try:
-        response = (get or requests.post)(url, params={"validationToken": token}, timeout=timeout,
-                                          verify=verify, allow_redirects=False)
-    except requests.RequestException as exc:
-        return f"{type(exc).__name__} calling {url}"
+        response = http.request("POST", url, params={"validationToken": token}, idempotent=True,
+                                check=False)
+    except RemoteError as exc:
+        return f"{exc.detail} calling {url}"
     if response.status_code != 200 or response.text != token:
         return f"{url} answered HTTP {response.status_code} without echoing the validation token"
     return None
@@ -252,9 +229,10 @@ def ensure_subscriptions(
     """
     if not client_state:
         raise UsageError("no clientState configured (secret bc_client_state)",
-                         hint="`wcbc setup` generates one: the shared secret BC echoes in notifications")
+                         hint="`wcbc credentials set business-central` generates one: the shared secret BC "
+                              "echoes in notifications")
     url = notification_url_for(public_url)
-    now = now or datetime.now(UTC)
+    now = now or utcnow()
     wanted = [resource_path(bc.company_id, r) for r in (resources or DEFAULT_RESOURCES)]
     report = SubscriptionReport(notification_url=url)
     if urlsplit(url).scheme != "https":
@@ -266,7 +244,7 @@ def ensure_subscriptions(
         log.warning("the notification URL did not answer a test handshake from here: %s", preflight_problem)
 
     remote = list(bc.root_iter("subscriptions"))
-    ours = [s for s in remote if _url_key(s.get("notificationUrl")) == _url_key(url)]
+    ours = [s for s in remote if url_key(s.get("notificationUrl")) == url_key(url)]
     report.others = len(remote) - len(ours)
     stored = {str(s.get("id") or s.get("subscription_id") or ""): s for s in state.subscriptions()}
     remote_ids = {str(s.get("subscriptionId")) for s in remote}
@@ -290,7 +268,7 @@ def ensure_subscriptions(
                                         now, bool(preflight_problem))
             else:
                 was_known = any(_resource_key(s.get("resource")) == key
-                                and _url_key(s.get("notification_url")) == _url_key(url)
+                                and url_key(s.get("notification_url")) == url_key(url)
                                 for s in stored.values())
                 status = _create(bc, state, resource, url, client_state, bool(preflight_problem),
                                  action="recreated" if was_known else "created")
@@ -308,7 +286,7 @@ def ensure_subscriptions(
     for sub_id, row in stored.items():
         if sub_id and sub_id not in kept and sub_id not in remote_ids:
             state.subscription_delete(sub_id)
-        elif sub_id and sub_id not in kept and _url_key(row.get("notification_url")) != _url_key(url):
+        elif sub_id and sub_id not in kept and url_key(row.get("notification_url")) != url_key(url):
             state.subscription_delete(sub_id)  # points elsewhere (public_url changed): no longer ours
     for status in report.subscriptions:
         log.info("subscription %s for %s: %s (expires %s)", status.subscription_id, status.resource,
@@ -330,7 +308,7 @@ def _body(resource: str, url: str, client_state: str) -> dict[str, str]:
 
 def _keep_or_renew(bc: BCClient, state: State, sub: dict, resource: str, url: str, client_state: str,
                    renew_before: timedelta, now: datetime, preflight_failed: bool) -> SubscriptionStatus:
-    expires = parse_bc_datetime(sub.get("expirationDateTime"))
+    expires = parse(sub.get("expirationDateTime"))
     remote_state = sub.get("clientState")
     stale_state = isinstance(remote_state, str) and remote_state != client_state
     if expires is not None and expires - now > renew_before and not stale_state:
@@ -356,15 +334,13 @@ def _keep_or_renew(bc: BCClient, state: State, sub: dict, resource: str, url: st
 
 def _create(bc: BCClient, state: State, resource: str, url: str, client_state: str, preflight_failed: bool,
             *, action: str) -> SubscriptionStatus:
-    from wcbc.adapters.http import AmbiguousWriteError
-
     try:
         created = bc.root_post("subscriptions", _body(resource, url, client_state))
     except AmbiguousWriteError:
         # the answer was lost: the subscription may exist now; look before creating another
         key = _resource_key(resource)
         found = [s for s in bc.root_iter("subscriptions")
-                 if _url_key(s.get("notificationUrl")) == _url_key(url)
+                 if url_key(s.get("notificationUrl")) == url_key(url)
                  and _resource_key(s.get("resource")) == key]
         if not found:
             raise

@@ -38,12 +38,21 @@ import binascii
 import hashlib
 import hmac
 import json
+import logging
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wcbc.core.errors import SignatureError
+from wcbc.webhooks.reply import Reply, printable, request_headers
+
+if TYPE_CHECKING:
+    from wcbc.webhooks.app import WebhookApp
+
+log = logging.getLogger("wcbc.server")
+
+SOURCE = "woocommerce"
 
 SIGNATURE_HEADER = "x-wc-webhook-signature"
 WC_HEADER_PREFIX = "x-wc-webhook-"
@@ -222,3 +231,50 @@ def headers_to_store(headers: Headers | None) -> dict[str, str]:
     """The headers worth keeping with a stored delivery: never the signature, auth or cookies."""
     dropped = {SIGNATURE_HEADER, "authorization", "proxy-authorization", "cookie"}
     return {name: value for name, value in normalise_headers(headers).items() if name not in dropped}
+
+
+# ----------------------------------------------------------------------------- the route
+
+
+def receive(app: WebhookApp, environ: dict, body: bytes) -> Reply:
+    """``POST /webhooks/woocommerce`` after the body limit: the ping -> 200; a bad signature -> 401, nothing
+    stored; a replay -> 200, not stored again; a full backlog -> 503; else stored (committed), then 200."""
+    headers = request_headers(environ)
+    remote = environ.get("REMOTE_ADDR", "?")
+    ping_id = is_ping(headers, body)
+    if ping_id is not None:
+        log.info("WooCommerce ping for webhook %d from %s", ping_id, remote)
+        return Reply.text(200, "ok\n")
+
+    secret = app.secrets().get("woo_webhook_secret")
+    secrets: list[str] = [secret] if isinstance(secret, str) else list(secret or [])
+    try:
+        delivery = verify_and_parse(headers, body, secrets)
+    except SignatureError as exc:
+        level = logging.ERROR if not [s for s in secrets if s] else logging.WARNING
+        log.log(level, "rejected WooCommerce delivery from %s: %s (topic %s, webhook %s, %d bytes)",
+                remote, exc.message, printable(headers.get("x-wc-webhook-topic")),
+                printable(headers.get("x-wc-webhook-id")), len(body))
+        return Reply.text(401, "invalid signature\n")
+
+    key = (SOURCE, delivery.topic, hashlib.sha256(body).digest())
+    if app.recent.seen(key):
+        log.info("WooCommerce delivery %s for %s %s repeats one already stored: not stored again",
+                 delivery.topic, delivery.resource, delivery.resource_id)
+        return Reply.json(200, {"status": "duplicate"})
+    if delivery.parse_error or delivery.resource_id is None:
+        log.warning("WooCommerce delivery %s (webhook %s) has no readable resource id (%s): stored "
+                    "for inspection", delivery.topic, delivery.webhook_id,
+                    delivery.parse_error or f"error body {delivery.error_code}")
+    with app.states.use() as state:
+        if app.backlog_full(state):
+            log.warning("inbox backlog at its limit (%d): refusing WooCommerce delivery %s %s",
+                        app.max_backlog, delivery.topic, delivery.resource_id)
+            return Reply.backlog_full()
+        inbox_id = state.inbox_add(SOURCE, delivery.topic, delivery.resource_id, body,
+                                   headers_to_store(headers))
+    app.recent.add(key)
+    log.info("stored WooCommerce %s for %s %s as inbox:%s", delivery.topic, delivery.resource,
+             delivery.resource_id, inbox_id)
+    app.stored(1)
+    return Reply.json(200, {"status": "stored"})

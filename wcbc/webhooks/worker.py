@@ -1,24 +1,29 @@
-"""What `wcbc serve`'s background worker runs: the same syncs as cron, under the same run locks.
+"""What `wcbc serve`'s background worker runs: the same syncs as cron, through the same run wrapper.
 
 The worker drains the webhook inbox with OrderSync (WooCommerce deliveries) and ItemSync (BC
-notifications) so that a change reaches the other side within seconds. It takes the command's run lock
-without waiting: when a cron run holds it, this round is skipped and the cron run drains the same inbox
-(rows are claimed atomically, so nothing is ever processed twice at once).
+notifications) so that a change reaches the other side within seconds. Each round is a
+:func:`wcbc.ops.runs.command_run` with ``source="serve"`` (run row, metrics, heartbeat, journal pruning),
+taking the command's run lock without waiting: when a cron run holds it, this round is skipped and the
+cron run drains the same inbox (rows are claimed atomically, so nothing is ever processed twice at once).
+The worker's State is passed explicitly: it belongs to the worker thread.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from wcbc.core.errors import LockHeld
-from wcbc.core.lock import run_lock
+from wcbc.ops.runs import command_run
 
 log = logging.getLogger("wcbc.worker")
 
 
 SOURCES = {"sync-orders": "woocommerce", "sync-items": "business_central"}
+
+Job = Callable[[Any, int], dict]
 
 
 def release_orphans(state: Any, command: str) -> int:
@@ -35,53 +40,45 @@ def release_orphans(state: Any, command: str) -> int:
     return len(rows)
 
 
-def make_processor(ctx: Any) -> Callable[[Any], dict]:
-    """A processor for :class:`wcbc.webhooks.app.Service`: ``process(state) -> {"claimed": n, ...}``."""
+def make_processor(ctx: Any, *, metrics_file: Path | None = None) -> Callable[[Any], dict]:
+    """A processor for :class:`wcbc.webhooks.service.Service`: ``process(state) -> {"claimed": n}``."""
     orphans_checked: set[str] = set()
 
-    def run(state: Any, command: str, job: Callable[[int], dict]) -> dict:
+    def run(state: Any, command: str, job: Job) -> dict:
         try:
-            with run_lock(ctx.config.state.path, command):
+            with command_run(ctx, command, metrics_file=metrics_file, source="serve", state=state) as run:
                 if command not in orphans_checked:  # once per serve process, under the lock
                     release_orphans(state, command)
                     orphans_checked.add(command)
-                run_id = state.run_start(command + " (serve)")
-                try:
-                    summary = job(run_id)
-                except BaseException as exc:
-                    state.run_finish(run_id, "error", {"error": str(exc)[:500]})
-                    raise
-                state.run_finish(run_id, "failed" if summary.pop("_failed", False) else "ok", summary)
-                return summary
+                summary = job(state, run.id)
+                run.finish(summary, failed=summary.pop("_failed", False))
+            return summary
         except LockHeld:
             log.debug("%s is running from cron: it drains the inbox this time", command)
             return {}
 
-    def orders(run_id: int) -> dict:
+    def orders(state: Any, run_id: int) -> dict:
         from wcbc.sync.orders.sync import OrderSync
 
-        report = OrderSync(
-            woo=ctx.woo, bc=ctx.bc, state=ctx.state_for_worker, config=ctx.config, run_id=run_id
-        ).run(poll=False)
+        report = OrderSync(woo=ctx.woo, bc=ctx.bc, state=state, config=ctx.config, run_id=run_id).run(
+            poll=False
+        )
         return {**report.counts, "_failed": report.failed}
 
-    def items(run_id: int) -> dict:
+    def items(state: Any, run_id: int) -> dict:
         from wcbc.sync.items.sync import ItemSync
 
-        report = ItemSync(ctx.woo, ctx.bc, ctx.state_for_worker, ctx.config, run_id=run_id).run()
+        report = ItemSync(ctx.woo, ctx.bc, state, ctx.config, run_id=run_id).run()
         return {**report.counts, "_failed": report.failed}
 
     def process(state: Any) -> dict:
-        ctx.state_for_worker = state
         claimed = 0
-        if state.inbox_backlog("woocommerce"):
-            before = state.inbox_backlog("woocommerce")
-            run(state, "sync-orders", orders)
-            claimed += before - state.inbox_backlog("woocommerce")
-        if state.inbox_backlog("business_central"):
-            before = state.inbox_backlog("business_central")
-            run(state, "sync-items", items)
-            claimed += before - state.inbox_backlog("business_central")
+        for command, source, job in (("sync-orders", "woocommerce", orders),
+                                     ("sync-items", "business_central", items)):
+            before = state.inbox_backlog(source)
+            if before:
+                run(state, command, job)
+                claimed += before - state.inbox_backlog(source)
         return {"claimed": max(claimed, 0)}
 
     return process

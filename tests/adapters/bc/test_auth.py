@@ -180,3 +180,14 @@ def test_empty_secret_and_bad_authority_are_config_errors(requests_mock: rm.Mock
             client_secret=SECRET,
             api_url=API,
         )
+
+
+def test_token_provider_exposes_its_http_counters() -> None:
+    """metrics read ``calls`` and ``retries`` of the Entra client through the provider, not its privates."""
+    from wcbc.adapters.bc.auth import TokenProvider
+
+    provider = TokenProvider(authority_url="https://login.example.test", tenant_id="t", client_id="c",
+                             client_secret="s", api_url="https://api.example.test")
+    provider._http.calls["POST /t/oauth2/v2.0/token"] += 2
+    provider._http.retries["POST /t/oauth2/v2.0/token"] += 1
+    assert provider.calls.total() == 2 and provider.retries.total() == 1

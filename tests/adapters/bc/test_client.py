@@ -15,9 +15,10 @@ from tests.contracts import BC_EXAMPLES
 from wcbc.adapters.bc import odata
 from wcbc.adapters.bc.auth import TokenProvider
 from wcbc.adapters.bc.client import HINT_401, BCClient
-from wcbc.adapters.http import USER_AGENT, AmbiguousWriteError
+from wcbc.adapters.http import USER_AGENT
 from wcbc.adapters.ratelimit import RateLimiter
 from wcbc.core.errors import (
+    AmbiguousWriteError,
     AuthError,
     ConfigError,
     NotFoundError,

@@ -13,9 +13,10 @@ import requests
 import requests_mock as rm
 
 from tests.contracts import WOO_REST
-from wcbc.adapters.http import USER_AGENT, AmbiguousWriteError
+from wcbc.adapters.http import USER_AGENT
 from wcbc.adapters.woo.client import HINT_KEY_IGNORED, BatchResult, WooClient, bare_utc
 from wcbc.core.errors import (
+    AmbiguousWriteError,
     AuthError,
     ConfigError,
     NotFoundError,

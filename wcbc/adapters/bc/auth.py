@@ -146,6 +146,10 @@ class TokenProvider:
     def calls(self) -> Any:
         return self._http.calls
 
+    @property
+    def retries(self) -> Any:
+        return self._http.retries
+
     def _application(self) -> msal.ConfidentialClientApplication:
         if self._app is None:
             try:

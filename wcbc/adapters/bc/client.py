@@ -13,7 +13,7 @@ sent to another host.
 * :meth:`iter` follows ``@odata.nextLink`` and sends ``Prefer: odata.maxpagesize=<page_size>``.
 * :meth:`patch` / :meth:`delete` need the entity's ``@odata.etag`` (sent as ``If-Match``; ``"*"`` allowed).
 * :meth:`post` / :meth:`action` are not retried once sent unless ``idempotent=True``: a lost answer raises
-  :class:`~wcbc.adapters.http.AmbiguousWriteError`;
+  :class:`~wcbc.core.errors.AmbiguousWriteError`;
   look the document up by externalDocumentNumber before re-sending.
 * Client-side limits (:class:`wcbc.adapters.ratelimit.RateLimiter`): ``max_concurrency`` requests in flight,
   ``requests_per_5min`` per sliding 300 s window. Safe to use from several threads (one HTTP session per

@@ -123,7 +123,7 @@ def plan_shipment(shipment: dict[str, Any], order: Mapping[str, Any] | None, *, 
     number = str(shipment.get("number"))
     if order is None:
         return ShipmentPlan(shipment, order_id, "skipped",
-                            reason=f"no WooCommerce order booked by wcbc for {shipment.get('orderNumber')}")
+                            reason=f"BC order {shipment.get('orderNumber')} is no web order of wcbc's")
     if meta_value(order, meta_key(number)):
         return ShipmentPlan(shipment, order_id, "unchanged", reason="written back before (order meta)",
                             full=full)

@@ -82,7 +82,7 @@ class Reader:
         return out
 
     def web_orders(self, shipments: list[dict]) -> dict[str, tuple[int, dict | None]]:
-        """Per shipment number: (web order id, the order) or (id, None) when it is not a wcbc order."""
+        """Per shipment number: (web order id, the order) or (id, None) when it is not one of wcbc's."""
         candidates: dict[str, tuple[int, bool]] = {}
         for s in shipments:
             candidates[str(s["number"])] = self.links.candidate(

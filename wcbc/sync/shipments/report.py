@@ -1,7 +1,7 @@
 """What one shipments or payments run did: :class:`wcbc.sync.common.outcome.Outcome` per record.
 
 Shipment results: shipped (status and/or note written) | unchanged (written before: found on the order)
-| skipped (not a wcbc order) | failed | on_hold | would_ship (``--dry-run``). Payment results: paid |
+| skipped (no web order) | failed | on_hold | would_ship (``--dry-run``). Payment results: paid |
 unchanged | skipped (unmapped method, not paid in the store...) | held (needs a person) | failed | on_hold
 | would_pay.
 """

@@ -4,7 +4,7 @@ First the state's order links (``bc_number`` is the BC order or invoice number, 
 a lost state DB, the document's ``externalDocumentNumber`` (``orders.number_prefix`` + the order number,
 which is the order id in a default store) names a candidate, accepted only when that web order's
 ``_wcbc_bc_document`` meta (written back by sync-orders) names the same BC document: a shipment of an
-order that wcbc did not book is never written to a web order.
+order not booked by this connector is never written to a web order.
 """
 
 from __future__ import annotations

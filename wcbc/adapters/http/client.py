@@ -1,276 +1,37 @@
-"""The HTTP layer shared by the WooCommerce, Entra ID and Business Central clients.
-
-Every request wcbc sends goes through :class:`HttpClient`. It owns:
-
-* one ``requests.Session`` per thread (or the session the caller injected), a
-  ``User-Agent: wcbc/<version>`` header and a timeout on every call;
-* :func:`classify`, the ONE place that decides what a response or a transport exception means:
-
-  ``ok``            2xx.
-  ``retry``         429 (``Retry-After`` honoured, as seconds or an HTTP date, capped), 408, 500, 502, 503,
-                    504, connection errors and read timeouts. Without ``Retry-After`` the wait is exponential
-                    backoff with full jitter.
-  ``refresh_auth``  401 when the caller can refresh its credentials (Business Central bearer tokens): the
-                    caller's ``on_unauthorized`` runs once and the request is sent once more; a second 401 is
-                    an :class:`~wcbc.core.errors.AuthError`.
-  ``fail``          anything else: a typed error from :mod:`wcbc.core.errors` (400/409/412/413/422
-                    ValidationError, 404/410 NotFoundError, 401/403 AuthError, others RemoteError).
-
-* retries through tenacity, capped by ``max_retries`` and by ``max_total_wait`` (seconds of sleeping in
-  total). Each retry is logged on logger ``wcbc.http`` at WARNING with the system, the call, the status or
-  exception and the wait. When the cap is reached: :class:`~wcbc.core.errors.ThrottledError` for 429,
-  :class:`~wcbc.core.errors.UnreachableError` for the rest.
-
-Non-idempotent writes (a plain POST, unless the caller passes ``idempotent=True``)
---------------------------------------------------------------------------------
-A POST that creates something must not be sent twice. It is retried only when the server certainly did
-not act on it: 429 and 503 (refused/queued, not processed) and connection errors raised while
-*connecting* (DNS, refused, connect timeout: nothing was sent). Any other transient failure of a POST
-(read timeout, connection dropped after the request went out, 408, 500, 502, 504) may have created the
-document: it raises :class:`AmbiguousWriteError` (an ``UnreachableError``) straight away, without retry.
-The caller settles it with a lookup (for BC sales documents: ``$filter=externalDocumentNumber eq '...'``)
-and re-sends only if nothing was created. Callers whose POST is safe to repeat (WooCommerce batch
-*updates*, order notes) pass ``idempotent=True``. GET, HEAD, OPTIONS, PUT, PATCH and DELETE are treated as
-idempotent (PATCH and DELETE on BC carry ``If-Match``: a repeat cannot apply twice).
-
-Secrets: messages carry the method and the URL *path* only (never the query string), error bodies are
-passed through :meth:`HttpClient.redact`, and request bodies and headers are never logged.
-"""
+"""``HttpClient``: every request wcbc sends (sessions, timeouts, retries, counters, redaction)."""
 
 from __future__ import annotations
 
 import collections
-import email.utils
-import enum
-import html
-import json
 import logging
 import random
-import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 import tenacity
-from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
 
 import wcbc
-from wcbc.core.errors import (
-    AuthError,
-    NotFoundError,
-    RemoteError,
-    ThrottledError,
-    UnreachableError,
-    ValidationError,
+from wcbc.adapters.http.classify import (
+    DEFAULT_MAX_TOTAL_WAIT,
+    DEFAULT_RETRY_AFTER_CAP,
+    IDEMPOTENT_METHODS,
+    ErrorDecoder,
+    Outcome,
+    Verdict,
+    classify,
+    error_class,
 )
+from wcbc.adapters.http.decode import default_error_decoder, default_route, path_of
+from wcbc.core.errors import AmbiguousWriteError, RemoteError, UnreachableError
+from wcbc.core.time import utcnow
 
 log = logging.getLogger("wcbc.http")
 
 USER_AGENT = f"wcbc/{wcbc.__version__}"
-IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
-RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
-# Statuses after which the server has certainly not acted on the request: safe to repeat any method.
-NOT_PROCESSED_STATUSES = frozenset({429, 503})
-DEFAULT_RETRY_AFTER_CAP = 120.0
-DEFAULT_MAX_TOTAL_WAIT = 300.0
-
-
-class AmbiguousWriteError(UnreachableError):
-    """A non-idempotent write may or may not have been applied.
-
-    Raised when a POST was sent but its answer was lost (read timeout, connection dropped after sending)
-    or was a 408/500/502/504. The document may exist: look it up (e.g. by externalDocumentNumber) before
-    sending it again. ``exit_code`` is that of :class:`UnreachableError` (3).
-    """
-
-
-class Outcome(enum.Enum):
-    OK = "ok"
-    RETRY = "retry"
-    REFRESH_AUTH = "refresh_auth"
-    FAIL = "fail"
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """What to do with one response or transport exception."""
-
-    outcome: Outcome
-    reason: str  # "HTTP 503", "connection refused", ... (for logs and messages; no secrets)
-    status: int | None = None
-    retry_after: float | None = None  # seconds the server asked us to wait (already capped)
-    ambiguous: bool = False  # a non-idempotent write may have been applied
-
-
-ErrorDecoder = Callable[[requests.Response], tuple[str | None, str, str | None]]
-"""Turns an error response into (code, message, hint); one per remote system."""
-
-
-def parse_retry_after(value: str | None, *, now: datetime | None = None, cap: float = DEFAULT_RETRY_AFTER_CAP
-                      ) -> float | None:
-    """``Retry-After`` as seconds to wait: delta-seconds or an HTTP date; None when absent or unreadable."""
-    if value is None:
-        return None
-    text = value.strip()
-    if not text:
-        return None
-    try:
-        seconds = float(text)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when is None:
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - (now or datetime.now(UTC))).total_seconds()
-    if seconds != seconds:  # NaN
-        return None
-    return max(0.0, min(seconds, cap))
-
-
-def _is_connect_phase(exc: BaseException) -> bool:
-    """True when the exception happened while connecting, i.e. before any byte of the request was sent."""
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return True
-    if isinstance(exc, requests.exceptions.ProxyError | requests.exceptions.SSLError):
-        return False
-    if isinstance(exc, requests.exceptions.ConnectionError):
-        inner: Any = exc.args[0] if exc.args else None
-        if isinstance(inner, MaxRetryError):
-            inner = inner.reason
-        return isinstance(inner, NewConnectionError | ConnectTimeoutError)
-    return False
-
-
-def describe_exception(exc: BaseException) -> str:
-    """A short, secret-free description of a transport exception (never the URL or its query)."""
-    if isinstance(exc, requests.exceptions.SSLError):
-        inner: Any = exc.args[0] if exc.args else exc
-        if isinstance(inner, MaxRetryError):
-            inner = inner.reason
-        text = str(inner)
-        match = re.search(r"certificate verify failed[^('\")]*", text)
-        return f"TLS error: {match.group(0).strip(' :')}" if match else "TLS error"
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return "connect timeout"
-    if isinstance(exc, requests.exceptions.ReadTimeout):
-        return "read timeout"
-    if isinstance(exc, requests.exceptions.ConnectionError):
-        if _is_connect_phase(exc):
-            inner = exc.args[0].reason if exc.args and isinstance(exc.args[0], MaxRetryError) else exc.args[0]
-            text = str(inner)
-            if "Name or service not known" in text or "nodename nor servname" in text or "NameResolution" in (
-                type(inner).__name__
-            ):
-                return "cannot resolve host name"
-            if "refused" in text.lower():
-                return "connection refused"
-            return "cannot connect"
-        return "connection dropped"
-    if isinstance(exc, requests.exceptions.ChunkedEncodingError | requests.exceptions.ContentDecodingError):
-        return "connection dropped while reading the answer"
-    return type(exc).__name__
-
-
-def classify(
-    result: requests.Response | BaseException,
-    *,
-    idempotent: bool,
-    can_refresh_auth: bool = False,
-    retry_after_cap: float = DEFAULT_RETRY_AFTER_CAP,
-    now: datetime | None = None,
-) -> Verdict:
-    """The one decision table for every response and transport exception (see the module docstring)."""
-    if isinstance(result, BaseException):
-        reason = describe_exception(result)
-        if isinstance(result, requests.exceptions.SSLError):
-            return Verdict(Outcome.FAIL, reason)
-        if _is_connect_phase(result):
-            return Verdict(Outcome.RETRY, reason)
-        if isinstance(
-            result,
-            requests.exceptions.ReadTimeout
-            | requests.exceptions.ConnectionError
-            | requests.exceptions.ChunkedEncodingError
-            | requests.exceptions.ContentDecodingError,
-        ):
-            if idempotent:
-                return Verdict(Outcome.RETRY, reason)
-            return Verdict(Outcome.FAIL, reason, ambiguous=True)
-        return Verdict(Outcome.FAIL, reason)
-
-    status = result.status_code
-    reason = f"HTTP {status}"
-    if 200 <= status < 300:
-        return Verdict(Outcome.OK, reason, status)
-    if status == 401 and can_refresh_auth:
-        return Verdict(Outcome.REFRESH_AUTH, reason, status)
-    if status in RETRY_STATUSES:
-        retry_after = parse_retry_after(result.headers.get("Retry-After"), now=now, cap=retry_after_cap)
-        if idempotent or status in NOT_PROCESSED_STATUSES:
-            return Verdict(Outcome.RETRY, reason, status, retry_after)
-        return Verdict(Outcome.FAIL, reason, status, retry_after, ambiguous=True)
-    return Verdict(Outcome.FAIL, reason, status)
-
-
-def error_class(status: int | None) -> type[RemoteError]:
-    """The wcbc.core.errors class for a final (non-retried) HTTP status."""
-    if status in (401, 403):
-        return AuthError
-    if status in (404, 410):
-        return NotFoundError
-    if status in (400, 409, 412, 413, 415, 422):
-        return ValidationError
-    if status == 429:
-        return ThrottledError
-    if status is not None and status in RETRY_STATUSES:
-        return UnreachableError
-    return RemoteError
-
-
-def default_error_decoder(response: requests.Response) -> tuple[str | None, str, str | None]:
-    """(code, message, hint) from the usual JSON error envelopes, else the HTTP reason and a short snippet."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if isinstance(body, dict):
-        inner = body.get("error")
-        if isinstance(inner, dict) and ("code" in inner or "message" in inner):
-            return _s(inner.get("code")), _s(inner.get("message")) or response.reason or "error", None
-        if "code" in body or "message" in body:
-            return _s(body.get("code")), html.unescape(_s(body.get("message")) or "error"), None
-        if isinstance(inner, str):  # OAuth style {"error": "...", "error_description": "..."}
-            return inner, _s(body.get("error_description")) or inner, None
-    snippet = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.text or "")).strip()[:160]
-    message = response.reason or "error"
-    if snippet:
-        message = f"{message}: {snippet}"
-    return None, message, None
-
-
-def _s(value: Any) -> str | None:
-    return None if value is None else str(value)
-
-
-def path_of(url: str) -> str:
-    """The path of a URL: what error messages and logs show (never the query string)."""
-    return urlsplit(url).path or "/"
-
-
-def default_route(method: str, url: str) -> str:
-    """Counter key for a call: method and path with numeric ids and OData keys replaced by {id}."""
-    path = re.sub(r"\(([^()]*)\)", "({id})", path_of(url))
-    path = re.sub(r"/\d+(?=/|$)", "/{id}", path)
-    return f"{method} {path}"
 
 
 class _Retry(Exception):
@@ -332,7 +93,7 @@ class HttpClient:
         self.limiter = limiter
         self._secrets = [s for s in secrets if s]
         self._sleep = sleep if sleep is not None else time.sleep
-        self._now = now or (lambda: datetime.now(UTC))
+        self._now = now or utcnow
         self._rng = rng
         self._default_headers = dict(default_headers or {})
         self._shared_session = session
@@ -428,17 +189,20 @@ class HttpClient:
         on_unauthorized: Callable[[requests.Response], None] | None = None,
         route: str | None = None,
         timeout: float | None = None,
+        label: str | None = None,
     ) -> requests.Response:
         """Send one logical call (with retries) and return the final response.
 
         ``check=False`` returns a final 4xx response instead of raising (retryable statuses are still
         retried, and still raise when the cap is reached). ``on_unauthorized`` makes a 401 refreshable once.
+        ``label`` replaces the URL's path in logs, messages and counters, for URLs whose path is itself a
+        credential (chat webhooks, heartbeat URLs).
         """
         method = method.upper()
         if idempotent is None:
             idempotent = method in IDEMPOTENT_METHODS
-        call = f"{method} {path_of(url)}"
-        key = route or self.route(method, url)
+        call = f"{method} {label or path_of(url)}"
+        key = route or (call if label else self.route(method, url))
         kwargs: dict[str, Any] = {"params": params, "headers": headers, "json_body": json_body, "data": data,
                                   "timeout": timeout}
         try:
@@ -548,17 +312,3 @@ class HttpClient:
             verify=self.verify,
             allow_redirects=False,
         )
-
-
-def json_of(response: requests.Response, *, system: str, call: str) -> Any:
-    """The JSON body of a successful response, or a RemoteError that says what came instead."""
-    if response.status_code == 204 or not response.content:
-        return None
-    try:
-        return json.loads(response.content)
-    except ValueError:
-        kind = response.headers.get("Content-Type", "unknown content type")
-        raise RemoteError(
-            f"the answer was not JSON ({kind})", system=system, call=call, status=response.status_code,
-            hint="a PHP notice, a maintenance page, a security plugin or a proxy may be answering instead",
-        ) from None
