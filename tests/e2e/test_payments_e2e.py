@@ -1,0 +1,111 @@
+"""sync-fulfilment (payments) end to end: a paid web order settles its posted BC invoice over HTTPS."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+from tests.e2e.conftest import E2E
+
+PAYMENTS = '\n[payments]\njournals = {stripe = "WEB-STRIPE"}\n'
+
+
+def setup_journal(e2e: E2E) -> None:
+    e2e.bc.add_payment_journal("WEB-STRIPE", "Stripe payouts", "10100")
+    e2e.write_config(PAYMENTS)
+
+
+def invoiced(e2e: E2E, method: str = "stripe", txn: str = "ch_3PayStripe0001") -> tuple[dict, dict]:
+    """A web order paid online, booked by sync-orders, then shipped and invoiced in BC."""
+    jane = next(c["id"] for c in e2e.woo.customers_list() if c["email"] == "jane.doe@example.test")
+    order = e2e.woo.create_order(customer_id=jane, line_items=[{"sku": "MUG-001", "quantity": 2}],
+                                 payment_method=method, transaction_id=txn)
+    code, _, err = e2e.cli("sync-orders")
+    assert code == 0, err
+    draft = e2e.bc.documents_by_external_number(str(order["number"]))[0]
+    e2e.bc.ship_order(draft["id"], None, invoice=True)
+    invoice = next(d for d in e2e.bc.documents_by_external_number(str(order["number"]))
+                   if d.get("status") == "Open")
+    return order, invoice
+
+
+def payments(e2e: E2E) -> list[dict]:
+    return e2e.bc.payment_entries()
+
+
+def pay(e2e: E2E, *args: str) -> tuple[int, dict]:
+    code, out, err = e2e.cli("--json", "sync-fulfilment", "--only", "payments", *args)
+    return code, (json.loads(out) if out.strip() else {"err": err})
+
+
+def test_paid_order_posts_a_payment_applied_to_its_invoice_exactly_once(e2e: E2E) -> None:
+    setup_journal(e2e)
+    order, invoice = invoiced(e2e)
+    code, report = pay(e2e)
+    assert code == 0, report
+    assert report["counts"] == {"paid": 1}
+    found = e2e.bc.documents_by_external_number(str(order["number"]))
+    posted = next(d for d in found if d["number"] == invoice["number"])
+    assert posted["status"] == "Paid" and Decimal(str(posted["remainingAmount"])) == 0
+    entries = payments(e2e)
+    assert len(entries) == 1
+    entry = entries[0]
+    assert entry["documentNumber"] == f"WCP-{order['number']}"
+    assert entry["externalDocumentNumber"] == "CH_3PAYSTRIPE0001"  # the transaction id (Code35, upper)
+    assert entry["appliesToInvoiceNumber"] == invoice["number"] and entry["journal"] == "WEB-STRIPE"
+    assert Decimal(str(entry["amount"])) == -Decimal(order["total"])
+    # Rerun: the invoice is no longer open, nothing is paid twice.
+    code, report = pay(e2e)
+    assert code == 0 and report["counts"] == {}
+    assert len(payments(e2e)) == 1
+
+
+def test_unmapped_method_is_reported_once_and_pays_nothing(e2e: E2E) -> None:
+    setup_journal(e2e)
+    invoiced(e2e, method="bacs", txn="")
+    code, report = pay(e2e)
+    assert code == 0
+    assert report["counts"] == {"skipped": 1}
+    assert "payment method 'bacs' has no journal" in report["outcomes"][0]["message"]
+    code, report = pay(e2e)
+    assert report["counts"] == {"unchanged": 1}  # reported once
+    assert payments(e2e) == []
+
+
+def test_payments_are_off_unless_configured(e2e: E2E) -> None:
+    invoiced(e2e)
+    code, out, err = e2e.cli("--json", "sync-fulfilment", "--only", "payments")
+    assert code == 0 and out.strip() == ""
+    assert "payments are off" in err
+    assert payments(e2e) == []
+
+
+def test_a_failing_journal_post_fails_that_payment_alone(e2e: E2E) -> None:
+    setup_journal(e2e)
+    first, _ = invoiced(e2e, txn="ch_first")
+    second, _ = invoiced(e2e, txn="ch_second")
+    e2e.bc.fail_posting(set_name="customerPaymentJournals", times=1)
+    code, report = pay(e2e)
+    assert code == 1
+    results = {o["record"]: o["result"] for o in report["outcomes"]}
+    assert results == {f"payment:{first['id']}": "failed", f"payment:{second['id']}": "paid"}
+    assert len(payments(e2e)) == 1
+    code, report = pay(e2e)  # the next run pays the first
+    assert code == 0 and report["counts"] == {"paid": 1}
+    assert sorted(e["documentNumber"] for e in payments(e2e)) == sorted(
+        [f"WCP-{first['number']}", f"WCP-{second['number']}"])
+
+
+def test_dry_run_and_lost_state_db(e2e: E2E) -> None:
+    setup_journal(e2e)
+    order, invoice = invoiced(e2e)
+    code, report = pay(e2e, "--dry-run")
+    assert code == 0
+    assert [w["action"] for w in report["would"]] == ["create_payment", "post_journal"]
+    assert report["would"][0]["key"] == f"WCP-{order['number']}"
+    assert payments(e2e) == []
+    assert pay(e2e)[0] == 0
+    e2e.state_path.unlink()
+    code, report = pay(e2e)
+    assert code == 0 and report["counts"] == {}
+    assert len(payments(e2e)) == 1
