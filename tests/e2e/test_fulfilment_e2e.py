@@ -107,3 +107,48 @@ def test_dry_run_writes_nothing_and_lost_state_repeats_nothing(e2e: E2E) -> None
     assert code == 0
     assert json.loads(out)["counts"] == {"unchanged": 1}
     assert len(customer_notes(e2e, order["id"])) == 1
+
+
+def test_tracking_through_the_shipment_tracking_extension_before_completed(e2e: E2E) -> None:
+    e2e.woo.set_extensions(shipment_tracking=True)
+    e2e.bc.publish_tracking_api()
+    e2e.write_config('\n[fulfilment]\ntracking_extension = true\n'
+                     'tracking_url = "api/contoso/shipping/v1.0/companies({company_id})/shipmentTrackings"\n')
+    order, doc = booked(e2e)
+    e2e.bc.ship_order(doc["id"], None, package_tracking_no="1Z12345E0205271688", shipping_agent_code="UPS")
+    code, out, err = fulfil(e2e)
+    assert code == 0, err + out
+    ctx = e2e.context()
+    try:
+        items = ctx.woo.shipment_trackings(order["id"])
+    finally:
+        ctx.close()
+    assert [i["tracking_number"] for i in items] == ["1Z12345E0205271688"]
+    assert e2e.woo.get_order(order["id"])["status"] == "completed"
+    assert fulfil(e2e)[0] == 0  # rerun: no second tracking item
+    ctx = e2e.context()
+    try:
+        assert len(ctx.woo.shipment_trackings(order["id"])) == 1
+    finally:
+        ctx.close()
+
+
+def test_extension_missing_fails_the_shipment_alone(e2e: E2E) -> None:
+    e2e.bc.publish_tracking_api()
+    e2e.write_config('\n[fulfilment]\ntracking_extension = true\n'
+                     'tracking_url = "api/contoso/shipping/v1.0/companies({company_id})/shipmentTrackings"\n')
+    order, doc = booked(e2e)
+    e2e.bc.ship_order(doc["id"], None, package_tracking_no="1Z1", shipping_agent_code="UPS")
+    code, out, _ = e2e.cli("--json", "sync-fulfilment")
+    assert code == 1
+    outcome = json.loads(out)["outcomes"][0]
+    assert outcome["result"] == "failed"
+    assert e2e.woo.get_order(order["id"])["status"] == "processing"
+    e2e.woo.set_extensions(shipment_tracking=True)
+    assert fulfil(e2e)[0] == 0  # retried by number although the bookmark moved on
+    assert e2e.woo.get_order(order["id"])["status"] == "completed"
+    assert records(e2e, "shipment") == {f"shipment:{doc_shipment(e2e)}": "done"}
+
+
+def doc_shipment(e2e: E2E) -> str:
+    return e2e.bc.sales_shipments()[0]["number"]
