@@ -109,3 +109,23 @@ def test_dry_run_and_lost_state_db(e2e: E2E) -> None:
     code, report = pay(e2e)
     assert code == 0 and report["counts"] == {}
     assert len(payments(e2e)) == 1
+
+
+def test_failed_payment_replayed_and_audited(e2e: E2E) -> None:
+    setup_journal(e2e)
+    order, invoice = invoiced(e2e)
+    e2e.bc.fail_posting(set_name="customerPaymentJournals")
+    code, report = pay(e2e)
+    assert code == 1 and report["counts"] == {"failed": 1}
+    assert "Posting Date is not within your range" in report["outcomes"][0]["message"]
+    assert payments(e2e) == []  # the line was removed again: nothing half-done stays in the journal
+    e2e.bc.clear_post_failures()
+    code, out, err = e2e.cli("--json", "replay", f"payment:{order['id']}")
+    assert code == 0, err
+    assert [o["result"] for o in json.loads(out)["outcomes"]] == ["paid"]
+    assert len(payments(e2e)) == 1
+    code, out, _ = e2e.cli("--json", "audit", f"payment:{order['id']}")
+    steps = [r["step"] for r in json.loads(out)["journal"]]
+    assert steps.count("result") == 2 and "mapped" in steps
+    code, out, _ = e2e.cli("--json", "status")
+    assert {"sync-payments"} <= set(json.loads(out)["last_runs"])

@@ -136,7 +136,7 @@ def reconcile(
 
 def replay(
     record: Annotated[
-        str | None, typer.Argument(help="order:<id>, item:<number>, inbox:<id> or an order id.")
+        str | None, typer.Argument(help="order:<id>, item:<no>, inbox:<id>, shipment:<no>, payment:<id>.")
     ] = None,
     failed: Annotated[bool, typer.Option("--failed", help="Replay every failed and held record.")] = False,
     since: Annotated[

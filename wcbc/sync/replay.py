@@ -20,7 +20,7 @@ from wcbc.core.errors import UsageError
 from wcbc.core.time import iso_z
 from wcbc.sync.common.outcome import FAILED_RESULTS
 
-KINDS = ("order", "item", "inbox")
+KINDS = ("order", "item", "inbox", "shipment", "payment")
 
 
 @dataclass
@@ -35,7 +35,8 @@ def parse_record_id(value: str) -> ReplayTarget:
         return ReplayTarget("order", value)
     kind, sep, key = value.partition(":")
     if not sep or kind not in KINDS or not key:
-        raise UsageError(f"cannot read record id {value!r}: use order:<id>, item:<number> or inbox:<id>")
+        raise UsageError(f"cannot read record id {value!r}: use order:<id>, item:<number>, inbox:<id>, "
+                         "shipment:<number> or payment:<order id>")
     return ReplayTarget(kind, key)
 
 
@@ -95,7 +96,7 @@ def replay_targets(state: Any, record: str | None, *, since: dt.datetime | None 
         return [target]
     since_iso = iso_z(since) if since else None
     rows = state.records(status="failed", since=since_iso) + state.records(status="on_hold", since=since_iso)
-    return [parse_record_id(r["id"]) for r in rows if r["kind"] in ("order", "item")]
+    return [parse_record_id(r["id"]) for r in rows if r["kind"] in ("order", "item", "shipment", "payment")]
 
 
 def _command_run(ctx: Any, command: str) -> AbstractContextManager[Any]:
@@ -152,4 +153,26 @@ def replay_records(
             item_report = item_sync(ctx, current.id).replay(items)
             current.summary = {"replay": True}
         outcomes += [{"record": f"item:{n}", "result": r, "message": None} for n, r in item_report.items()]
+    outcomes += _replay_fulfilment(ctx, targets, run)
     return ReplayResult(outcomes)
+
+
+def _replay_fulfilment(ctx: Any, targets: list[ReplayTarget],
+                       run: Callable[[Any, str], AbstractContextManager[Any]]) -> list[dict]:
+    """Shipments and payments through their own syncs (``replay=True`` takes records on hold too)."""
+    from wcbc.sync.payments.sync import PaymentSync
+    from wcbc.sync.shipments.sync import ShipmentSync
+
+    outcomes: list[dict] = []
+    kw = {"woo": ctx.woo, "bc": ctx.bc, "state": ctx.state, "config": ctx.config, "replay": True}
+    for kind, cls, command in (("shipment", ShipmentSync, "sync-shipments"),
+                               ("payment", PaymentSync, "sync-payments")):
+        keys = [t.key for t in targets if t.kind == kind]
+        if not keys:
+            continue
+        with run(ctx, command) as current:
+            args = {"numbers": keys} if kind == "shipment" else {"order_ids": [int(k) for k in keys]}
+            report = cls(**kw, run_id=current.id).run(**args)
+            current.summary = {"replay": True, **report.counts}
+        outcomes += [o.as_dict() for o in report.outcomes]
+    return outcomes

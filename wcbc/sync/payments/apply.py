@@ -24,8 +24,9 @@ KIND = "payment"
 
 
 class Applier:
-    def __init__(self, *, bc: Any, state: Any, reader: Reader, policy: Policy, run_id: int | None) -> None:
-        self.bc, self.state, self.reader, self.policy = bc, state, reader, policy
+    def __init__(self, *, bc: Any, state: Any, reader: Reader, policy: Policy, run_id: int | None,
+                 replay: bool = False) -> None:
+        self.bc, self.state, self.reader, self.policy, self.replay = bc, state, reader, policy, replay
         self.ledger = Ledger(state, run_id)
 
     def apply(self, plan: PaymentPlan) -> Outcome:
@@ -43,6 +44,8 @@ class Applier:
                 return Outcome(rid, "unchanged", key, document=doc, message=plan.reason)
             self.ledger.put(rid, KIND, key, plan.decision, error=plan.reason)
             return Outcome(rid, plan.decision, key, document=doc, message=plan.reason)
+        if record and record["status"] == "on_hold" and not self.replay:
+            return Outcome(rid, "held", key, document=doc, message=f"on hold: wcbc replay {rid}")
         try:
             return self._pay(plan, doc)
         except SYSTEMIC:

@@ -14,11 +14,12 @@ from wcbc.sync.shipments.report import Report
 
 class PaymentSync:
     def __init__(self, *, woo: Any, bc: Any, state: Any, config: Any, dry_run: bool = False,
-                 run_id: int | None = None) -> None:
+                 run_id: int | None = None, replay: bool = False) -> None:
         self.state, self.dry_run = state, dry_run
         self.policy = planner.Policy.from_config(config)
         self.reader = Reader(woo=woo, bc=bc, state=state, config=config)
-        self.applier = Applier(bc=bc, state=state, reader=self.reader, policy=self.policy, run_id=run_id)
+        self.applier = Applier(bc=bc, state=state, reader=self.reader, policy=self.policy, run_id=run_id,
+                               replay=replay)
         self.report = Report()
 
     def run(self, *, order_ids: list[int] | None = None) -> Report:

@@ -21,8 +21,9 @@ KIND = "shipment"
 
 
 class Applier:
-    def __init__(self, *, woo: Any, state: Any, policy: Policy, run_id: int | None) -> None:
-        self.woo, self.state, self.policy = woo, state, policy
+    def __init__(self, *, woo: Any, state: Any, policy: Policy, run_id: int | None,
+                 replay: bool = False) -> None:
+        self.woo, self.state, self.policy, self.replay = woo, state, policy, replay
         self.ledger = Ledger(state, run_id)
 
     def apply(self, plan: ShipmentPlan) -> Outcome:
@@ -39,6 +40,8 @@ class Applier:
                                     {"settled_by_lookup": "order meta", "order": plan.order_id})
                 self.ledger.done(rid, KIND, number, links=[self._link(plan)], detail={"order": plan.order_id})
             return Outcome(rid, "unchanged", number, document=str(plan.order_id))
+        if record and record["status"] == "on_hold" and not self.replay:
+            return Outcome(rid, "held", number, message=f"on hold: wcbc replay {rid}")
         try:
             return self._ship(plan)
         except SYSTEMIC:

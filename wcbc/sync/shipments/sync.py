@@ -24,11 +24,11 @@ log = logging.getLogger("wcbc.shipments")
 
 class ShipmentSync:
     def __init__(self, *, woo: Any, bc: Any, state: Any, config: Any, dry_run: bool = False,
-                 run_id: int | None = None) -> None:
+                 run_id: int | None = None, replay: bool = False) -> None:
         self.state, self.config, self.dry_run = state, config, dry_run
         self.policy = planner.Policy.from_config(config)
         self.reader = Reader(woo=woo, bc=bc, state=state, config=config)
-        self.applier = Applier(woo=woo, state=state, policy=self.policy, run_id=run_id)
+        self.applier = Applier(woo=woo, state=state, policy=self.policy, run_id=run_id, replay=replay)
         self.report = Report()
 
     def run(self, *, since: dt.datetime | None = None, numbers: list[str] | None = None) -> Report:
