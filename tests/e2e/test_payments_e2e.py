@@ -129,3 +129,15 @@ def test_failed_payment_replayed_and_audited(e2e: E2E) -> None:
     assert steps.count("result") == 2 and "mapped" in steps
     code, out, _ = e2e.cli("--json", "status")
     assert {"sync-payments"} <= set(json.loads(out)["last_runs"])
+
+
+def test_reconcile_orders_reports_open_invoices_of_paid_orders_and_unfulfilled_shipments(e2e: E2E) -> None:
+    setup_journal(e2e)
+    order, invoice = invoiced(e2e)  # paid online, shipped and invoiced in BC; nothing synced back yet
+    code, out, _ = e2e.cli("--json", "reconcile", "--orders", "--since", "2020-01-01")
+    issues = {(i["kind"], i["order_id"]) for i in json.loads(out)["orders"]["issues"]}
+    assert {("paid_invoice_open", order["id"]), ("shipped_not_completed", order["id"])} <= issues
+    assert e2e.cli("sync-fulfilment")[0] == 0  # completes the order and pays the invoice
+    code, out, _ = e2e.cli("--json", "reconcile", "--orders", "--since", "2020-01-01")
+    kinds = {i["kind"] for i in json.loads(out)["orders"]["issues"]}
+    assert not kinds & {"paid_invoice_open", "shipped_not_completed"}

@@ -82,6 +82,7 @@ class FakeBC:
         self.ledger: list[dict] = []
         self.sales_orders: list[dict] = []
         self.sales_invoices: list[dict] = []
+        self.sales_shipments: list[dict] = []
         self.calls: collections.Counter[str] = collections.Counter()
         self.queries: list[tuple[str, dict]] = []
         self.fail_with: Exception | None = None
@@ -122,7 +123,7 @@ class FakeBC:
         if self.fail_with is not None:
             raise self.fail_with
         rows = {"items": self.items, "itemLedgerEntries": self.ledger, "salesOrders": self.sales_orders,
-                "salesInvoices": self.sales_invoices}[path]
+                "salesInvoices": self.sales_invoices, "salesShipments": self.sales_shipments}[path]
         found = [r for r in rows if matches(r, params.get("$filter"))]
         if params.get("$orderby"):
             name, _, direction = params["$orderby"].partition(" ")

@@ -16,12 +16,13 @@ from typing import Any
 from wcbc.core.errors import RecordError
 from wcbc.core.time import odata_literal, parse
 from wcbc.sync.mapping import orders as mapping
+from wcbc.sync.reconcile.o2c import compare_o2c, read_shipped
 from wcbc.sync.reconcile.report import OrderIssue, OrdersCheck
 
 _DOCUMENTS = (
     ("salesOrders", "orderDate", "id,number,externalDocumentNumber,totalAmountIncludingTax,orderDate"),
     ("salesInvoices", "invoiceDate",
-     "id,number,externalDocumentNumber,totalAmountIncludingTax,invoiceDate,orderNumber,status"),
+     "id,number,externalDocumentNumber,totalAmountIncludingTax,invoiceDate,orderNumber,status,remainingAmount"),
 )
 
 
@@ -40,6 +41,8 @@ def check_orders(woo: Any, bc: Any, state: Any, config: Any, since: datetime | N
         return bool(state.link_by_bc("order", document_id))
 
     compare(check, web, documents, Decimal(str(cfg.total_tolerance)), linked)
+    payments_on = bool(getattr(getattr(config, "payments", None), "journals", None))
+    compare_o2c(check, web, documents, read_shipped(bc, since), payments_on=payments_on)
     return check
 
 
@@ -57,7 +60,8 @@ def read_web_orders(woo: Any, cfg: Any, since: datetime, check: OrdersCheck) -> 
                 OrderIssue("missing_in_bc", str(order.get("number")), order.get("id"), detail=str(exc)))
             continue
         web[number.upper()] = {"id": order.get("id"), "total": order.get("total"),
-                               "number": order.get("number")}
+                               "number": order.get("number"), "status": order.get("status"),
+                               "date_paid": order.get("date_paid")}
     return web
 
 
@@ -78,6 +82,8 @@ def read_bc_documents(bc: Any, since: datetime, check: OrdersCheck) -> dict[str,
                 "number": str(doc.get("number") or ""),
                 "total": doc.get("totalAmountIncludingTax"),
                 "orderNumber": doc.get("orderNumber") or "",
+                "status": doc.get("status"),
+                "remaining": doc.get("remainingAmount"),
             })
     return documents
 
