@@ -390,6 +390,12 @@ class WooClient:
                                         MAX_PER_PAGE))
         return found
 
+    def add_customer_note(self, order_id: int | str, note: str) -> dict:
+        """A note e-mailed to the buyer: NOT repeated after a lost answer (a second e-mail cannot be
+        recalled); the caller looks it up in :meth:`customer_notes` instead."""
+        return self._dict("POST", f"orders/{quote(str(order_id), safe='')}/notes",
+                          body={"note": note, "customer_note": True}, idempotent=False)
+
     def customer_notes(self, order_id: int | str) -> list[dict]:
         """The order's notes to the buyer (to send one only once: its e-mail cannot be recalled)."""
         return list(self._paginate(f"orders/{quote(str(order_id), safe='')}/notes", {"type": "customer"}))

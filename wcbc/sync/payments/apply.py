@@ -12,8 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from wcbc.adapters.http import AmbiguousWriteError
-from wcbc.core.errors import SYSTEMIC, RecordError, WcbcError
+from wcbc.core.errors import SYSTEMIC, AmbiguousWriteError, RecordError, WcbcError
 from wcbc.sync.common.apply import Ledger, Link
 from wcbc.sync.common.outcome import Outcome
 from wcbc.sync.payments.plan import PaymentPlan, Policy, money

@@ -9,11 +9,13 @@ shipment's link, its ``done`` record and the journal row commit in one transacti
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
-from wcbc.core.errors import SYSTEMIC, WcbcError
+from wcbc.core.errors import SYSTEMIC, AmbiguousWriteError, RecordError, WcbcError
 from wcbc.sync.common.apply import Ledger, Link
 from wcbc.sync.common.outcome import Outcome
+from wcbc.sync.common.plan import Write
 from wcbc.sync.shipments.plan import Policy, ShipmentPlan
 
 log = logging.getLogger("wcbc.shipments")
@@ -51,6 +53,26 @@ class Applier:
             log.warning("shipment %s: %s", number, exc)
             return Outcome(rid, status, number, document=str(plan.order_id), message=str(exc))
 
+    def _once(self, rid: str, write: Write, found: Callable[[], bool], create: Callable[[], Any]) -> None:
+        """Look up, then create: a write whose answer was lost is settled by the same lookup."""
+        if found():
+            self.ledger.journal(rid, "retried", {write.action: "found on the order"})
+            return
+        self.ledger.journal(rid, "sent", {write.action: write.key})
+        try:
+            create()
+        except AmbiguousWriteError as exc:
+            if not found():
+                raise RecordError(f"the answer to {write.action} was lost ({exc}); not found yet") from exc
+            self.ledger.journal(rid, "retried", {write.action: "settled by lookup"})
+
+    def _has_tracking(self, order_id: int, number: str) -> bool:
+        return number in {str(t.get("tracking_number")) for t in self.woo.shipment_trackings(order_id)}
+
+    def _has_note(self, order_id: int, shipment_number: str) -> bool:
+        return any(f"(shipment {shipment_number})" in str(n.get("note"))
+                   for n in self.woo.customer_notes(order_id))
+
     def _link(self, plan: ShipmentPlan) -> Link:
         return Link("shipment", f"{plan.order_id}:{plan.number}", str(plan.shipment.get("id") or plan.number),
                     str(plan.shipment.get("orderNumber") or ""),
@@ -62,18 +84,11 @@ class Applier:
                                                 "writes": [w.action for w in plan.writes]})
         for write in plan.writes:
             if write.action == "add_tracking":
-                have = {str(t.get("tracking_number")) for t in self.woo.shipment_trackings(oid)}
-                if write.key in have:
-                    self.ledger.journal(rid, "retried", {"tracking": "found on the order"})
-                    continue
-                self.ledger.journal(rid, "sent", {"add_tracking": write.key})
-                self.woo.add_shipment_tracking(oid, write.body)
+                self._once(rid, write, lambda w=write: self._has_tracking(oid, w.key),
+                           lambda w=write: self.woo.add_shipment_tracking(oid, w.body))
             elif write.action == "add_note":
-                if any(f"(shipment {number})" in str(n.get("note")) for n in self.woo.customer_notes(oid)):
-                    self.ledger.journal(rid, "retried", {"note": "found on the order"})
-                    continue
-                self.ledger.journal(rid, "sent", {"add_note": True})
-                self.woo.add_order_note(oid, write.body["note"], customer_note=True)
+                self._once(rid, write, lambda: self._has_note(oid, number),
+                           lambda w=write: self.woo.add_customer_note(oid, w.body["note"]))
             elif write.action == "update_order":
                 self.ledger.journal(rid, "sent", {"update_order": write.body.get("status") or "meta only"})
                 self.woo.update_order(oid, write.body)
