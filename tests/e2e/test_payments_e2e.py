@@ -141,3 +141,26 @@ def test_reconcile_orders_reports_open_invoices_of_paid_orders_and_unfulfilled_s
     code, out, _ = e2e.cli("--json", "reconcile", "--orders", "--since", "2020-01-01")
     kinds = {i["kind"] for i in json.loads(out)["orders"]["issues"]}
     assert not kinds & {"paid_invoice_open", "shipped_not_completed"}
+
+
+def test_post_with_job_queue_settles_on_a_later_run(e2e: E2E) -> None:
+    setup_journal(e2e)
+    e2e.bc.set_post_with_job_queue(True)
+    order, invoice = invoiced(e2e)
+    code, report = pay(e2e)
+    assert code == 0 and report["counts"] == {"pending": 1}
+    code, report = pay(e2e)  # still scheduled: the line is found in the journal, not created again
+    assert code == 0 and report["counts"] == {"pending": 1}
+    e2e.bc.run_job_queue()
+    code, report = pay(e2e)
+    assert code == 0 and report["counts"] == {"paid": 1}
+    assert len(payments(e2e)) == 1
+    assert records_of(e2e) == {f"payment:{order['id']}": "done"}
+
+
+def records_of(e2e: E2E) -> dict[str, str]:
+    ctx = e2e.context()
+    try:
+        return {r["id"]: r["status"] for r in ctx.state.records(kind="payment")}
+    finally:
+        ctx.close()

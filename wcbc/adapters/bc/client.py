@@ -295,10 +295,10 @@ class BCClient:
         """The customer payment journal (batch) with this code, or None."""
         return next(iter(self.iter("customerPaymentJournals", {"$filter": odata.eq("code", code)})), None)
 
-    def journal_payments(self, journal_id: str, document_number: str) -> list[dict]:
-        """The unposted payment lines of a journal with this document number (the payment's key)."""
-        return list(self.iter(f"customerPaymentJournals({journal_id})/customerPayments",
-                              {"$filter": odata.eq("documentNumber", document_number)}))
+    def journal_payments(self, journal_id: str, document_number: str | None = None) -> list[dict]:
+        """The unposted payment lines of a journal (with this document number: the payment's key)."""
+        params = {"$filter": odata.eq("documentNumber", document_number)} if document_number else None
+        return list(self.iter(f"customerPaymentJournals({journal_id})/customerPayments", params))
 
     def create_payment(self, journal_id: str, body: dict) -> dict:
         """POST a customer payment line (not repeated once sent: a lost answer is settled by a lookup)."""

@@ -68,9 +68,8 @@ class Applier:
         create = plan.writes[0]
         intent = {"journal": plan.journal, "invoice": doc, "amount": create.body["amount"]}
         self.ledger.intend(rid, KIND, key, intent, data={"invoice": plan.invoice["id"]})
-        lines = self.bc.journal_payments(jid, key)
-        if lines:
-            line = lines[0]
+        line = self.reader.line_before_run(jid, key)
+        if line:
             self.ledger.journal(rid, "retried", {"found_line": key})
         else:
             try:
@@ -90,7 +89,7 @@ class Applier:
             raise
         invoice = self.bc.invoice(str(plan.invoice["id"]))
         remaining = money(invoice.get("remainingAmount"))
-        if self.bc.journal_payments(jid, key) and invoice.get("status") == "Open":
+        if invoice.get("status") == "Open" and self.bc.journal_payments(jid, key):
             self.ledger.put(rid, KIND, key, "pending", error="posting scheduled (Post with Job Queue?)",
                             data={"invoice": plan.invoice["id"]})
             return Outcome(rid, "pending", key, document=doc, message="posting scheduled; read back next run")

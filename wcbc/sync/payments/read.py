@@ -22,6 +22,7 @@ class Reader:
         self.woo, self.bc, self.state = woo, bc, state
         self.links = OrderLinks(state, config.orders.number_prefix)
         self._journals: dict[str, dict | None] = {}
+        self._lines: dict[str, dict[str, dict]] = {}
 
     def open_invoices(self) -> list[dict]:
         return list(self.bc.iter("salesInvoices", {"$filter": odata.eq("status", "Open"),
@@ -62,3 +63,11 @@ class Reader:
         if code not in self._journals:
             self._journals[code] = self.bc.payment_journal(code)
         return self._journals[code]
+
+    def line_before_run(self, journal_id: str, document_number: str) -> dict | None:
+        """A line an earlier attempt left in the journal (read once per journal and run: wcbc's own batch
+        is empty between runs; lines created in this run are posted or removed at once)."""
+        if journal_id not in self._lines:
+            self._lines[journal_id] = {str(line.get("documentNumber")).upper(): line
+                                       for line in self.bc.journal_payments(journal_id)}
+        return self._lines[journal_id].pop(document_number.upper(), None)
