@@ -106,3 +106,25 @@ def test_command_line_writes_json_and_table(tmp_path: Path, capsys: pytest.Captu
     assert "deliveries_per_s" in capsys.readouterr().out
     table = bench_run.markdown(data)
     assert table.startswith("| case | figure |") and "serve/woocommerce-deliveries" in table
+
+
+def test_fulfilment_ships_and_pays_every_order_with_sane_calls(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bench.scenarios import fulfilment
+
+    monkeypatch.delenv("WCBC_MASTER_KEY", raising=False)
+    result = fulfilment.run(toy())
+    cases = {c["case"]: c for c in result["cases"]}
+    shipments, payments = cases["shipments"], cases["payments"]
+    assert shipments["records"] == 25 and payments["records"] == 20  # 5 orders shipped in two parts
+    assert shipments["outcomes"] == {"shipped": 25}
+    assert payments["outcomes"] == {"paid": 20}
+    for case in (shipments, payments):
+        check_figures(case)
+        check_calls(case, "woocommerce")
+        check_calls(case, "business_central")
+    bc = shipments["calls"]["business_central"]
+    assert bc["server"] <= bc["fewest"] + 2, bc["by_route_server"]  # no per-shipment BC call
+    routes = payments["calls"]["business_central"]["by_route_server"]
+    posts = sum(v for k, v in routes.items() if k.startswith("POST") and "Microsoft.NAV.post" in k)
+    assert posts == 20
+    assert payments["calls"]["business_central"]["server"] <= 3 * 20 + 4, routes
