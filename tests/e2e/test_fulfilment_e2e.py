@@ -152,3 +152,28 @@ def test_extension_missing_fails_the_shipment_alone(e2e: E2E) -> None:
 
 def doc_shipment(e2e: E2E) -> str:
     return e2e.bc.sales_shipments()[0]["number"]
+
+
+def test_doctor_checks_the_tracking_endpoint_and_the_payment_journals(e2e: E2E) -> None:
+    url = 'tracking_url = "api/contoso/shipping/v1.0/companies({company_id})/shipmentTrackings"\n'
+    e2e.write_config('\n[fulfilment]\n' + url + '\n[payments]\njournals = {stripe = "WEB-STRIPE"}\n')
+    code, out, _ = e2e.cli("--json", "doctor")
+    checks = {c["name"]: c for c in json.loads(out)}
+    assert code == 2
+    tracking, journals = checks["tracking endpoint"], checks["payment journals"]
+    assert not tracking["ok"] and "does not answer" in tracking["detail"]
+    assert not journals["ok"] and "WEB-STRIPE" in journals["detail"]
+    e2e.bc.publish_tracking_api()
+    e2e.bc.add_payment_journal("WEB-STRIPE", "Stripe", "10100")
+    order, doc = booked(e2e)
+    e2e.bc.ship_order(doc["id"], None)
+    code, out, _ = e2e.cli("--json", "doctor")
+    checks = {c["name"]: c for c in json.loads(out)}
+    assert code == 0, checks
+    fields = "number, packageTrackingNumber, shippingAgentCode"
+    assert checks["tracking endpoint"]["detail"] == f"answers with {fields}"
+    assert checks["payment journals"]["detail"] == "stripe -> WEB-STRIPE (10100)"
+    e2e.write_config('\n[fulfilment]\n' + url + 'tracking_number_field = "Package_Tracking_No"\n')
+    code, out, _ = e2e.cli("--json", "doctor")
+    checks = {c["name"]: c for c in json.loads(out)}
+    assert code == 2 and "no field Package_Tracking_No" in checks["tracking endpoint"]["detail"]

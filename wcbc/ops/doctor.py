@@ -95,6 +95,9 @@ def run_checks(config_path: Path | None, *, allow_http: bool = False) -> list[Ch
             return f"company {data.get('name') or data.get('displayName')} ({data.get('id')})"
 
         checks.append(_attempt("business central", company))
+        from wcbc.ops.doctor_o2c import o2c_checks
+
+        checks.extend(_attempt(name, fn) for name, fn in o2c_checks(ctx))
     ctx.close()
     return checks
 
