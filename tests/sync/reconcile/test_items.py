@@ -39,7 +39,7 @@ def shop(env: Env) -> None:
     env.woo.add_product("TSHIRT-001", "20.00", 100)
     env.woo.add_product("MUG-001", "15.00", 25)  # edited by hand in WooCommerce
     env.woo.add_variable("HOODIE", [("HOODIE-S", "45.00", 10), ("HOODIE-M", "47.00", 9)])
-    env.woo.add_product("BLOCKED-1", "5.00", 1)
+    env.woo.add_product("BLOCKED-1", "5.00", 0)  # already not purchasable (see test_block_and_unblock)
     env.woo.add_product("WOO-ONLY", "1.00", 1)
     env.woo.add_product("", "1.00")
     env.woo.add_product("SERVICE-1", "80.00")  # no stock managed: a service has none to push
@@ -56,16 +56,18 @@ def test_reconcile_puts_differences_right_and_reports(env: Env) -> None:
     }
     assert env.woo.by_sku("MUG-001")["regular_price"] == "12.50"
     assert env.woo.by_sku("HOODIE-M")["stock_quantity"] == 5
-    assert report.already_right == 3  # TSHIRT-001, HOODIE-S, SERVICE-1
+    assert report.already_right == 4  # TSHIRT-001, HOODIE-S, SERVICE-1, BLOCKED-1 (stock 0, out of stock)
     assert report.woo_only == ["WOO-ONLY"]
     assert report.bc_only == ["BC-ONLY"]
     assert report.skipped == [("BLOCKED-1", "the item is blocked in Business Central")]
     assert report.without_sku == 1 and report.duplicates == {}
-    assert env.woo.by_sku("BLOCKED-1")["stock_quantity"] == 1  # a blocked item is never written
+    blocked = env.woo.by_sku("BLOCKED-1")
+    assert (blocked["regular_price"], blocked["stock_quantity"]) == ("5.00", 0)  # its price never written
+    assert blocked["stock_status"] == "outofstock"
     assert env.state.record_get("item:MUG-001")["status"] == "done"
     # Second run: everything is right.
     again = reconcile(env)
-    assert again.differences == [] and again.already_right == 5
+    assert again.differences == [] and again.already_right == 6
 
 
 def test_duplicate_skus_are_reported(env: Env) -> None:
