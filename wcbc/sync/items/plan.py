@@ -90,11 +90,9 @@ def target_for(item: BCItem, reservations: Reservations, config: Any) -> Target:
     if not isinstance(item.blocked, bool):
         return Target(None, None, failure=f"blocked: not true or false: {item.blocked!r:.40}")
     failures: list[str] = []
-    problems = [f"{name}: not {kind}: {value!r:.40}" for name, value, kind in (
-        ("priceIncludesTax", item.price_includes_tax, "true or false"),
-        ("taxGroupCode", item.tax_group, "text")) if not isinstance(value, bool if kind != "text" else str)]
-    if problems:
-        price = stock.StorePrice(None, f"unreadable Business Central price ({problems[0]})", unreadable=True)
+    problem = _wrong_type(item)
+    if problem:
+        price = stock.StorePrice(None, f"unreadable Business Central price ({problem})", unreadable=True)
     else:
         try:
             price = store_price(item, config)
@@ -114,6 +112,15 @@ def target_for(item: BCItem, reservations: Reservations, config: Any) -> Target:
             failures.append(f"stock not written: {exc}")
     return Target(price.price, quantity, item.blocked, price.skip_reason if price.skipped else None,
                   "; ".join(failures) or None)
+
+
+def _wrong_type(item: BCItem) -> str | None:
+    """The first price field read from BC with a type BC never sends, named with its value."""
+    if not isinstance(item.price_includes_tax, bool):
+        return f"priceIncludesTax: not true or false: {item.price_includes_tax!r:.40}"
+    if not isinstance(item.tax_group, str):
+        return f"taxGroupCode: not text: {item.tax_group!r:.40}"
+    return None
 
 
 def changes_for(product: WooProduct, target: Target) -> dict[str, Any]:

@@ -16,7 +16,9 @@ def tax_rate_for(group: Any, items_config: Any) -> tuple[Decimal | None, str | N
     rate for ``group``. With neither key set the rate is None and no reason: the price conversion raises
     the configuration error (every item would need it)."""
     rates: dict[str, Decimal] = dict(getattr(items_config, "tax_rates", None) or {})
-    code = str(group or "").strip().upper()
+    if not isinstance(group, str):
+        raise TypeError(f"taxGroupCode: not text: {group!r:.40}")
+    code = group.strip().upper()
     if code and code in rates:
         return rates[code], None
     fallback = items_config.tax_rate
