@@ -276,3 +276,30 @@ def test_a_dry_run_reconcile_shows_the_plan_the_real_one_performs(env: Env) -> N
     assert shown.plan.as_list() == done.plan.as_list() and len(done.plan) == 2
     sent = [change for _, chunk in env.woo.writes for change in chunk]  # variations go out per parent
     assert sorted(sent, key=str) == sorted((w["body"] for w in done.plan.as_list()), key=str)
+
+
+def test_block_and_unblock(env: Env) -> None:
+    env.bc.add_item("SVC-1", "80", 0, type="Service")
+    env.bc.add_item("B-2", "5", 4)
+    env.woo.add_product("SVC-1", "80.00")  # stock not managed: its status is what makes it purchasable
+    env.woo.add_product("B-2", "5.00", 4, backorders="notify")
+    assert reconcile(env).differences == []
+    env.bc.change("SVC-1", blocked=True)
+    env.bc.change("B-2", blocked=True, unitPrice=Decimal("6"))
+    blocked = reconcile(env)
+    assert {d.number: d.after for d in blocked.updated} == {
+        "SVC-1": {"stock_status": "outofstock"},
+        "B-2": {"manage_stock": True, "stock_quantity": 0, "stock_status": "outofstock", "backorders": "no"},
+    }
+    assert env.woo.by_sku("B-2")["regular_price"] == "5.00"  # a blocked item's price is never written
+    assert reconcile(env).differences == []  # stays not purchasable, nothing more to write
+    env.bc.change("SVC-1", blocked=False)
+    env.bc.change("B-2", blocked=False)
+    restored = reconcile(env)
+    assert {d.number: d.after for d in restored.updated} == {
+        "SVC-1": {"stock_status": "instock"},
+        "B-2": {"regular_price": "6.00", "manage_stock": True, "stock_quantity": 4, "stock_status": "instock",
+                "backorders": "notify"},
+    }
+    assert env.woo.by_sku("B-2")["stock_status"] == "instock"
+    assert reconcile(env).differences == []

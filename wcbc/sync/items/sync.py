@@ -172,21 +172,28 @@ class ItemSync:
 
     def _products(self, items: list[BCItem]) -> dict[str, list[WooProduct]]:
         """Item key -> its products: from the links, else one ``?sku=`` search for the chunk (and the
-        products found are linked)."""
+        products found are linked). A blocked item's products are always searched: a block must see the
+        store's live backorders setting, which a hand edit may have changed since the link was saved."""
         found: dict[str, list[WooProduct]] = {}
         unlinked: list[BCItem] = []
+        remembered: dict[int, WooProduct] = {}
         for item in items:
             product = self.catalog.linked(item.id)
             if product is not None and sku_key(product.sku) == sku_key(self.skus.sku_for(item.number)):
-                found[item.key] = [product]
-            else:
-                unlinked.append(item)
+                if item.blocked is not True:
+                    found[item.key] = [product]
+                    continue
+                remembered[product.id] = product
+            unlinked.append(item)
         if unlinked:
             by_key = {i.key: i for i in unlinked}
             for key, products in self.catalog.search([i.number for i in unlinked]).items():
                 item = by_key.get(key)
                 if item is None:
                     continue
+                for product in products:
+                    if product.id in remembered and product.restore is None:
+                        product.restore = remembered[product.id].restore
                 found[key] = products
                 for product in products:
                     self.sink.linked(item, product)
