@@ -116,7 +116,8 @@ def price_for_store(
             raise ConfigError(
                 "Business Central and the store disagree on prices including tax and no tax rate is set",
                 key="items.tax_rate",
-                hint="set items.tax_rate (in percent, e.g. 20) or make items.prices_include_tax match BC",
+                hint="set items.tax_rate (in percent, e.g. 20; [items] tax_rates per tax group) or make "
+                     "items.prices_include_tax match BC",
             )
         try:
             rate = parse_money(tax_rate)
