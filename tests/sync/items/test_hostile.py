@@ -189,3 +189,19 @@ def test_a_hostile_notification_fails_alone_and_the_others_are_read(tmp_path: Pa
     assert env.state.inbox_backlog("business_central") == 0
     # The poll was not widened to the year 1.
     assert all("gt 0001-" not in q.get("$filter", "") for p, q in env.bc.queries if p == "items")
+
+
+def test_a_hostile_web_order_quantity_fails_only_the_stock_of_its_item(tmp_path: Path) -> None:
+    env = Env(tmp_path)
+    env.bc.add_item("MUG-1", "6", 10)
+    env.bc.add_item("CUP-1", "3", 10)
+    env.woo.add_product("MUG-1", "5.00", 10)
+    env.woo.add_product("CUP-1", "3.00", 10)
+    env.woo.add_order("processing", [("MUG-1", "1e309"), ("CUP-1", 2)])  # type: ignore[list-item]
+    env.from_start()
+    report = env.sync()
+    assert report.by_number() == {"MUG-1": "failed", "CUP-1": "updated"}
+    assert env.woo.by_sku("CUP-1")["stock_quantity"] == 8
+    mug = env.woo.by_sku("MUG-1")
+    assert (mug["regular_price"], mug["stock_quantity"]) == ("6.00", 10)  # its price still pushed
+    assert "web order" in env.state.record_get("item:MUG-1")["last_error"]

@@ -303,3 +303,18 @@ def test_block_and_unblock(env: Env) -> None:
     }
     assert env.woo.by_sku("B-2")["stock_status"] == "instock"
     assert reconcile(env).differences == []
+
+
+def test_a_hostile_item_fails_alone_in_reconcile(env: Env) -> None:
+    env.bc.add_item("OK-1", "5", 2)
+    bad = env.bc.add_item("BAD-1", "5", 2)
+    bad["unitPrice"] = float("inf")
+    env.woo.add_product("OK-1", "4.00", 2)
+    env.woo.add_product("BAD-1", "5.00", 1)
+    report = reconcile(env)
+    assert sorted((d.number, d.result) for d in report.differences) == [
+        ("BAD-1", "failed"), ("BAD-1", "updated"), ("OK-1", "updated")]  # its stock is still put right
+    assert report.failed and env.woo.by_sku("OK-1")["regular_price"] == "5.00"
+    assert env.woo.by_sku("BAD-1")["stock_quantity"] == 2
+    record = env.state.record_get("item:BAD-1")
+    assert record["status"] == "failed" and "unitPrice" in record["last_error"]
