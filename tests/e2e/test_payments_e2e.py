@@ -164,3 +164,22 @@ def records_of(e2e: E2E) -> dict[str, str]:
         return {r["id"]: r["status"] for r in ctx.state.records(kind="payment")}
     finally:
         ctx.close()
+
+
+def test_refunds_are_reported_for_a_person_not_booked(e2e: E2E) -> None:
+    """API v2.0 cannot book a refund payment applied to a credit memo (README, contract finding)."""
+    setup_journal(e2e)
+    partly, _ = invoiced(e2e, txn="ch_partly")
+    fully, _ = invoiced(e2e, txn="ch_fully")
+    e2e.woo.refund_order(partly["id"], amount="5.00", reason="chipped")
+    e2e.woo.refund_order(fully["id"], line_items=[{"sku": "MUG-001", "quantity": 2}])
+    code, report = pay(e2e)
+    assert code == 1, report  # the fully refunded one needs a person: on hold, listed by `wcbc failures`
+    by_record = {o["record"]: o for o in report["outcomes"]}
+    paid, held = by_record[f"payment:{partly['id']}"], by_record[f"payment:{fully['id']}"]
+    assert paid["result"] == "paid"
+    assert "refunded 5.00 in the store: book its refund payment" in paid["message"]
+    assert held["result"] == "on_hold" and "refunded in full" in held["message"]
+    assert [e["documentNumber"] for e in payments(e2e)] == [f"WCP-{partly['number']}"]  # no refund booked
+    code, report = pay(e2e)
+    assert code == 0 and report["counts"] == {"unchanged": 1}  # the held one is not reported again

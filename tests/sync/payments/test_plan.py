@@ -32,7 +32,9 @@ def test_paid_order_becomes_one_payment_then_a_post() -> None:
 def test_reported_cases() -> None:
     assert plan_payment(order(payment_method="bacs"), dict(INVOICE), POLICY).decision == "skipped"
     assert plan_payment(order(date_paid=None), dict(INVOICE), POLICY).reason.startswith("not paid")
-    assert plan_payment(order(status="refunded"), dict(INVOICE), POLICY).decision == "skipped"
+    refunded = plan_payment(order(status="refunded", refunds=[{"id": 5, "total": "-26.81"}]), dict(INVOICE),
+                            POLICY)
+    assert refunded.decision == "held" and "refunded 26.81 in the store" in refunded.reason
     assert plan_payment(order(currency="EUR"), dict(INVOICE), POLICY).decision == "skipped"
     assert plan_payment(order(), {**INVOICE, "status": "Paid"}, POLICY).decision == "settled"
     partly = plan_payment(order(), {**INVOICE, "remainingAmount": 10}, POLICY)
@@ -44,3 +46,10 @@ def test_reported_cases() -> None:
 
 def test_document_number_is_code20() -> None:
     assert document_number({"number": "x" * 30}, "wcp-") == ("WCP-" + "X" * 30)[:20]
+
+
+def test_partly_refunded_order_is_paid_and_its_refund_reported() -> None:
+    plan = plan_payment(order(refunds=[{"id": 5, "total": "-5.00"}]), dict(INVOICE), POLICY)
+    assert plan.decision == "pay" and plan.writes[0].body["amount"] == -26.81
+    assert plan.warning.startswith("refunded 5.00 in the store: book its refund payment in BC by hand")
+    assert plan_payment(order(), dict(INVOICE), POLICY).warning == ""

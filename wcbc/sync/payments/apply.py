@@ -39,10 +39,12 @@ class Applier:
                 return Outcome(rid, "paid", key, document=doc, message=plan.reason)
             return Outcome(rid, "unchanged", key, document=doc)
         if plan.decision in ("skipped", "held"):
-            if record and record["status"] == plan.decision and record.get("last_error") == plan.reason:
+            # held: a person decides; kept on hold (listed by `wcbc failures`, exit 1 once) for a replay
+            status = "skipped" if plan.decision == "skipped" else "on_hold"
+            if record and record["status"] == status and record.get("last_error") == plan.reason:
                 return Outcome(rid, "unchanged", key, document=doc, message=plan.reason)
-            self.ledger.put(rid, KIND, key, plan.decision, error=plan.reason)
-            return Outcome(rid, plan.decision, key, document=doc, message=plan.reason)
+            self.ledger.put(rid, KIND, key, status, error=plan.reason)
+            return Outcome(rid, status, key, document=doc, message=plan.reason)
         if record and record["status"] == "on_hold" and not self.replay:
             return Outcome(rid, "held", key, document=doc, message=f"on hold: wcbc replay {rid}")
         try:
@@ -97,6 +99,9 @@ class Applier:
                          detail={"invoice": doc, "remaining": str(remaining),
                                  "status": invoice.get("status")})
         message = None if remaining == 0 else f"invoice {doc} still has {remaining} open"
+        if plan.warning:
+            self.ledger.journal(rid, "warning", {"message": plan.warning})
+            message = "; ".join(m for m in (message, plan.warning) if m)
         if message:
             log.warning("payment of order %s: %s", plan.order_id, message)
         return Outcome(rid, "paid", key, document=doc, message=message, difference=remaining)

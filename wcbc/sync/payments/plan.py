@@ -1,9 +1,11 @@
 """sync-fulfilment (payments), step 2 of 3: pure decisions and writes with their idempotency keys.
 
 Decisions: ``pay`` (writes ``create_payment`` then ``post_journal``), ``settled`` (the invoice is no longer
-open: an earlier run's payment, or someone else's), ``skipped`` (not paid in the store, refunded or
-cancelled, an unmapped payment method, another currency: reported once), ``held`` (the invoice is partly
-settled already: a person decides).
+open: an earlier run's payment, or someone else's), ``skipped`` (not paid in the store, cancelled, an
+unmapped payment method, another currency: reported once), ``held`` (refunded in full, the invoice
+partly settled already, a paid amount that differs: a person decides; the record goes on hold). A
+partly refunded order is paid in full and its refund reported (``warning``): API v2.0 cannot book a
+refund payment (README).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 
 from wcbc.sync.common.plan import Write
 
-SKIP_STATUSES = frozenset({"cancelled", "refunded", "failed", "pending", "trash", "checkout-draft"})
+SKIP_STATUSES = frozenset({"cancelled", "failed", "pending", "trash", "checkout-draft"})
 
 
 def record_id(order_id: int) -> str:
@@ -52,6 +54,7 @@ class PaymentPlan:
     key: str = ""
     journal: str = ""
     writes: list[Write] = field(default_factory=list)
+    warning: str = ""
 
     @property
     def rid(self) -> str:
@@ -72,6 +75,9 @@ def plan_payment(order: Mapping[str, Any], invoice: dict[str, Any], policy: Poli
     if not order.get("date_paid"):
         return PaymentPlan(oid, invoice, "skipped", reason="not paid in the store (no date_paid)", key=key)
     status = str(order.get("status") or "")
+    if status == "refunded":
+        return PaymentPlan(oid, invoice, "held", key=key, reason="order refunded in full in the store: "
+                           + (refund_warning(order) or "settle the invoice by hand"))
     if status in SKIP_STATUSES:
         return PaymentPlan(oid, invoice, "skipped", reason=f"order status {status!r}", key=key)
     method = str(order.get("payment_method") or "")
@@ -104,4 +110,15 @@ def plan_payment(order: Mapping[str, Any], invoice: dict[str, Any], policy: Poli
     }
     writes = [Write(rid, "create_payment", "bc", key, body=body, note=f"journal {journal}"),
               Write(rid, "post_journal", "bc", key, body={"journal": journal})]
-    return PaymentPlan(oid, invoice, "pay", key=key, journal=journal, writes=writes)
+    return PaymentPlan(oid, invoice, "pay", key=key, journal=journal, writes=writes,
+                       warning=refund_warning(order))
+
+
+def refund_warning(order: Mapping[str, Any]) -> str:
+    """Refunds in the store cannot be booked as refund payments through API v2.0 (README, §10.5): a
+    person books them in BC. Said once, with the payment."""
+    refunded = sum((abs(money(r.get("total"))) for r in order.get("refunds") or []), Decimal(0))
+    if not refunded:
+        return ""
+    return (f"refunded {refunded} in the store: book its refund payment in BC by hand (a cash receipt "
+            "journal Refund line applied to the credit memo; API v2.0 cannot)")

@@ -2,8 +2,8 @@
 
 Shipment results: shipped (status and/or note written) | unchanged (written before: found on the order)
 | skipped (no web order) | failed | on_hold | would_ship (``--dry-run``). Payment results: paid |
-unchanged | skipped (unmapped method, not paid in the store...) | held (needs a person) | failed | on_hold
-| would_pay.
+unchanged | skipped (unmapped method, not paid in the store...) | on_hold (a person decides) | held (on hold
+already: waits for a replay) | pending (posting scheduled) | failed | would_pay.
 """
 
 from __future__ import annotations
