@@ -443,7 +443,7 @@ SCHEMA: dict[str, tuple[str, tuple[Key, ...]]] = {
                 "Its field holding the shipping agent (Shipping_Agent_Code)"),
             Key("tracking_extension", "bool", False,
                 "The store has the Shipment Tracking extension: add tracking through its route"),
-            Key("start_date", "str", None, "First run: read shipments posted since (YYYY-MM-DD)",
+            Key("start_date", "str", None, "First run: shipments modified since (default: the last 24 h)",
                 example="2026-01-01", check=_check_start_date),
             Key("overlap_seconds", "int", 300, "Re-read window when polling shipments", minimum=0),
             Key("max_attempts", "int", 3, "Failures before a shipment is put on hold", minimum=1),

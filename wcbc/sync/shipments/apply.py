@@ -2,8 +2,11 @@
 
 Each write is looked up before it is created (a kill or a lost state DB between two writes repeats
 nothing): the tracking item by its number on the extension's route, the note by the shipment number in the
-order's customer notes, and the status together with the meta key that marks the shipment done. The
-shipment's link, its ``done`` record and the journal row commit in one transaction (Ledger.done).
+order's customer notes. The status goes together with the meta key that marks the shipment done, in one
+order update; those updates wait until the run's notes and tracking items are written and go out in
+``orders/batch`` calls of 100 (:meth:`Applier.flush`; after the tracking, as the Completed e-mail shows
+it). The shipment's link, its ``done`` record and the journal row commit in one transaction (Ledger.done)
+once its update is confirmed.
 """
 
 from __future__ import annotations
@@ -14,12 +17,14 @@ from typing import Any
 
 from wcbc.core.errors import SYSTEMIC, AmbiguousWriteError, RecordError, WcbcError
 from wcbc.sync.common.apply import Ledger, Link
+from wcbc.sync.common.batching import chunks
 from wcbc.sync.common.outcome import Outcome
 from wcbc.sync.common.plan import Write
 from wcbc.sync.shipments.plan import Policy, ShipmentPlan
 
 log = logging.getLogger("wcbc.shipments")
 KIND = "shipment"
+BATCH = 100  # WooCommerce's orders/batch limit
 
 
 class Applier:
@@ -27,8 +32,10 @@ class Applier:
                  replay: bool = False) -> None:
         self.woo, self.state, self.policy, self.replay = woo, state, policy, replay
         self.ledger = Ledger(state, run_id)
+        self.waiting: list[tuple[ShipmentPlan, dict[str, Any]]] = []
 
-    def apply(self, plan: ShipmentPlan) -> Outcome:
+    def apply(self, plan: ShipmentPlan) -> Outcome | None:
+        """The shipment's outcome, or None when its order update waits for :meth:`flush`."""
         rid, number = plan.rid, plan.number
         record = self.state.record_get(rid)
         if plan.decision == "skipped":
@@ -45,13 +52,12 @@ class Applier:
         if record and record["status"] == "on_hold" and not self.replay:
             return Outcome(rid, "held", number, message=f"on hold: wcbc replay {rid}")
         try:
-            return self._ship(plan)
+            self._ship(plan)
         except SYSTEMIC:
             raise
         except WcbcError as exc:
-            status = self.ledger.fail(rid, KIND, number, str(exc), max_attempts=self.policy.max_attempts)
-            log.warning("shipment %s: %s", number, exc)
-            return Outcome(rid, status, number, document=str(plan.order_id), message=str(exc))
+            return self._failed(plan, str(exc))
+        return None
 
     def _once(self, rid: str, write: Write, found: Callable[[], bool], create: Callable[[], Any]) -> None:
         """Look up, then create: a write whose answer was lost is settled by the same lookup."""
@@ -78,7 +84,36 @@ class Applier:
                     str(plan.shipment.get("orderNumber") or ""),
                     {"order_id": plan.order_id, "full": plan.full})
 
-    def _ship(self, plan: ShipmentPlan) -> Outcome:
+    def flush(self) -> list[Outcome]:
+        """Send the waiting order updates (status + meta key) per 100; settle each shipment by its result."""
+        outcomes: list[Outcome] = []
+        waiting, self.waiting = self.waiting, []
+        for part in chunks(waiting, BATCH):
+            try:
+                results = self.woo.batch_orders([{"id": p.order_id, **body} for p, body in part])
+            except SYSTEMIC:
+                raise
+            except WcbcError as exc:
+                outcomes += [self._failed(p, str(exc)) for p, _ in part]
+                continue
+            for (plan, body), result in zip(part, results, strict=True):
+                if not result.ok:
+                    error = result.error or {}
+                    outcomes.append(self._failed(plan, f"{error.get('code')}: {error.get('message')}"))
+                    continue
+                status = body.get("status")
+                self.ledger.done(plan.rid, KIND, plan.number, links=[self._link(plan)],
+                                 detail={"order": plan.order_id, "full": plan.full, "status": status})
+                outcomes.append(Outcome(plan.rid, "shipped", plan.number, document=str(plan.order_id),
+                                        detail={"full": plan.full, **({"status": status} if status else {})}))
+        return outcomes
+
+    def _failed(self, plan: ShipmentPlan, message: str) -> Outcome:
+        status = self.ledger.fail(plan.rid, KIND, plan.number, message, max_attempts=self.policy.max_attempts)
+        log.warning("shipment %s: %s", plan.number, message)
+        return Outcome(plan.rid, status, plan.number, document=str(plan.order_id), message=message)
+
+    def _ship(self, plan: ShipmentPlan) -> None:
         rid, number, oid = plan.rid, plan.number, plan.order_id
         self.ledger.intend(rid, KIND, number, {"order": oid, "full": plan.full,
                                                 "writes": [w.action for w in plan.writes]})
@@ -91,9 +126,4 @@ class Applier:
                            lambda w=write: self.woo.add_customer_note(oid, w.body["note"]))
             elif write.action == "update_order":
                 self.ledger.journal(rid, "sent", {"update_order": write.body.get("status") or "meta only"})
-                self.woo.update_order(oid, write.body)
-        status = (plan.write("update_order") or plan.writes[-1]).body.get("status")
-        self.ledger.done(rid, KIND, number, links=[self._link(plan)],
-                         detail={"order": oid, "full": plan.full, "status": status})
-        return Outcome(rid, "shipped", number, document=str(oid),
-                       detail={"full": plan.full, **({"status": status} if status else {})})
+                self.waiting.append((plan, write.body))

@@ -38,7 +38,7 @@ class ShipmentSync:
         else:
             f = self.config.fulfilment
             start = window_start(since, self.reader.bookmark(), overlap_seconds=f.overlap_seconds,
-                                 start_date=f.start_date or self.config.orders.start_date, started=started)
+                                 start_date=f.start_date, started=started)
             shipments = self.reader.modified(start)
             seen = {str(s["number"]) for s in shipments}
             retry = [n for n in self.reader.failed_numbers() if n not in seen]
@@ -51,7 +51,11 @@ class ShipmentSync:
                 self.report.outcomes.append(Outcome(p.rid, result, p.number, message=p.reason or None))
             return self.report
         for p in plans:
-            self.report.outcomes.append(self.applier.apply(p))
+            outcome = self.applier.apply(p)
+            if outcome is not None:
+                self.report.outcomes.append(outcome)
+        for outcome in self.applier.flush():
+            self.report.outcomes.append(outcome)
         if not numbers:
             newest = [parse(s.get("lastModifiedDateTime")) for s in shipments]
             self.state.cursor_set(SHIPMENTS_MODIFIED_AFTER, iso_z(capped(newest, started)))
