@@ -61,6 +61,9 @@ def test_partial_then_full_shipment_note_and_status_exactly_once(e2e: E2E) -> No
     code, out, _ = e2e.cli("--json", "sync-orders")
     assert code == 0 and json.loads(out)["counts"].get("booked", 0) == 0
     assert sorted(records(e2e, "shipment").values()) == ["done", "done"]
+    code, out, _ = e2e.cli("--json", "status")
+    last = json.loads(out)["last_runs"]
+    assert last["sync-shipments"]["outcome"] == "ok" and "sync-payments" not in last  # payments are off
 
 
 def test_tracking_via_custom_api_page_and_partial_status(e2e: E2E) -> None:
