@@ -37,20 +37,26 @@ def progress(env: E2E) -> int:
 
 def test_sigkill_and_lost_state_during_fulfilment_and_payments(env: E2E) -> None:
     no_notes(env)
-    payments = '\n[payments]\njournals = {stripe = "WEB-STRIPE"}\n'
-    env.config_path.write_text(env.config_path.read_text() + payments)
+    extra = ('\n[payments]\njournals = {stripe = "WEB-STRIPE"}\n[fulfilment]\ntracking_extension = true\n'
+             'tracking_url = "api/contoso/shipping/v1.0/companies({company_id})/shipmentTrackings"\n')
+    env.config_path.write_text(env.config_path.read_text() + extra)
     env.bc.add_payment_journal("WEB-STRIPE", "Stripe", "10100")
+    env.bc.publish_tracking_api()
+    env.woo.set_extensions(shipment_tracking=True)
+    env.bc.fail_posting(set_name="customerPaymentJournals", times=3)  # three payments fail once
     rng = random.Random(15)
     jane = jane_id(env)
     lines = [{"sku": "MUG-001", "quantity": 2}, {"sku": "CAP-001", "quantity": 1}]
-    orders = [env.woo.create_order(customer_id=jane, payment_method="stripe", transaction_id=f"ch_{i}",
-                                   line_items=lines) for i in range(ORDERS)]
+    orders = [env.woo.create_order(customer_id=jane, payment_method="bacs" if i % 10 == 9 else "stripe",
+                                   transaction_id=f"ch_{i}", line_items=lines) for i in range(ORDERS)]
+    unmapped = {o["id"] for o in orders if o["payment_method"] == "bacs"}
     assert run(env, "sync-orders").returncode == 0
     for order in orders:
         doc = env.bc.documents_by_external_number(str(order["number"]))[0]
         if order["id"] % 3 == 0:
             env.bc.ship_order(doc["id"], {"MUG-001": 1})  # a partial shipment first
-        env.bc.ship_order(doc["id"], None, invoice=True)
+        env.bc.ship_order(doc["id"], None, invoice=True, package_tracking_no=f"1Z{order['id']}",
+                          shipping_agent_code="UPS")
     shipments = {s["number"] for s in env.bc.sales_shipments()}
     env.bc.faults.latency = 0.02
     kills = lost = 0
@@ -79,8 +85,17 @@ def test_sigkill_and_lost_state_during_fulfilment_and_payments(env: E2E) -> None
     assert set(per_shipment) == shipments and set(per_shipment.values()) == {1}  # exactly once each
     assert {env.woo.get_order(o["id"])["status"] for o in orders} == {"completed"}
     entries = Counter(e["documentNumber"] for e in env.bc.payment_entries())
-    assert entries == Counter({f"WCP-{o['number']}": 1 for o in orders})
+    assert entries == Counter({f"WCP-{o['number']}": 1 for o in orders if o["id"] not in unmapped})
+    ctx = env.context()
+    try:
+        assert [len(ctx.woo.shipment_trackings(o["id"])) for o in orders] == [1] * len(orders)
+        skipped = {r["id"] for r in ctx.state.records(status="skipped", kind="payment")}
+    finally:
+        ctx.close()
+    assert skipped == {f"payment:{i}" for i in unmapped}  # reported, never paid
     for order in orders:
+        if order["id"] in unmapped:
+            continue
         invoice = next(d for d in env.bc.documents_by_external_number(str(order["number"]))
                        if d.get("@kind") == "salesInvoice")
         assert invoice["status"] == "Paid" and Decimal(str(invoice["remainingAmount"])) == 0
