@@ -44,8 +44,8 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from wcbc.core.config import write_private_file
 from wcbc.core.errors import VaultError
+from wcbc.core.files import write_private_file
 
 log = logging.getLogger("wcbc.vault")
 
