@@ -60,12 +60,12 @@ def test_file_is_private_wal_and_migrated(tmp_path: Path) -> None:
 
 def test_older_file_is_upgraded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "wcbc.db"
-    monkeypatch.setattr(state_mod, "MIGRATIONS", MIGRATIONS[:1])
+    monkeypatch.setattr(state_mod.migrations, "MIGRATIONS", MIGRATIONS[:1])
     with State(path) as old:
         assert old.migrations() == [MIGRATIONS[0][0]]
         assert "inbox" not in old.db.table_names()
         old.link_set("order", "16", "guid-16", "SO-1")
-    monkeypatch.setattr(state_mod, "MIGRATIONS", MIGRATIONS)
+    monkeypatch.setattr(state_mod.migrations, "MIGRATIONS", MIGRATIONS)
     with State(path) as new:
         assert new.migrations() == [name for name, _ in MIGRATIONS]
         assert new.link_get("order", "16")["bc_number"] == "SO-1"  # type: ignore[index]
