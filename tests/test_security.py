@@ -83,7 +83,7 @@ def test_vault_key_file_and_state_db_are_private(tmp_path: Path, monkeypatch: py
     monkeypatch.delenv("WCBC_MASTER_KEY", raising=False)
     # Force the key file: no keyring backend, whatever another test in this worker left installed
     # (PYTHON_KEYRING_BACKEND is read only when keyring is first imported).
-    monkeypatch.setattr("wcbc.core.vault._usable_keyring", lambda: None)
+    monkeypatch.setattr("wcbc.core.vault.keys._usable_keyring", lambda: None)
     previous = os.umask(0o022)  # a permissive umask: 0600 must come from wcbc, not from the umask
     try:
         modes, state_path = _write_private_files(tmp_path)
