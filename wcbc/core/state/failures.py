@@ -20,20 +20,20 @@ _CAUSES: tuple[tuple[tuple[str, ...], tuple[str, ...], str, str], ...] = (
      "the disk is full; the write was rolled back",
      "free space on the file system that holds the state file, then run again"),
     (("SQLITE_READONLY",), ("readonly database", "read-only"),
-     "cannot be written: the file, its directory or the file system is read-only",
+     "it cannot be written: the file, its directory or the file system is read-only",
      "give wcbc's user write access to the file, its -wal and -shm files and their directory "
      "(chown to that user, chmod 600; the directory 700), or remount the file system read-write"),
     (("SQLITE_CANTOPEN",), ("unable to open",),
-     "cannot be opened",
+     "it cannot be opened",
      "check that the path is right and that wcbc's user can create files in its directory "
      "(SQLite's WAL needs the -wal and -shm files beside it)"),
     (("SQLITE_CORRUPT", "SQLITE_NOTADB"), ("malformed", "not a database"),
-     "is damaged", RESTORE_HINT),
+     "it is damaged", RESTORE_HINT),
     (("SQLITE_IOERR",), ("disk i/o error",),
-     "could not be read or written (disk I/O error)",
+     "it could not be read or written (disk I/O error)",
      "check the disk and the file system (dmesg); if the file is damaged, " + RESTORE_HINT),
     (("SQLITE_BUSY", "SQLITE_LOCKED"), ("database is locked", "database table is locked"),
-     "stayed locked by another process for longer than the 30 s busy timeout",
+     "it stayed locked by another process for longer than the 30 s busy timeout",
      "look for a stuck wcbc process (or a tool holding the file open) and stop it"),
 )
 
@@ -46,5 +46,5 @@ def translate(exc: BaseException, path: Path) -> StateError | None:
     text = str(exc).lower()
     for names, words, meaning, hint in _CAUSES:
         if any(name == n or name.startswith(n + "_") for n in names) or any(w in text for w in words):
-            return StateError(f"state file {path} {meaning} (SQLite: {exc})", hint=hint)
+            return StateError(f"state file {path}: {meaning} (SQLite: {exc})", hint=hint)
     return None

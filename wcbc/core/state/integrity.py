@@ -10,7 +10,7 @@ from wcbc.core.state.base import StateBase
 from wcbc.core.state.failures import RESTORE_HINT
 from wcbc.core.time import iso_micro, parse
 
-# quick_check reads every page (about 0.1 s per 10 MB here); once per this interval is cheap for cron
+# quick_check reads every page (0.15 s for a 70 MB file here, warm cache): once per interval is cheap for cron
 QUICK_CHECK_EVERY = timedelta(hours=6)
 _MARKER = "quick_check_at"
 
