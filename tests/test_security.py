@@ -6,12 +6,15 @@ from __future__ import annotations
 import base64
 import contextlib
 import hmac
+import http.server
 import inspect
 import io
 import json
 import logging
 import os
+import re
 import stat
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
@@ -246,3 +249,72 @@ class _NullState:
 
     def inbox_add(self, *args: object, **kwargs: object) -> int:
         raise AssertionError("nothing may be stored")
+
+
+# ------------------------------------------------------------------------------- an upstream echoing headers
+
+
+class _EchoHandler(http.server.BaseHTTPRequestHandler):
+    """A store that answers every call 401 and echoes the request's headers, as some proxies and
+    debugging plugins do (JSON, and a PHP $_SERVER dump inside it)."""
+
+    def _answer(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)
+        auth = self.headers.get("Authorization", "")
+        token = auth.split(" ", 1)[-1]
+        url_safe = base64.urlsafe_b64encode(base64.b64decode(token)).decode().rstrip("=") if token else ""
+        body = json.dumps({
+            "code": "rest_forbidden",
+            "message": f"Sorry, you are not allowed to do that with {token} (that is {url_safe}).",
+            "data": {"status": 401, "headers": {k.lower(): [v] for k, v in self.headers.items()},
+                     "debug": f"Array\n(\n    [HTTP_AUTHORIZATION] => {auth}\n)",
+                     "token": token},
+        }).encode()
+        self.send_response(401)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = do_PUT = _answer
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_upstream_echoing_the_authorization_header_leaks_nothing(e2e: E2E) -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _EchoHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        text = e2e.config_path.read_text()
+        text = re.sub(r'(?m)^url = "https://127\.0\.0\.1:\d+"$', f'url = "http://127.0.0.1:{server.server_port}"\n'
+                      "allow_http = true", text, count=1)
+        e2e.config_path.write_text(text)
+        with captured_logs("debug") as logs:
+            runs = {"sync-orders": e2e.cli("--debug", "sync-orders"), "doctor": e2e.cli("--debug", "doctor"),
+                    "json doctor": e2e.cli("--json", "doctor"), "status": e2e.cli("status")}
+    finally:
+        server.shutdown()
+        server.server_close()
+    creds = e2e.sandbox.credentials
+    pair = f"{creds.consumer_key}:{creds.consumer_secret}".encode()
+    basic = base64.b64encode(pair).decode()
+    forms = secret_forms([creds.consumer_key, creds.consumer_secret], *pair.decode().split(":", 1))
+    forms["basic auth, url-safe, unpadded"] = base64.urlsafe_b64encode(pair).decode().rstrip("=")
+    forms["basic auth, first half"] = basic[: len(basic) // 2]
+    texts: dict[str, str | bytes] = {"logs": logs.getvalue()}
+    for name, (_, out, err) in runs.items():
+        texts[f"{name} stdout"] = out
+        texts[f"{name} stderr"] = err
+    texts.update(db_bytes(e2e.state_path))
+    with State(e2e.state_path) as state:
+        texts["run summaries"] = json.dumps(state.last_runs(), default=str)
+    codes = {name: code for name, (code, _, _) in runs.items()}
+    assert codes["sync-orders"] != 0 and codes["doctor"] != 0  # the echoing store really answered
+    everything = "".join(str(v) for v in texts.values())
+    assert "you are not allowed to do that with ***" in everything  # the echoed message was shown, masked
+    assert leaks(forms, {"probe": f"Authorization: Basic {basic}"})  # the search finds the credential
+    assert leaks(forms, texts) == []
