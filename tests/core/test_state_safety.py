@@ -238,3 +238,36 @@ def test_host_identity(monkeypatch: pytest.MonkeyPatch) -> None:
     host_id, name = host_identity()
     assert name and host_id.startswith(("machine:", "host:")) and host_id == host_identity()[0]
     assert os.environ.get(HOST_ID_ENV) is None
+
+
+def test_a_command_context_honours_the_state_section(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from wcbc.ops.context import open_context
+
+    monkeypatch.setattr("wcbc.core.vault.keys._usable_keyring", lambda: None)
+    monkeypatch.delenv("WCBC_MASTER_KEY", raising=False)
+    config = tmp_path / "config.toml"
+    base = (
+        '[woocommerce]\nurl = "https://shop.example.com"\n'
+        '[business_central]\ntenant_id = "contoso.onmicrosoft.com"\n'
+        'environment = "Production"\ncompany_id = "f03f6225-081c-ec11-bb77-000d3abcf3e1"\n'
+        'client_id = "11111111-2222-3333-4444-555555555555"\n'
+        f'[state]\npath = "{tmp_path / "wcbc.db"}"\n'
+    )
+    config.write_text(base)
+    monkeypatch.setenv(HOST_ID_ENV, "host-a")
+    ctx = open_context(config)
+    ctx.state.cursor_set("x", "1")
+    ctx.close()
+    monkeypatch.setenv(HOST_ID_ENV, "host-b")
+    with pytest.raises(StateError, match="in use elsewhere"):
+        _ = open_context(config).state
+    config.write_text(base + 'on_copy = "warn"\n')
+    ctx = open_context(config)
+    assert ctx.state.cursor_get("x") == "1"
+    ctx.close()
+    config.write_text(base)
+    monkeypatch.setenv(HOST_ID_ENV, "host-c")
+    ctx = open_context(config)
+    ctx.take_over = True  # what the CLI's --take-over sets
+    assert [h["host_id"] for h in ctx.state.instance()["hosts"]] == ["host-c"]
+    ctx.close()

@@ -21,6 +21,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from wcbc.core.config.model import ON_COPY_CHOICES
 from wcbc.core.errors import StateError
 from wcbc.core.state.base import StateBase
 from wcbc.core.time import age_s
@@ -28,7 +29,6 @@ from wcbc.core.time import age_s
 log = logging.getLogger("wcbc.state")
 
 HOST_ID_ENV = "WCBC_HOST_ID"
-ON_COPY = ("refuse", "warn")
 TAKE_OVER_HINT = (
     "if the other one is a copy still running, stop it first: two copies book every order twice. Then take "
     "the file over deliberately: run the command once with --take-over (State(..., take_over=True)). "
@@ -66,8 +66,8 @@ class Instance(StateBase):
     _me: tuple[str, str, str]  # host id, real path, host name
 
     def _claim_instance(self, on_copy: str, window: timedelta, take_over: bool) -> None:
-        if on_copy not in ON_COPY:
-            raise ValueError(f"on_copy must be one of {', '.join(ON_COPY)} (got {on_copy!r})")
+        if on_copy not in ON_COPY_CHOICES:
+            raise ValueError(f"on_copy must be one of {', '.join(ON_COPY_CHOICES)} (got {on_copy!r})")
         host_id, host_name = host_identity()
         self._me = (host_id, str(self.path.resolve()), host_name)
         if not self._has_table("hosts"):  # a file at an older schema (only in tests of the migrations)

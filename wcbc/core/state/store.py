@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from wcbc.core.config.model import COPY_WINDOW_HOURS
 from wcbc.core.state.cursors import Cursors
 from wcbc.core.state.inbox import Inbox
 from wcbc.core.state.instance import Instance
@@ -19,7 +20,7 @@ from wcbc.core.state.runs import Conflicts, Runs, Subscriptions
 if TYPE_CHECKING:
     from wcbc.core.config import StateConfig
 
-COPY_WINDOW = timedelta(hours=24)
+COPY_WINDOW = timedelta(hours=COPY_WINDOW_HOURS)
 
 
 class State(Links, Records, Journal, Cursors, Inbox, Runs, Subscriptions, Conflicts, Integrity, Instance):
