@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import binascii
 import contextlib
 import fcntl
 import json
@@ -13,13 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
 from wcbc.core.errors import VaultError
 from wcbc.core.files import write_private_file
 from wcbc.core.vault import keys
-from wcbc.core.vault.document import _MANIFEST, VERSION, _aad, _b64, _unb64
+from wcbc.core.vault.document import VERSION, decrypt_all, encrypt_all
 from wcbc.core.vault.keys import MASTER_KEY_ENV, _decode_key, _keyring_get
 
 log = logging.getLogger("wcbc.vault")
@@ -115,42 +111,14 @@ class VaultBase:
             raise
 
     def _decrypt_all(self, doc: dict[str, Any], key: bytes) -> dict[str, str]:
-        aes = AESGCM(key)
         wrong = VaultError(
             f"the vault at {self.path} cannot be decrypted with the key from {self._source_text()}: "
             "wrong key or tampered file"
         )
-
-        def decrypt(entry: Any, name: str) -> bytes:
-            try:
-                return aes.decrypt(_unb64(entry["nonce"]), _unb64(entry["ciphertext"]), _aad(name))
-            except (InvalidTag, KeyError, TypeError, ValueError, binascii.Error):
-                raise wrong from None
-
-        manifest = doc.get("manifest")
-        if manifest is None:
-            raise wrong
-        try:
-            names = json.loads(decrypt(manifest, _MANIFEST))
-        except json.JSONDecodeError:
-            raise wrong from None
-        if sorted(names) != sorted(doc["secrets"]):
-            raise wrong
-        return {name: decrypt(doc["secrets"][name], name).decode("utf-8") for name in names}
+        return decrypt_all(doc, key, wrong)
 
     def _encrypt_all(self, values: dict[str, str], key: bytes) -> bytes:
-        aes = AESGCM(key)
-
-        def encrypt(plain: bytes, name: str) -> dict[str, str]:
-            nonce = os.urandom(12)
-            return {"nonce": _b64(nonce), "ciphertext": _b64(aes.encrypt(nonce, plain, _aad(name)))}
-
-        doc = {
-            "version": VERSION,
-            "manifest": encrypt(json.dumps(sorted(values)).encode(), _MANIFEST),
-            "secrets": {name: encrypt(values[name].encode("utf-8"), name) for name in sorted(values)},
-        }
-        return (json.dumps(doc, indent=1) + "\n").encode("ascii")
+        return encrypt_all(values, key)
 
     def _write(self, values: dict[str, str], key: bytes) -> None:
         try:
