@@ -14,6 +14,8 @@ import logging
 import os
 import re
 import stat
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -318,3 +320,64 @@ def test_upstream_echoing_the_authorization_header_leaks_nothing(e2e: E2E) -> No
     assert "you are not allowed to do that with ***" in everything  # the echoed message was shown, masked
     assert leaks(forms, {"probe": f"Authorization: Basic {basic}"})  # the search finds the credential
     assert leaks(forms, texts) == []
+
+
+# ------------------------------------------------------------------------------- refused files: CLI exit 2
+
+
+def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "wcbc", *args], capture_output=True, text=True, timeout=60,
+                          env={**{k: v for k, v in os.environ.items() if not k.startswith("WCBC_")}, **env})
+
+
+def _minimal_config(tmp_path: Path) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        '[woocommerce]\nurl = "https://shop.example.com"\n[business_central]\ntenant_id = "contoso.com"\n'
+        'environment = "Production"\ncompany_id = "11111111-2222-3333-4444-555555555555"\nclient_id = "abc"\n'
+        f'[state]\npath = "{tmp_path / "wcbc.db"}"\n'
+    )
+    return path
+
+
+def test_key_file_open_to_others_stops_the_cli_with_exit_2(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WCBC_MASTER_KEY", raising=False)
+    monkeypatch.setattr("wcbc.core.vault.keys._usable_keyring", lambda: None)
+    config = _minimal_config(tmp_path)
+    Vault.open(tmp_path / "vault.bin").set("woo_consumer_key", "ck_" + "c" * 40)
+    key_file = tmp_path / "vault.key"
+    key_file.chmod(0o644)
+    env = {"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+    result = _cli("--config", str(config), "credentials", "show", env=env)
+    assert result.returncode == 2, result.stderr
+    assert str(key_file) in result.stderr and "chmod 600" in result.stderr
+    assert "internal error" not in result.stderr and "Traceback" not in result.stderr
+    key_file.chmod(0o600)
+    assert _cli("--config", str(config), "credentials", "show", env=env).returncode == 0
+
+
+def test_damaged_or_copied_state_file_stops_the_cli_with_exit_2(tmp_path: Path) -> None:
+    config = _minimal_config(tmp_path)
+    env = {"WCBC_MASTER_KEY": generate_master_key(), "WCBC_HOST_ID": "this-host"}
+    with State(tmp_path / "wcbc.db") as state:  # used by another host a minute ago
+        state.db.execute("UPDATE hosts SET host_id = 'other-host'")
+    result = _cli("--config", str(config), "status", env=env)
+    assert result.returncode == 2, result.stderr
+    assert "in use elsewhere" in result.stderr and "host id other-host" in result.stderr  # same name: ids
+    assert "--take-over" in result.stderr and "internal error" not in result.stderr
+
+    with State(tmp_path / "wcbc.db", take_over=True) as state:
+        with state.batch():
+            for n in range(300):
+                state.record_put(f"order:{n}", "order", str(n), "done", data={"pad": "x" * 400})
+        state.db.execute("UPDATE meta SET value = '2000-01-01T00:00:00.000000Z' WHERE key = 'quick_check_at'")
+    path = tmp_path / "wcbc.db"
+    pages = path.stat().st_size // 4096
+    with open(path, "r+b") as fh:  # a damaged page in the middle of the file
+        fh.seek(4096 * (pages // 2))
+        fh.write(bytes(range(256)) * 16)
+    result = _cli("--config", str(config), "status", env=env)
+    assert result.returncode == 2, result.stderr
+    assert str(path) in result.stderr and "damaged" in result.stderr
+    assert "internal error" not in result.stderr and "Traceback" not in result.stderr

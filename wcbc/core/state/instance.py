@@ -92,8 +92,11 @@ class Instance(StateBase):
             self._seen()
 
     def _refuse_or_warn(self, other: dict[str, Any], on_copy: str, age: float) -> None:
-        message = (f"state file {self.path} is in use elsewhere: {other['host_name']} used it as "
-                   f"{other['path']} {_age(age)} ago; this is {self._me[2]} with {self._me[1]}")
+        them, me = other["host_name"], self._me[2]
+        if them == me:  # one name for two hosts (containers, clones): the ids tell them apart
+            them, me = f"{them} (host id {other['host_id']})", f"{me} (host id {self._me[0]})"
+        message = (f"state file {self.path} is in use elsewhere: {them} used it as {other['path']} "
+                   f"{_age(age)} ago; this is {me} with {self._me[1]}")
         if on_copy == "refuse":
             raise StateError(message, hint=TAKE_OVER_HINT)
         log.warning("%s. Two copies of one state file book every order twice (on_copy = \"warn\")", message)
