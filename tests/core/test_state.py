@@ -7,31 +7,16 @@ import multiprocessing
 import sqlite3
 import stat
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from tests.core.conftest import FakeClock
 from wcbc.core import state as state_mod
 from wcbc.core.errors import StateError
 from wcbc.core.redact import Redactor
 from wcbc.core.state import MIGRATIONS, State, iso, normalise_ts
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kwargs: float) -> None:
-        self.now += timedelta(**kwargs)
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 @pytest.fixture

@@ -5,31 +5,16 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from tests.core.conftest import FakeClock
 from wcbc.core.config import StateConfig
 from wcbc.core.errors import EXIT_CONFIG, StateError
 from wcbc.core.state import HOST_ID_ENV, State, host_identity, take_over
 from wcbc.core.state.integrity import QUICK_CHECK_EVERY
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kwargs: float) -> None:
-        self.now += timedelta(**kwargs)
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 def filled(path: Path, clock: FakeClock, rows: int = 300) -> None:

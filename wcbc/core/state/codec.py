@@ -33,6 +33,12 @@ def select(table: str, clauses: list[str], order: str) -> str:
     return f"SELECT * FROM {table}{where} ORDER BY {order}"  # noqa: S608 - no user text in here
 
 
+def equal(**columns: Any) -> tuple[list[str], list[Any]]:
+    """``column = ?`` clauses and their values for the filters that are given (None = no filter)."""
+    given = {name: value for name, value in columns.items() if value is not None}
+    return [f"{name} = ?" for name in given], list(given.values())
+
+
 def keep_header(name: str) -> bool:
     lower = name.lower()
     if lower in _DROPPED_HEADERS:

@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from wcbc.core.state.base import StateBase
-from wcbc.core.state.codec import dump, keep_header, load, select
+from wcbc.core.state.codec import dump, equal, keep_header, load, select
 from wcbc.core.time import iso_micro
 
 
@@ -110,12 +110,6 @@ class Inbox(StateBase):
         return self._inbox(rows[0]) if rows else None
 
     def inbox_list(self, status: str | None = None, source: str | None = None) -> list[dict[str, Any]]:
-        where, params = [], []
-        if status is not None:
-            where.append("status = ?")
-            params.append(status)
-        if source is not None:
-            where.append("source = ?")
-            params.append(source)
+        where, params = equal(status=status, source=source)
         sql = select("inbox", where, "id")
         return [self._inbox(r) for r in self._rows(sql, params)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from wcbc.core.state.base import StateBase
-from wcbc.core.state.codec import RECORD_STATUSES, dump, load, select
+from wcbc.core.state.codec import RECORD_STATUSES, dump, equal, load, select
 from wcbc.core.time import normalise_ts
 
 
@@ -57,13 +57,7 @@ class Records(StateBase):
     def records(self, status: str | None = None, kind: str | None = None,
                 since: str | None = None) -> list[dict[str, Any]]:
         """Records filtered by status, kind and ``updated_at >= since`` (any ISO timestamp)."""
-        where, params = [], []
-        if status is not None:
-            where.append("status = ?")
-            params.append(status)
-        if kind is not None:
-            where.append("kind = ?")
-            params.append(kind)
+        where, params = equal(status=status, kind=kind)
         if since is not None:
             where.append("updated_at >= ?")
             params.append(normalise_ts(since))
