@@ -83,7 +83,7 @@ class OrdersConfig:
     target: str = "sales_order"  # sales_order|sales_invoice|posted_invoice
     statuses: tuple[str, ...] = ("processing", "completed")
     start_date: str | None = None
-    number_prefix: str = ""
+    number_prefix: str = "WC-"  # an install that set "" keeps it (README, Upgrading)
     prices_include_tax: bool = False
     shipping_account: str | None = None
     shipping_item: str | None = None
@@ -357,7 +357,8 @@ SCHEMA: dict[str, tuple[str, tuple[Key, ...]]] = {
             Key("statuses", "strlist", ("processing", "completed"), "Order statuses that are sent to BC"),
             Key("start_date", "str", None, "Ignore orders created before this date (YYYY-MM-DD)",
                 example="2026-01-01", check=_check_start_date),
-            Key("number_prefix", "str", "", "Prefix of the external document number (WooCommerce order no.)"),
+            Key("number_prefix", "str", "WC-",
+                "Prefix of the external document number (WooCommerce order no.)"),
             Key("prices_include_tax", "bool", False,
                 "Gross line prices (VAT companies only; US Sales Tax refuses it)"),
             Key("shipping_account", "str", None, "G/L account for shipping charges (or shipping_item)",

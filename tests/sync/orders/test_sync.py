@@ -258,3 +258,17 @@ def test_a_crash_while_committing_leaves_no_link_without_its_record(state: State
     report = sync(woo, bc, state).run(since=SINCE)
     assert [(o.result, o.message) for o in report.outcomes] == [("linked", "found in BC, linked")]
     assert state.record_get("order:1")["status"] == "done" and len(bc.documents["salesOrders"]) == 1
+
+
+def test_the_default_prefix_is_wc_and_an_empty_one_is_kept(state: State) -> None:
+    from wcbc.core.config import OrdersConfig
+
+    assert OrdersConfig().number_prefix == "WC-"
+    woo, bc = FakeWoo(order(1)), FakeBC()
+    cfg = config()
+    cfg.orders = OrdersConfig(add_note=False)  # the default
+    sync(woo, bc, state, cfg).run(since=SINCE)
+    assert [d["externalDocumentNumber"] for d in bc.documents["salesOrders"]] == ["WC-1"]
+    woo.orders[2] = order(2)
+    sync(woo, bc, state, config(number_prefix="")).run(since=SINCE)  # an install that set "" keeps it
+    assert [d["externalDocumentNumber"] for d in bc.documents["salesOrders"]] == ["WC-1", "2"]
