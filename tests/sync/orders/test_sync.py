@@ -272,3 +272,18 @@ def test_the_default_prefix_is_wc_and_an_empty_one_is_kept(state: State) -> None
     woo.orders[2] = order(2)
     sync(woo, bc, state, config(number_prefix="")).run(since=SINCE)  # an install that set "" keeps it
     assert [d["externalDocumentNumber"] for d in bc.documents["salesOrders"]] == ["WC-1", "2"]
+
+
+def test_keys_colliding_for_bc_across_pages_of_one_run_book_one_document(state: State) -> None:
+    woo = FakeWoo(order(1, number="wc-7", modified=T0), order(2, modified=T0 + dt.timedelta(minutes=1)),
+                  order(3, number=" WC-7 ", modified=T0 + dt.timedelta(minutes=2)))
+    bc = FakeBC()
+    report = sync(woo, bc, state, config(batch_size=2)).run(since=SINCE)  # order 3 is on the second page
+    assert report.counts == {"booked": 2, "failed": 1}
+    assert [d["externalDocumentNumber"] for d in bc.documents["salesOrders"]] == ["WC-7", "2"]
+    assert "as that of order wc-7 (id 1) in this run" in state.record_get("order:3")["last_error"]
+    # the next run meets order 1's document under the key: not order 3's (its comment names #wc-7)
+    again = sync(woo, bc, state, config(batch_size=2)).run(since=SINCE)
+    assert [o.result for o in again.outcomes if o.order_id == 3] == ["failed"]
+    assert "no comment line names web order #WC-7" in state.record_get("order:3")["last_error"]
+    assert len(bc.documents["salesOrders"]) == 2

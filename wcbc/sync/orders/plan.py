@@ -243,18 +243,6 @@ def _tell_the_store(order: Mapping[str, Any], policy: Policy) -> list[Write]:
 # ------------------------------------------------------------------------------- what to look up
 
 
-def wanted_skus(orders: list[dict[str, Any]], skus: SkuMap, known_items: Mapping[str, Any]) -> set[str]:
-    """The BC item numbers of the orders' lines not checked yet in this run."""
-    numbers: set[str] = set()
-    for order in orders:
-        try:
-            lines = mapping.order_lines(order, "line_items")
-        except RecordError:  # decide() fails this order with the cause
-            lines = []
-        numbers |= {skus.number_for(str(line.get("sku") or "")) for line in lines}
-    return numbers - {""} - set(known_items)
-
-
 def wanted_emails(orders: list[dict[str, Any]], known: Known, options: mapping.MappingOptions) -> set[str]:
     """The e-mails of buyers without a customer link: BC is asked whether it has them."""
     emails: set[str] = set()
@@ -378,25 +366,6 @@ def _rejected(order: dict[str, Any], exc: RecordError) -> OrderPlan:
     return OrderPlan(order, "rejected", message=f"order {order.get('number', order['id'])}: {exc}")
 
 
-def check_items(order: Mapping[str, Any], items: Mapping[str, bool | None], skus: SkuMap) -> None:
-    """Every line's SKU is a BC item that is not blocked; else :class:`RecordError` naming the line."""
-    for line in mapping.order_lines(order, "line_items"):
-        sku = str(line.get("sku") or "").strip()
-        if not sku:
-            continue  # the mapping names a line without SKU
-        number = skus.number_for(sku)
-        state = items.get(number, False)
-        where = f"order {order.get('number')}: line {line.get('id')} ({line.get('name')})"
-        mapped = "" if number == sku.upper() else f" (mapped to {number} by items.mapping_file)"
-        if state is None:
-            raise RecordError(
-                f"{where}: SKU {sku!r}{mapped} is not a BC item number",
-                hint="create the item in BC (or fix the SKU or the mapping), then `wcbc replay`",
-            )
-        if state is True:
-            raise RecordError(f"{where}: BC item {number!r} is blocked")
-
-
 def plan_customer(order: dict[str, Any], known: Known, found: Found,
                   options: mapping.MappingOptions) -> CustomerPlan:
     """The buyer's BC customer (:func:`wcbc.sync.mapping.orders.buyer_key` says who the buyer is)."""
@@ -415,9 +384,10 @@ def plan_customer(order: dict[str, Any], known: Known, found: Found,
     return CustomerPlan(link_key, create=create, email=email)
 
 
-# After booking (pure as well): re-exported from their module.
+# Pure as well, re-exported from their modules: the SKUs of a page, and what follows a booking.
 from wcbc.sync.orders.followup import (  # noqa: E402, F401
     TotalsFollowUp,
     booked_link_data,
     follow_up_totals,
 )
+from wcbc.sync.orders.skus import check_items, wanted_skus  # noqa: E402, F401
