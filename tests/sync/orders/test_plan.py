@@ -275,3 +275,15 @@ def test_totals_follow_up_warns_when_bc_prices_include_tax_otherwise() -> None:
     assert follow_up.prices_include_tax and "orders.prices_include_tax" in follow_up.prices_include_tax
     assert plan.follow_up_totals(order(16), {**doc, "pricesIncludeTax": True}, policy, options
                                  ).prices_include_tax is None
+
+
+def test_values_bc_would_refuse_in_a_filter_are_not_asked_for() -> None:
+    """A 21-character SKU or an 81-character e-mail would make BC refuse the page's whole lookup: they are
+    left out, and the mapping fails that order alone (or makes the customer without the e-mail)."""
+    long_sku = order(1, skus=("X" * 21, "MUG-001"))
+    assert plan.wanted_skus([long_sku], SkuMap(), {}) == {"MUG-001"}
+    long_mail = order(2, email="a" * 70 + "@example.test")  # 83 characters
+    policy, options = setup()
+    assert plan.wanted_emails([long_mail, order(3)], Known(), options) == {"gus@example.test"}
+    p = decide(long_sku, found=Found(items={"MUG-001": False}))
+    assert p.decision == "rejected" and "is not a BC item number (longer than BC's 20" in str(p.message)

@@ -44,6 +44,7 @@ from wcbc.core.errors import RecordError
 from wcbc.sync.common.plan import Write
 from wcbc.sync.items.catalog import SkuMap
 from wcbc.sync.mapping import orders as mapping
+from wcbc.sync.mapping.orders.text import CUSTOMER_LENGTHS
 
 # The decisions an OrderPlan can carry.
 DECISIONS = ("unchanged", "conflict", "held", "skipped", "linked", "linked_by_meta", "book", "rejected")
@@ -244,14 +245,16 @@ def _tell_the_store(order: Mapping[str, Any], policy: Policy) -> list[Write]:
 
 
 def wanted_emails(orders: list[dict[str, Any]], known: Known, options: mapping.MappingOptions) -> set[str]:
-    """The e-mails of buyers without a customer link: BC is asked whether it has them."""
+    """The e-mails of buyers without a customer link: BC is asked whether it has them (not one longer than
+    BC's e-mail field, Text[80]: BC would refuse the whole filter, and the customer is made without it)."""
     emails: set[str] = set()
     for order in orders:
         key = buyer_link_key(order, options)
         if key is None or key in known.customers:
             continue
-        if _email(order):
-            emails.add(_email(order))
+        email = _email(order)
+        if email and mapping._utf16_len(email) <= CUSTOMER_LENGTHS["email"]:
+            emails.add(email)
     return emails
 
 

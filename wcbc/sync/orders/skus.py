@@ -10,10 +10,12 @@ from typing import Any
 from wcbc.core.errors import RecordError
 from wcbc.sync.items.catalog import SkuMap
 from wcbc.sync.mapping import orders as mapping
+from wcbc.sync.mapping.orders.text import ITEM_NUMBER_MAX
 
 
 def wanted_skus(orders: list[dict[str, Any]], skus: SkuMap, known_items: Mapping[str, Any]) -> set[str]:
-    """The BC item numbers of the orders' lines not checked yet in this run."""
+    """The BC item numbers of the orders' lines not checked yet in this run. A number longer than BC's
+    (Code[20]) is not asked (BC would refuse the whole filter): the mapping fails its order alone."""
     numbers: set[str] = set()
     for order in orders:
         try:
@@ -21,7 +23,8 @@ def wanted_skus(orders: list[dict[str, Any]], skus: SkuMap, known_items: Mapping
         except RecordError:  # decide() fails this order with the cause
             lines = []
         numbers |= {skus.number_for(str(line.get("sku") or "")) for line in lines}
-    return numbers - {""} - set(known_items)
+    numbers = {n for n in numbers if 0 < mapping._utf16_len(n) <= ITEM_NUMBER_MAX}
+    return numbers - set(known_items)
 
 
 def check_items(order: Mapping[str, Any], items: Mapping[str, bool | None], skus: SkuMap) -> None:
@@ -34,6 +37,12 @@ def check_items(order: Mapping[str, Any], items: Mapping[str, bool | None], skus
         state = items.get(number, False)
         where = f"order {order.get('number')}: line {line.get('id')} ({line.get('name')})"
         mapped = "" if number == sku.upper() else f" (mapped to {number} by items.mapping_file)"
+        if mapping._utf16_len(number) > ITEM_NUMBER_MAX:  # never asked of BC: it cannot be an item number
+            raise RecordError(
+                f"{where}: SKU {sku!r}{mapped} is not a BC item number (longer than BC's {ITEM_NUMBER_MAX} "
+                "characters)",
+                hint="map the SKU to its BC item number in the items mapping file, then `wcbc replay`",
+            )
         if state is None:
             raise RecordError(
                 f"{where}: SKU {sku!r}{mapped} is not a BC item number",
