@@ -16,7 +16,7 @@ def booked(e2e: E2E) -> tuple[dict, dict]:
                                              {"sku": "MUG-001", "quantity": 1}])
     code, _, err = e2e.cli("sync-orders")
     assert code == 0, err
-    doc = e2e.bc.documents_by_external_number(str(order["number"]))[0]
+    doc = e2e.bc.documents_by_external_number(f"WC-{order['number']}")[0]
     return order, doc
 
 

@@ -22,9 +22,9 @@ def invoiced(e2e: E2E, method: str = "stripe", txn: str = "ch_3PayStripe0001") -
                                  payment_method=method, transaction_id=txn)
     code, _, err = e2e.cli("sync-orders")
     assert code == 0, err
-    draft = e2e.bc.documents_by_external_number(str(order["number"]))[0]
+    draft = e2e.bc.documents_by_external_number(f"WC-{order['number']}")[0]
     e2e.bc.ship_order(draft["id"], None, invoice=True)
-    invoice = next(d for d in e2e.bc.documents_by_external_number(str(order["number"]))
+    invoice = next(d for d in e2e.bc.documents_by_external_number(f"WC-{order['number']}")
                    if d.get("status") == "Open")
     return order, invoice
 
@@ -44,7 +44,7 @@ def test_paid_order_posts_a_payment_applied_to_its_invoice_exactly_once(e2e: E2E
     code, report = pay(e2e)
     assert code == 0, report
     assert report["counts"] == {"paid": 1}
-    found = e2e.bc.documents_by_external_number(str(order["number"]))
+    found = e2e.bc.documents_by_external_number(f"WC-{order['number']}")
     posted = next(d for d in found if d["number"] == invoice["number"])
     assert posted["status"] == "Paid" and Decimal(str(posted["remainingAmount"])) == 0
     entries = payments(e2e)
@@ -183,3 +183,23 @@ def test_refunds_are_reported_for_a_person_not_booked(e2e: E2E) -> None:
     assert [e["documentNumber"] for e in payments(e2e)] == [f"WCP-{partly['number']}"]  # no refund booked
     code, report = pay(e2e)
     assert code == 0 and report["counts"] == {"unchanged": 1}  # the held one is not reported again
+
+
+def test_a_foreign_line_in_the_batch_is_named_not_removed(e2e: E2E) -> None:
+    """A post posts every line of the batch: a broken line wcbc did not write fails the post; wcbc names it
+    and leaves it alone (the batch should be wcbc's own, README)."""
+    setup_journal(e2e)
+    order, _ = invoiced(e2e)
+    ctx = e2e.context()
+    try:
+        jid = ctx.bc.payment_journal("WEB-STRIPE")["id"]
+        ctx.bc.create_payment(jid, {"documentNumber": "MANUAL-1", "customerNumber": "C10000", "amount": 5})
+        code, report = pay(e2e)
+        assert code == 1
+        message = report["outcomes"][0]["message"]
+        assert "Amount must be negative" in message
+        assert "1 line(s) not written by this connector (MANUAL-1)" in message
+        assert [ln["documentNumber"] for ln in ctx.bc.journal_payments(jid)] == ["MANUAL-1"]  # ours removed
+    finally:
+        ctx.close()
+    assert payments(e2e) == []

@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 
 from tests.e2e.conftest import E2E
-from tests.reliability.conftest import jane_id, no_notes, run, spawn, wait_for
+from tests.reliability.conftest import jane_id, no_notes, run, spawn, state_rows, wait_for
 
 pytestmark = pytest.mark.reliability
 
@@ -52,7 +52,7 @@ def test_sigkill_and_lost_state_during_fulfilment_and_payments(env: E2E) -> None
     unmapped = {o["id"] for o in orders if o["payment_method"] == "bacs"}
     assert run(env, "sync-orders").returncode == 0
     for order in orders:
-        doc = env.bc.documents_by_external_number(str(order["number"]))[0]
+        doc = env.bc.documents_by_external_number(f"WC-{order['number']}")[0]
         if order["id"] % 3 == 0:
             env.bc.ship_order(doc["id"], {"MUG-001": 1})  # a partial shipment first
         env.bc.ship_order(doc["id"], None, invoice=True, package_tracking_no=f"1Z{order['id']}",
@@ -79,7 +79,8 @@ def test_sigkill_and_lost_state_during_fulfilment_and_payments(env: E2E) -> None
     env.bc.faults.latency = 0
     final = run(env, "sync-fulfilment", "--since", "2020-01-01")
     print(f"o2c sigkill: {kills} kills, {lost} lost state DBs, progress at each kill {landed}")
-    assert final.returncode == 0, final.stdout[-1000:] + final.stderr[-2000:]
+    held = state_rows(env.state_path, "SELECT id, status, last_error FROM records WHERE status != 'done'")
+    assert final.returncode == 0, (final.stdout[-1000:], final.stderr[-2000:], held)
     assert kills >= 6 and len(set(landed)) >= 4, "the kills were not spread over the run"
     per_shipment = notes(env)
     assert set(per_shipment) == shipments and set(per_shipment.values()) == {1}  # exactly once each
@@ -96,6 +97,6 @@ def test_sigkill_and_lost_state_during_fulfilment_and_payments(env: E2E) -> None
     for order in orders:
         if order["id"] in unmapped:
             continue
-        invoice = next(d for d in env.bc.documents_by_external_number(str(order["number"]))
+        invoice = next(d for d in env.bc.documents_by_external_number(f"WC-{order['number']}")
                        if d.get("@kind") == "salesInvoice")
         assert invoice["status"] == "Paid" and Decimal(str(invoice["remainingAmount"])) == 0

@@ -280,6 +280,8 @@ def _make_handler(app: App, scheme: str) -> type[BaseHTTPRequestHandler]:
         def _serve(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length > 0 else b""
+            if len(body) < length:
+                raise _DropConnection  # the client went away mid-body: a real server never handles it
             parts = urlsplit(self.path)
             request = Request(
                 method=self.command,

@@ -86,8 +86,12 @@ class Applier:
             self.bc.post_journal(jid)
         except AmbiguousWriteError:
             pass  # read back below
-        except WcbcError:
-            self._remove(jid, key)
+        except WcbcError as exc:
+            foreign = self._clear(jid)
+            if foreign:
+                raise RecordError(f"{exc}; the batch also holds {len(foreign)} line(s) not written by this "
+                                  f"connector ({', '.join(foreign[:5])}): a post posts every line, so remove "
+                                  f"or fix them in BC's Cash Receipt Journal {plan.journal}") from exc
             raise
         invoice = self.bc.invoice(str(plan.invoice["id"]))
         remaining = money(invoice.get("remainingAmount"))
@@ -106,9 +110,21 @@ class Applier:
             log.warning("payment of order %s: %s", plan.order_id, message)
         return Outcome(rid, "paid", key, document=doc, message=message, difference=remaining)
 
-    def _remove(self, jid: str, key: str) -> None:
-        for line in self.bc.journal_payments(jid, key):
+    def _clear(self, jid: str) -> list[str]:
+        """After a failed post: remove every line of the batch this connector wrote (its own, and any an
+        earlier run left, e.g. one applied to an invoice closed since, which would fail every later post of
+        the batch). The invoices still open are paid again by the next run; other lines are left alone and
+        returned (their document numbers)."""
+        prefix = self.policy.document_prefix.upper()
+        self.reader.forget_lines(jid)
+        foreign: list[str] = []
+        for line in self.bc.journal_payments(jid):
+            if not str(line.get("documentNumber") or "").upper().startswith(prefix):
+                foreign.append(str(line.get("documentNumber") or line.get("id")))
+                continue
             try:
                 self.bc.delete_payment(jid, line)
-            except WcbcError as exc:  # the next run finds it by documentNumber and posts it again
-                log.warning("payment line %s could not be removed after a failed post: %s", key, exc)
+            except WcbcError as exc:  # the next failed post tries again
+                log.warning("payment line %s could not be removed after a failed post: %s",
+                            line.get("documentNumber"), exc)
+        return foreign

@@ -71,3 +71,7 @@ class Reader:
             self._lines[journal_id] = {str(line.get("documentNumber")).upper(): line
                                        for line in self.bc.journal_payments(journal_id)}
         return self._lines[journal_id].pop(document_number.upper(), None)
+
+    def forget_lines(self, journal_id: str) -> None:
+        """The journal changed under the cache (lines removed): read it again when next needed."""
+        self._lines.pop(journal_id, None)

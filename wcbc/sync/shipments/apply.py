@@ -27,6 +27,11 @@ KIND = "shipment"
 BATCH = 100  # WooCommerce's orders/batch limit
 
 
+class LostAnswer(RecordError):
+    """A write's answer was lost and the lookup does not show it yet: retried, not counted toward on_hold
+    (the shipment did nothing wrong)."""
+
+
 class Applier:
     def __init__(self, *, woo: Any, state: Any, policy: Policy, run_id: int | None,
                  replay: bool = False) -> None:
@@ -55,6 +60,8 @@ class Applier:
             self._ship(plan)
         except SYSTEMIC:
             raise
+        except LostAnswer as exc:
+            return self._failed(plan, str(exc), counted=False)
         except WcbcError as exc:
             return self._failed(plan, str(exc))
         return None
@@ -69,7 +76,7 @@ class Applier:
             create()
         except AmbiguousWriteError as exc:
             if not found():
-                raise RecordError(f"the answer to {write.action} was lost ({exc}); not found yet") from exc
+                raise LostAnswer(f"the answer to {write.action} was lost ({exc}); not found yet") from exc
             self.ledger.journal(rid, "retried", {write.action: "settled by lookup"})
 
     def _has_tracking(self, order_id: int, number: str) -> bool:
@@ -93,8 +100,8 @@ class Applier:
                 results = self.woo.batch_orders([{"id": p.order_id, **body} for p, body in part])
             except SYSTEMIC:
                 raise
-            except WcbcError as exc:
-                outcomes += [self._failed(p, str(exc)) for p, _ in part]
+            except WcbcError as exc:  # the call failed, not these shipments: not counted toward on_hold
+                outcomes += [self._failed(p, str(exc), counted=False) for p, _ in part]
                 continue
             for (plan, body), result in zip(part, results, strict=True):
                 if not result.ok:
@@ -108,8 +115,13 @@ class Applier:
                                         detail={"full": plan.full, **({"status": status} if status else {})}))
         return outcomes
 
-    def _failed(self, plan: ShipmentPlan, message: str) -> Outcome:
-        status = self.ledger.fail(plan.rid, KIND, plan.number, message, max_attempts=self.policy.max_attempts)
+    def _failed(self, plan: ShipmentPlan, message: str, *, counted: bool = True) -> Outcome:
+        if counted:
+            status = self.ledger.fail(plan.rid, KIND, plan.number, message,
+                                      max_attempts=self.policy.max_attempts)
+        else:
+            status = "failed"
+            self.ledger.fail_uncounted(plan.rid, KIND, plan.number, message)
         log.warning("shipment %s: %s", plan.number, message)
         return Outcome(plan.rid, status, plan.number, document=str(plan.order_id), message=message)
 
