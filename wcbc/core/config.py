@@ -97,6 +97,8 @@ class OrdersConfig:
     overlap_seconds: int = 300
     batch_size: int = 100
     local_currency: str | None = None  # BC LCY code: an order in it is sent with currencyCode ""
+    tax_codes: dict[str, str] = field(default_factory=dict)  # WooCommerce tax class -> BC tax code
+    rounding_cap: Decimal = Decimal("0.05")
 
 
 @dataclass(frozen=True)
@@ -370,13 +372,19 @@ SCHEMA: dict[str, tuple[str, tuple[Key, ...]]] = {
                 "Largest accepted difference between the WooCommerce and BC totals", minimum=0),
             Key("guest_customer", "str", None, "BC customer number used for guest orders", example="GUEST"),
             Key("customer_template", "strdict", {}, "Fields given to customers created in BC",
-                example={"customerPostingGroup": "DOMESTIC"}),
+                example={"taxLiable": "true"}),
             Key("add_note", "bool", True, "Add an order note naming the BC document"),
             Key("max_attempts", "int", 3, "Failures before an order is put on hold", minimum=1),
             Key("overlap_seconds", "int", 300, "Re-read window when polling modified orders", minimum=0),
             Key("batch_size", "int", 100, "Orders handled per batch", minimum=1, maximum=100),
             Key("local_currency", "str", None, "BC local currency code (orders in it are sent without one)",
                 example="USD", check=_check_currency),
+            Key("tax_codes", "strdict", {},
+                "BC tax group (US) or VAT product posting group per WooCommerce tax class; untaxed: lines "
+                "the store charged no tax on",
+                example={"standard": "TAXABLE", "reduced-rate": "REDUCED", "untaxed": "NONTAXABLE"}),
+            Key("rounding_cap", "decimal", Decimal("0.05"),
+                "Largest difference a rounding line on rounding_account may absorb", minimum=0),
         ),
     ),
     "items": (
@@ -644,6 +652,7 @@ def load_config(path: Path | None = None, *, allow_http: bool = False) -> Config
                           key="orders.shipping_item")
     orders["statuses"] = tuple(orders["statuses"])
     orders["customer_template"] = dict(orders["customer_template"])
+    orders["tax_codes"] = dict(orders["tax_codes"])
 
     tls = values["tls"]
     if tls["ca_bundle"] is not None and not tls["ca_bundle"].is_file():

@@ -157,6 +157,22 @@ class FakeBC:
             raise error
         return dict(created)
 
+    def get(self, path: str, params: dict | None = None) -> dict:
+        """``{entity}({id})`` with its lines expanded (untaxed: net = quantity * price - discount)."""
+        entity, doc_id = path.rstrip(")").split("(")
+        doc = next(d for d in self.documents[entity] if d["id"] == doc_id)
+        key = "salesOrderLines" if entity == "salesOrders" else "salesInvoiceLines"
+        lines = []
+        for n, ln in enumerate(doc.get(key) or [], start=1):
+            net = (Decimal(str(ln.get("quantity", 0))) * Decimal(str(ln.get("unitPrice", 0)))
+                   - Decimal(str(ln.get("discountAmount", 0))))
+            lines.append({**ln, "sequence": n * 10000, "netAmount": float(net), "netTaxAmount": 0.0})
+        return {**doc, key: lines, "totalTaxAmount": 0.0, "@odata.etag": 'W/"1"'}
+
+    def delete(self, path: str, etag: str) -> None:
+        entity, doc_id = path.rstrip(")").split("(")
+        self.documents[entity] = [d for d in self.documents[entity] if d["id"] != doc_id]
+
     def action(self, path: str) -> None:
         self.actions.append(path)
         doc_id = path.split("(")[1].split(")")[0]

@@ -26,9 +26,10 @@ from wcbc.core.time import iso_z
 from wcbc.sync.common.apply import Ledger, Link
 from wcbc.sync.mapping import orders as mapping
 from wcbc.sync.orders.customers import Customers, Unsettled
-from wcbc.sync.orders.plan import OrderPlan, Policy, booked_link_data, follow_up_totals
+from wcbc.sync.orders.plan import OrderPlan, Policy, booked_link_data
 from wcbc.sync.orders.read import Reader
 from wcbc.sync.orders.report import Outcome, Report
+from wcbc.sync.orders.verify import Verifier
 from wcbc.sync.orders.writeback import WriteBack
 
 log = logging.getLogger("wcbc.orders")
@@ -62,6 +63,7 @@ class Applier:
         self.concurrency = concurrency
         self.ledger = OrderLedger(state, run_id)
         self.writeback = WriteBack(woo, workers=woo_concurrency)
+        self.verifier = Verifier(bc=bc, ledger=self.ledger, policy=policy, options=options)
         self._count = threading.Lock()
         self.customers = Customers(bc=bc, state=state, ledger=self.ledger, lookup=reader.customers_by_email,
                                    on_created=self._customer_created)
@@ -246,12 +248,10 @@ class Applier:
                        difference=difference)
 
     def _check_totals(self, plan: OrderPlan, doc: dict, entity: str) -> Any:
-        follow_up = follow_up_totals(plan.order, doc, self.policy, self.options)
-        if follow_up.rounding_line is not None:
-            self.ledger.journal(plan.rid, "sent", {"rounding_line": follow_up.rounding_line})
-            self.bc.post(f"{entity}({doc['id']})/{self.policy.lines_key}", follow_up.rounding_line)
-        for warning in (follow_up.warning, follow_up.prices_include_tax):
-            if warning:
-                self.ledger.journal(plan.rid, "warning", {"message": warning})
-                log.warning("order %s: %s", plan.order.get("number"), warning)
-        return follow_up.difference
+        """The document read back and proven equal to the store's order (:mod:`.verify`); warns when its
+        ``pricesIncludeTax`` is not the configured one."""
+        warning = mapping.prices_include_tax_mismatch(doc, self.options)
+        if warning:
+            self.ledger.journal(plan.rid, "warning", {"message": warning})
+            log.warning("order %s: %s", plan.order.get("number"), warning)
+        return self.verifier.check(plan, doc, entity)

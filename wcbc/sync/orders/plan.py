@@ -54,6 +54,7 @@ class Policy:
     replay: bool = False
     rounding_account: str | None = None
     total_tolerance: Decimal = Decimal("0.01")
+    rounding_cap: Decimal = Decimal("0.05")
     max_attempts: int = 3
     entity: str = "salesOrders"
     lines_key: str = "salesOrderLines"
@@ -69,6 +70,7 @@ class Policy:
             replay=replay,
             rounding_account=cfg.rounding_account,
             total_tolerance=Decimal(str(cfg.total_tolerance)),
+            rounding_cap=Decimal(str(getattr(cfg, "rounding_cap", "0.05"))),
             max_attempts=int(cfg.max_attempts),
             entity=options.entity_set,
             lines_key=options.lines_key,

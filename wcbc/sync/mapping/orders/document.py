@@ -11,6 +11,7 @@ from wcbc.sync.mapping.money import ceil_money, round_money, to_json_number
 from wcbc.sync.mapping.orders.customers import _email, _has_address, _person
 from wcbc.sync.mapping.orders.fields import _money, currency_code, document_date, document_number
 from wcbc.sync.mapping.orders.options import MappingOptions
+from wcbc.sync.mapping.orders.tax import with_tax_code
 from wcbc.sync.mapping.orders.text import (
     CUSTOMER_LENGTHS,
     DESCRIPTION_MAX,
@@ -88,13 +89,13 @@ def _item_line(order: Mapping[str, Any], line: Mapping[str, Any], options: Mappi
     if total < 0:
         raise RecordError(f"{order_label(order)}: line {line_id} ({name}) has a negative total {total}")
     unit, discount = split_line_amount(quantity, subtotal, total, options.decimals)
-    return {
+    return with_tax_code({
         "lineType": "Item",
         "lineObjectNumber": number,
         "quantity": to_json_number(quantity),
         "unitPrice": to_json_number(unit),
         "discountAmount": to_json_number(discount),
-    }
+    }, order, line, "item", options.tax_codes, what)
 
 
 def _shipping_line(order: Mapping[str, Any], line: Mapping[str, Any], options: MappingOptions
@@ -122,7 +123,8 @@ def _shipping_line(order: Mapping[str, Any], line: Mapping[str, Any], options: M
     }
     if kind == "Item":
         result["discountAmount"] = 0
-    return result
+    return with_tax_code(result, order, line, "shipping", options.tax_codes,
+                         f"shipping line {line.get('id')} ({title})")
 
 
 def _fee_line(order: Mapping[str, Any], line: Mapping[str, Any], options: MappingOptions
@@ -136,13 +138,13 @@ def _fee_line(order: Mapping[str, Any], line: Mapping[str, Any], options: Mappin
             f"{order_label(order)} has a fee ({name}, {amount}) but orders.fee_account is not set",
             hint="set orders.fee_account (a G/L account number) in the config",
         )
-    return {
+    return with_tax_code({
         "lineType": "Account",
         "lineObjectNumber": options.fee_account,
         "description": clip(name, DESCRIPTION_MAX),
         "quantity": 1,
         "unitPrice": to_json_number(amount),
-    }
+    }, order, line, "fee", options.tax_codes, f"fee line {line.get('id')} ({name})")
 
 
 # BC's address fields (after the shipTo/sellTo prefix) and the WooCommerce address keys they come from.

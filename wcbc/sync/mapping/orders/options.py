@@ -51,6 +51,7 @@ class MappingOptions:
     decimals: int = 2
     guest_customer: str | None = None
     add_comment: bool = True
+    tax_codes: Mapping[str, str] = field(default_factory=dict)  # WooCommerce tax class -> BC taxCode
 
     def __post_init__(self) -> None:
         if self.target not in TARGETS:
@@ -73,6 +74,11 @@ class MappingOptions:
         for key, value in template.items():
             _template_value(key, value)  # raises ConfigError on a bad key or value
         object.__setattr__(self, "customer_template", template)
+        codes = {str(k).strip().lower(): str(v).strip().upper() for k, v in (self.tax_codes or {}).items()}
+        for key, value in codes.items():
+            if not value:
+                raise ConfigError(f"tax class {key!r} maps to an empty BC tax code", key="orders.tax_codes")
+        object.__setattr__(self, "tax_codes", codes)
         for name in ("shipping_account", "shipping_item", "fee_account", "local_currency", "guest_customer"):
             value = getattr(self, name)
             if value is not None:
@@ -100,6 +106,7 @@ class MappingOptions:
             decimals=int(get(woo, "decimals", 2)),
             guest_customer=get(orders, "guest_customer", None),
             add_comment=True,
+            tax_codes=dict(get(orders, "tax_codes", {}) or {}),
         )
 
     @property
