@@ -101,3 +101,38 @@ def test_untaxed_store_line_booked_untaxed_or_failed(tmp_path, monkeypatch) -> N
         code, out, err = env.cli("sync-orders")
         assert code == 0, out + err
         _exact(docs(env, order["number"])[0], order)
+
+
+def _target(env: E2E, target: str) -> None:
+    text = env.config_path.read_text().replace("[orders]\n", f'[orders]\ntarget = "{target}"\n')
+    env.config_path.write_text(text)
+
+
+def test_a_post_that_fails_is_that_order_outcome_not_the_run(e2e: E2E) -> None:
+    """Before: the re-post of a found draft ran outside the per-order handling: every later run "stopped",
+    new orders were never booked and the failing order never reached on hold."""
+    _target(e2e, "posted_invoice")
+    bad = e2e.woo.create_order(customer_id=jane(e2e), line_items=[{"sku": "MUG-001", "quantity": 1}])
+    good = e2e.woo.create_order(customer_id=jane(e2e), line_items=[{"sku": "CAP-001", "quantity": 1}])
+    e2e.bc.fail_posting(external_document_number=str(bad["number"]), message="Posting Date is not within "
+                        "your range of allowed posting dates.")
+    code, out, err = e2e.cli("sync-orders")
+    assert code == 1, out + err
+    assert "refused to post" in out + err and "allowed posting dates" in out + err
+    [draft] = docs(e2e, bad["number"])
+    assert draft["status"] == "Draft"  # reported, kept, reused on retry
+    assert docs(e2e, good["number"])[0]["status"] == "Open"
+    later = []
+    for attempt in (2, 3):
+        items = [{"sku": "CAP-001", "quantity": attempt}]
+        later.append(e2e.woo.create_order(customer_id=jane(e2e), line_items=items))
+        code, out, err = e2e.cli("sync-orders")
+        assert code == 1 and "stopped" not in out.lower(), out + err
+        assert docs(e2e, later[-1]["number"])[0]["status"] == "Open"  # new orders are still booked
+        assert len(docs(e2e, bad["number"])) == 1  # the one draft, never a second
+    assert "on hold" in (out + err).lower() or "on_hold" in out + err
+    e2e.bc.clear_post_failures()
+    code, out, err = e2e.cli("replay", f"order:{bad['id']}")
+    assert code == 0, out + err
+    [posted] = docs(e2e, bad["number"])
+    assert posted["status"] == "Open"

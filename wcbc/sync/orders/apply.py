@@ -130,7 +130,8 @@ class Applier:
         elif plan.decision == "linked_by_meta":
             outcome.result = "linked"
             self._link_by_meta(plan)
-        self._tell_the_store(plan, plan.document)
+        if outcome.result not in ("failed", "on_hold"):
+            self._tell_the_store(plan, plan.document)
         return outcome
 
     def _link_found(self, plan: OrderPlan) -> Outcome:
@@ -139,7 +140,15 @@ class Applier:
         entity = doc["@entity"]
         self.ledger.journal(plan.rid, "answered", {"lookup": entity, "found": doc.get("number")})
         if plan.write("post"):
-            self._post(plan.rid, doc)
+            # A draft left by an earlier run (its post failed, or a crash): proven, then posted; a failure
+            # is this order's outcome (failed, then on hold), never the run's.
+            try:
+                self.verifier.check(plan, doc, entity)
+                self._post(plan.rid, doc)
+            except SYSTEMIC:
+                raise
+            except (RecordError, RemoteError) as exc:
+                return self._fail(plan, f"order {plan.number}: {exc}")
         self._done(plan, doc, entity)
         return Outcome(plan.order_id, plan.number, "linked", document=doc.get("number"),
                        message="found in BC, linked")
@@ -163,7 +172,15 @@ class Applier:
 
     def _post(self, rid: str, doc: dict) -> None:
         self.ledger.journal(rid, "sent", {"action": "Microsoft.NAV.post", "document": doc.get("number")})
-        self.bc.action(f"salesInvoices({doc['id']})/Microsoft.NAV.post")
+        try:
+            self.bc.action(f"salesInvoices({doc['id']})/Microsoft.NAV.post")
+        except RemoteError as exc:
+            if isinstance(exc, SYSTEMIC):
+                raise
+            raise RecordError(f"draft invoice {doc.get('number')} was created but BC refused to post it "
+                              f"({exc}); the draft is kept and posted on retry",
+                              hint="fix the cause in BC (see the message), then wait for the next run "
+                                   "or run wcbc replay") from exc
 
     def _tell_the_store(self, plan: OrderPlan, number: str | None) -> None:
         if number is None:
