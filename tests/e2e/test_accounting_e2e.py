@@ -136,3 +136,28 @@ def test_a_post_that_fails_is_that_order_outcome_not_the_run(e2e: E2E) -> None:
     assert code == 0, out + err
     [posted] = docs(e2e, bad["number"])
     assert posted["status"] == "Open"
+
+
+def test_foreign_currency_orders_carry_their_currency_and_unknown_ones_fail_alone(e2e: E2E) -> None:
+    """Before: without local_currency an EUR order was booked in USD with the EUR amounts, and a new
+    buyer's card took the first order's currency."""
+    buyer = e2e.woo.add_customer("eu.buyer@example.test", "Eu", "Buyer")
+    eur = e2e.woo.create_order(customer_id=buyer["id"], currency="EUR",
+                               line_items=[{"sku": "MUG-001", "quantity": 1}])
+    yen = e2e.woo.create_order(customer_id=jane(e2e), currency="JPY",
+                               line_items=[{"sku": "CAP-001", "quantity": 1}])
+    code, out, err = e2e.cli("sync-orders")
+    assert code == 1
+    assert f"#{yen['number']}" in out + err and "currency JPY" in out + err and "Currencies" in out + err
+    assert docs(e2e, yen["number"]) == []
+    [doc] = docs(e2e, eur["number"])
+    assert doc["currencyCode"] == "EUR"
+    card = next(c for c in e2e.bc.customers() if c["email"] == "eu.buyer@example.test")
+    assert card["currencyCode"] in ("", "USD")  # the local currency, not the first order's EUR
+    # Without local_currency the EUR order is still an EUR document.
+    e2e.write_config()
+    e2e.config_path.write_text(e2e.config_path.read_text().replace('local_currency = "USD"\n', ""))
+    again = e2e.woo.create_order(customer_id=jane(e2e), currency="EUR",
+                                 line_items=[{"sku": "MUG-001", "quantity": 2}])
+    e2e.cli("sync-orders", "--order", str(again["id"]))
+    assert docs(e2e, again["number"])[0]["currencyCode"] == "EUR"

@@ -99,6 +99,7 @@ class OrdersConfig:
     local_currency: str | None = None  # BC LCY code: an order in it is sent with currencyCode ""
     tax_codes: dict[str, str] = field(default_factory=dict)  # WooCommerce tax class -> BC tax code
     rounding_cap: Decimal = Decimal("0.05")
+    customer_currency: str | None = None
 
 
 @dataclass(frozen=True)
@@ -385,6 +386,9 @@ SCHEMA: dict[str, tuple[str, tuple[Key, ...]]] = {
                 example={"standard": "TAXABLE", "reduced-rate": "REDUCED", "untaxed": "NONTAXABLE"}),
             Key("rounding_cap", "decimal", Decimal("0.05"),
                 "Largest difference a rounding line on rounding_account may absorb", minimum=0),
+            Key("customer_currency", "str", None,
+                "Currency of customer cards wcbc creates (default: local_currency), never the order's",
+                example="USD", check=_check_currency),
         ),
     ),
     "items": (

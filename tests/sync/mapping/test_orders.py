@@ -211,11 +211,15 @@ def test_other_currency() -> None:
     order = load("customer")
     order["currency"] = "EUR"
     assert mapping.map_document(order, options(), customer_number="C")["currencyCode"] == "EUR"
-    assert mapping.map_customer(order, options())["currencyCode"] == "EUR"
+    # A new customer's card takes the configured currency (default: the local one), never the order's.
+    assert mapping.map_customer(order, options())["currencyCode"] == ""
+    assert mapping.map_customer(order, options(customer_currency="gbp"))["currencyCode"] == "GBP"
     local = mapping.map_document(order, options(local_currency="eur"), customer_number="C")
     assert local["currencyCode"] == ""
+    # Issue 13: without local_currency a foreign order still carries its currency (was: left out, so an EUR
+    # order was booked in the customer's USD with the EUR amounts).
     body = mapping.map_document(order, options(local_currency=None), customer_number="C")
-    assert "currencyCode" not in body
+    assert body["currencyCode"] == "EUR"
     assert "currencyCode" not in mapping.map_customer(order, options(local_currency=None))
 
 

@@ -25,6 +25,7 @@ from wcbc.core.errors import SYSTEMIC, RecordError, RemoteError, UnreachableErro
 from wcbc.core.time import iso_z
 from wcbc.sync.common.apply import Ledger, Link
 from wcbc.sync.mapping import orders as mapping
+from wcbc.sync.orders.currency import Currencies
 from wcbc.sync.orders.customers import Customers, Unsettled
 from wcbc.sync.orders.plan import OrderPlan, Policy, booked_link_data
 from wcbc.sync.orders.read import Reader
@@ -33,6 +34,13 @@ from wcbc.sync.orders.verify import Verifier
 from wcbc.sync.orders.writeback import WriteBack
 
 log = logging.getLogger("wcbc.orders")
+
+
+def _explained(plan: OrderPlan, exc: Exception) -> str:
+    """``order N: <error>``, and the fix when the error carries one the message does not already say."""
+    hint = getattr(exc, "hint", None)
+    text = f"order {plan.number}: {exc}"
+    return f"{text} (fix: {hint})" if hint and hint not in text else text
 
 
 class OrderLedger(Ledger):
@@ -64,6 +72,7 @@ class Applier:
         self.ledger = OrderLedger(state, run_id)
         self.writeback = WriteBack(woo, workers=woo_concurrency)
         self.verifier = Verifier(bc=bc, ledger=self.ledger, policy=policy, options=options)
+        self.currencies = Currencies(bc, options)
         self._count = threading.Lock()
         self.customers = Customers(bc=bc, state=state, ledger=self.ledger, lookup=reader.customers_by_email,
                                    on_created=self._customer_created)
@@ -148,7 +157,7 @@ class Applier:
             except SYSTEMIC:
                 raise
             except (RecordError, RemoteError) as exc:
-                return self._fail(plan, f"order {plan.number}: {exc}")
+                return self._fail(plan, _explained(plan, exc))
         self._done(plan, doc, entity)
         return Outcome(plan.order_id, plan.number, "linked", document=doc.get("number"),
                        message="found in BC, linked")
@@ -221,7 +230,7 @@ class Applier:
             self.ledger.journal(plan.rid, "result", {"aborted": str(exc)})
             return Outcome(plan.order_id, plan.number, "aborted", message=str(exc)), exc
         except (RecordError, RemoteError) as exc:
-            return self._fail(plan, f"order {plan.number}: {exc}"), None
+            return self._fail(plan, _explained(plan, exc)), None
 
     def _fail(self, plan: OrderPlan, message: str) -> Outcome:
         """attempts += 1 (on hold at ``orders.max_attempts``), kept for ``wcbc replay``."""
@@ -234,6 +243,7 @@ class Applier:
         create = plan.write("create_document")
         assert create is not None and plan.customer is not None
         body = dict(create.body)
+        self.currencies.check(plan.order, body)  # before the customer or the document is created
         customer_number = self.customers.number(plan.rid, plan.customer)  # creates or links it when planned
         if plan.customer.number is None:  # the plan held a placeholder: the customer is known only now
             body["customerNumber"] = customer_number

@@ -26,8 +26,9 @@ Decisions (see the project README for the user-facing version):
   G/L account lines; only the document total must not be negative when posting).
 * **Shipping.** One line per shipping line whose amount is not 0: an Account line on ``shipping_account``
   or, if only ``shipping_item`` is set, an Item line on that item. The description is the method title.
-* **Currency.** ``local_currency`` set: an order in it is sent with ``currencyCode: ""`` (BC's LCY), any other
-  currency with its ISO code. ``local_currency`` unset: no ``currencyCode`` at all (BC uses the customer's).
+* **Currency.** Always sent: an order in ``local_currency`` with ``currencyCode: ""`` (BC's LCY), any other
+  with its ISO code (also when ``local_currency`` is unset: BC stores its own LCY code as blank). A new
+  customer's card gets ``customer_currency`` (default: the local currency), never the order's.
 * **Dates.** ``date_created_gmt`` converted to the store's time zone, as ``YYYY-MM-DD``.
 * **Refunds** are ignored in v1: they do not change the mapped document or the fingerprint.
 * **Text.** Unicode, ``&``, apostrophes and emoji are kept. Values longer than BC's field length are cut at

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from wcbc.core.errors import RecordError
-from wcbc.sync.mapping.orders.fields import currency_code
+from wcbc.sync.mapping.orders.fields import customer_currency
 from wcbc.sync.mapping.orders.options import MappingOptions, _template_value
 from wcbc.sync.mapping.orders.text import CUSTOMER_LENGTHS, _text, _utf16_len, clip, order_label
 
@@ -87,7 +87,7 @@ def map_customer(order: Mapping[str, Any], options: MappingOptions) -> dict[str,
         "country": clip(billing.get("country"), CUSTOMER_LENGTHS["country"]),
         "postalCode": clip(billing.get("postcode"), CUSTOMER_LENGTHS["postalCode"]),
     })
-    currency = currency_code(order, options)
+    currency = customer_currency(options)
     if currency is not None:
         body["currencyCode"] = currency
     for key, value in options.customer_template.items():

@@ -209,9 +209,7 @@ def map_document(
     else:
         body["orderDate"] = date
         body["pricesIncludeTax"] = bool(options.prices_include_tax)
-    currency = currency_code(order, options)
-    if currency is not None:
-        body["currencyCode"] = currency
+    body["currencyCode"] = currency_code(order, options)
 
     billing = order.get("billing") or {}
     email = _email(billing)

@@ -40,15 +40,26 @@ def document_number(order: Mapping[str, Any], prefix: str = "") -> str:
     return value
 
 
-def currency_code(order: Mapping[str, Any], options: MappingOptions) -> str | None:
-    """The ``currencyCode`` to send: ``""`` for BC's local currency, the ISO code otherwise, or ``None``
-    (do not send the field) when ``local_currency`` is not configured."""
-    if options.local_currency is None:
-        return None
+def currency_code(order: Mapping[str, Any], options: MappingOptions) -> str:
+    """The document's ``currencyCode``, always sent: ``""`` for ``orders.local_currency`` (BC's LCY),
+    else the order's ISO code (BC also stores its own LCY code as blank, §10.6; a code BC does not know
+    fails the order). Never left out: a document without it would take the customer's currency."""
     code = _text(order.get("currency")).upper()
     if not code:
         raise RecordError(f"{order_label(order)} has no currency")
-    return "" if code == options.local_currency.upper() else code
+    local = (options.local_currency or "").upper()
+    return "" if code == local else code
+
+
+def customer_currency(options: MappingOptions) -> str | None:
+    """A new customer card's ``currencyCode``: ``orders.customer_currency`` (``""`` when it is the local
+    currency), else the local currency when one is configured, else not sent (BC's default: LCY). Never the
+    first order's currency."""
+    local = (options.local_currency or "").upper()
+    if options.customer_currency:
+        code = options.customer_currency.upper()
+        return "" if code == local else code
+    return "" if local else None
 
 
 def document_date(order: Mapping[str, Any], time_zone: str) -> str:

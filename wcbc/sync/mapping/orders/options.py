@@ -52,6 +52,7 @@ class MappingOptions:
     guest_customer: str | None = None
     add_comment: bool = True
     tax_codes: Mapping[str, str] = field(default_factory=dict)  # WooCommerce tax class -> BC taxCode
+    customer_currency: str | None = None  # a new customer card's currency (None: the local currency)
 
     def __post_init__(self) -> None:
         if self.target not in TARGETS:
@@ -79,7 +80,8 @@ class MappingOptions:
             if not value:
                 raise ConfigError(f"tax class {key!r} maps to an empty BC tax code", key="orders.tax_codes")
         object.__setattr__(self, "tax_codes", codes)
-        for name in ("shipping_account", "shipping_item", "fee_account", "local_currency", "guest_customer"):
+        for name in ("shipping_account", "shipping_item", "fee_account", "local_currency", "guest_customer",
+                     "customer_currency"):
             value = getattr(self, name)
             if value is not None:
                 object.__setattr__(self, name, str(value).strip() or None)
@@ -107,6 +109,7 @@ class MappingOptions:
             guest_customer=get(orders, "guest_customer", None),
             add_comment=True,
             tax_codes=dict(get(orders, "tax_codes", {}) or {}),
+            customer_currency=get(orders, "customer_currency", None),
         )
 
     @property
