@@ -161,3 +161,28 @@ def test_foreign_currency_orders_carry_their_currency_and_unknown_ones_fail_alon
                                  line_items=[{"sku": "MUG-001", "quantity": 2}])
     e2e.cli("sync-orders", "--order", str(again["id"]))
     assert docs(e2e, again["number"])[0]["currencyCode"] == "EUR"
+
+
+def _doctor(e2e: E2E) -> dict[str, object]:
+    from wcbc.ops.doctor import run_checks
+
+    return {c.name: c for c in run_checks(e2e.config_path)}
+
+
+def test_doctor_checks_tax_codes_rounding_account_and_currency(e2e: E2E) -> None:
+    code, out, err = e2e.cli("doctor")
+    assert code == 0, out + err
+    checks = _doctor(e2e)
+    assert checks["currency"].ok and "local currency USD" in checks["currency"].detail
+    assert checks["rounding account"].ok and "not visible" in checks["rounding account"].detail
+    e2e.write_config(extra='[orders.tax_codes]\nstandard = "TAXABLE"\nuntaxed = "ZERO"\n')
+    assert e2e.cli("doctor")[0] != 0
+    bad = _doctor(e2e)["tax codes"]
+    assert not bad.ok and "untaxed = ZERO" in bad.detail and "TAXABLE" in str(bad.hint)
+    e2e.write_config(extra='[orders.tax_codes]\nstandard = "TAXABLE"\nuntaxed = "NONTAXABLE"\n')
+    assert e2e.cli("doctor")[0] == 0
+    assert "sent with tax group NONTAXABLE" in _doctor(e2e)["rounding account"].detail
+    text = e2e.config_path.read_text()
+    e2e.config_path.write_text(text.replace('local_currency = "USD"', 'local_currency = "EUR"'))
+    assert e2e.cli("doctor")[0] != 0
+    assert "EUR is a foreign currency in BC" in _doctor(e2e)["currency"].detail

@@ -387,7 +387,7 @@ SCHEMA: dict[str, tuple[str, tuple[Key, ...]]] = {
             Key("rounding_cap", "decimal", Decimal("0.05"),
                 "Largest difference a rounding line on rounding_account may absorb", minimum=0),
             Key("customer_currency", "str", None,
-                "Currency of customer cards wcbc creates (default: local_currency), never the order's",
+                "Currency of new customer cards (default: local_currency), never the order's",
                 example="USD", check=_check_currency),
         ),
     ),

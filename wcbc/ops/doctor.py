@@ -95,6 +95,10 @@ def run_checks(config_path: Path | None, *, allow_http: bool = False) -> list[Ch
             return f"company {data.get('name') or data.get('displayName')} ({data.get('id')})"
 
         checks.append(_attempt("business central", company))
+        if checks[-1].ok:
+            from wcbc.ops.checks_accounting import accounting_checks
+
+            checks.extend(accounting_checks(ctx))
     ctx.close()
     return checks
 

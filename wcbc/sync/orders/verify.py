@@ -44,6 +44,8 @@ class Verifier:
         if verdict == "round":
             assert self.policy.rounding_account is not None
             line = mapping.rounding_line(found.difference, self.policy.rounding_account)
+            if self.options.tax_codes.get("untaxed"):  # a rounding line never carries tax
+                line["taxCode"] = self.options.tax_codes["untaxed"]
             self.ledger.journal(plan.rid, "sent", {"rounding_line": line})
             self.bc.post(f"{entity}({doc['id']})/{self.policy.lines_key}", line)
             difference = found.difference
