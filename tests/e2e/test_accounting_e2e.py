@@ -186,3 +186,53 @@ def test_doctor_checks_tax_codes_rounding_account_and_currency(e2e: E2E) -> None
     e2e.config_path.write_text(text.replace('local_currency = "USD"', 'local_currency = "EUR"'))
     assert e2e.cli("doctor")[0] != 0
     assert "EUR is a foreign currency in BC" in _doctor(e2e)["currency"].detail
+
+
+def _reconcile_orders(env: E2E) -> list:
+    from wcbc.sync.reconcile import Reconciler
+
+    ctx = env.context()
+    try:
+        report = Reconciler(ctx.woo, ctx.bc, ctx.state, ctx.config, dry_run=True).run(orders=True)
+    finally:
+        ctx.close()
+    return report.orders.issues
+
+
+def test_reconcile_orders_none_after_mixed_orders_and_a_wrong_tax_reported(tmp_path, monkeypatch) -> None:
+    for env in _reduced_env(tmp_path, monkeypatch):
+        env.write_config(extra=CODES)
+        env.woo.add_product("FOOD-001", "Bread", "4.00", tax_class="zero-rate")
+        env.bc.add_item("FOOD-001", "Bread", "4.00", 10)
+        orders = [
+            env.woo.create_order(customer_id=jane(env), shipping_lines=SHIP, line_items=[
+                {"sku": "BOOK-001", "quantity": 2}, {"sku": "MUG-001", "quantity": 1}]),
+            env.woo.create_order(customer_id=jane(env), line_items=[{"sku": "BOOK-001", "quantity": 3}],
+                                 shipping_lines=SHIP, coupon_lines=[{"code": "save10"}]),
+            env.woo.create_order(customer_id=jane(env), line_items=[
+                {"sku": "FOOD-001", "quantity": 1}, {"sku": "TSHIRT-001", "quantity": 1}],
+                fee_lines=[{"name": "Gift wrap", "total": "2.50", "tax_status": "taxable"}]),
+            env.woo.create_order(customer_id=jane(env), currency="EUR",
+                                 line_items=[{"sku": "HOODIE-M", "quantity": 1}], shipping_lines=SHIP),
+        ]
+        code, out, err = env.cli("sync-orders")
+        assert code == 0, out + err
+        for order in orders:
+            _exact(docs(env, order["number"])[0], order)
+        assert _reconcile_orders(env) == []
+        # A document booked another way, whose tax BC computed differently (the store charged none):
+        # reported by reconcile --orders.
+        food = env.woo.create_order(customer_id=jane(env), line_items=[{"sku": "FOOD-001", "quantity": 5}])
+        ctx = env.context()
+        try:
+            line = {"lineType": "Item", "lineObjectNumber": "FOOD-001", "quantity": 5, "unitPrice": 4}
+            ctx.bc.post("salesOrders", {"externalDocumentNumber": str(food["number"]),
+                                        "customerNumber": env.bc.customers()[0]["number"],
+                                        "salesOrderLines": [line]})
+        finally:
+            ctx.close()
+        found = _reconcile_orders(env)
+        number = str(food["number"])
+        kinds = {(i.kind, i.external_number) for i in found}
+        assert kinds == {("total_differs", number), ("tax_differs", number)}
+        assert "tax: WooCommerce 0.00 vs BC 1.45" in next(i.detail for i in found if i.kind == "tax_differs")

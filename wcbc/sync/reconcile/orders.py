@@ -3,7 +3,7 @@
 Read (adapters only): web orders in a booked status modified in the period, and BC sales orders and
 invoices dated in it that carry an external document number. Check (pure, :func:`compare`): web orders
 with no BC document, BC documents with no web order (and no order link), two BC documents for one web
-order, and totals that differ beyond ``[orders] total_tolerance``.
+order, and totals, tax or currency that differ (beyond ``[orders] total_tolerance`` for amounts).
 """
 
 from __future__ import annotations
@@ -16,12 +16,15 @@ from typing import Any
 from wcbc.core.errors import RecordError
 from wcbc.core.time import odata_literal, parse
 from wcbc.sync.mapping import orders as mapping
+from wcbc.sync.mapping.money import MoneyError, parse_money
 from wcbc.sync.reconcile.report import OrderIssue, OrdersCheck
 
 _DOCUMENTS = (
-    ("salesOrders", "orderDate", "id,number,externalDocumentNumber,totalAmountIncludingTax,orderDate"),
+    ("salesOrders", "orderDate",
+     "id,number,externalDocumentNumber,totalAmountIncludingTax,totalTaxAmount,currencyCode,orderDate"),
     ("salesInvoices", "invoiceDate",
-     "id,number,externalDocumentNumber,totalAmountIncludingTax,invoiceDate,orderNumber,status"),
+     "id,number,externalDocumentNumber,totalAmountIncludingTax,totalTaxAmount,currencyCode,invoiceDate,"
+     "orderNumber,status"),
 )
 
 
@@ -57,7 +60,8 @@ def read_web_orders(woo: Any, cfg: Any, since: datetime, check: OrdersCheck) -> 
                 OrderIssue("missing_in_bc", str(order.get("number")), order.get("id"), detail=str(exc)))
             continue
         web[number.upper()] = {"id": order.get("id"), "total": order.get("total"),
-                               "number": order.get("number")}
+                               "number": order.get("number"), "tax": order.get("total_tax"),
+                               "currency": order.get("currency")}
     return web
 
 
@@ -77,6 +81,8 @@ def read_bc_documents(bc: Any, since: datetime, check: OrdersCheck) -> dict[str,
                 "id": doc.get("id"),
                 "number": str(doc.get("number") or ""),
                 "total": doc.get("totalAmountIncludingTax"),
+                "tax": doc.get("totalTaxAmount"),
+                "currency": doc.get("currencyCode"),
                 "orderNumber": doc.get("orderNumber") or "",
             })
     return documents
@@ -108,6 +114,7 @@ def compare(check: OrdersCheck, web: dict[str, dict[str, Any]], documents: dict[
                 "total_differs", ext, info["id"], [f"{doc['entity']} {doc['number']}"],
                 detail=f"WooCommerce {result.woo_total} vs BC {result.bc_total} "
                 f"(difference {result.difference}, tolerance {tolerance})"))
+        check.issues.extend(agreement_issues(ext, info, doc, tolerance))
     for ext, docs in sorted(documents.items()):
         if ext in web:
             continue
@@ -118,6 +125,26 @@ def compare(check: OrdersCheck, web: dict[str, dict[str, Any]], documents: dict[
             check.issues.append(OrderIssue(
                 "missing_in_woo", ext, None, [f"{d['entity']} {d['number']}" for d in distinct],
                 detail="no WooCommerce order in the period carries this number"))
+
+
+def agreement_issues(ext: str, info: dict[str, Any], doc: dict[str, Any], tolerance: Decimal
+                     ) -> list[OrderIssue]:
+    """The tax and the currency of a booked document against the web order's (when both sides say)."""
+    found: list[OrderIssue] = []
+    where = [f"{doc['entity']} {doc['number']}"]
+    if info.get("tax") is not None and doc.get("tax") is not None:
+        try:
+            woo, bc = parse_money(info["tax"]), parse_money(doc["tax"])
+        except MoneyError:
+            woo = bc = Decimal(0)
+        if abs(woo - bc) > tolerance:
+            found.append(OrderIssue("tax_differs", ext, info["id"], where,
+                                    detail=f"tax: WooCommerce {woo} vs BC {bc} (difference {woo - bc})"))
+    woo_cur, bc_cur = str(info.get("currency") or "").upper(), str(doc.get("currency") or "").upper()
+    if woo_cur and bc_cur and woo_cur != bc_cur:
+        found.append(OrderIssue("currency_differs", ext, info["id"], where,
+                                detail=f"currency: WooCommerce {woo_cur} vs BC {bc_cur}"))
+    return found
 
 
 def _duplicate(ext: str, order_id: Any, distinct: list[dict[str, Any]]) -> OrderIssue:

@@ -36,7 +36,7 @@ class Difference:
 
 @dataclass
 class OrderIssue:
-    kind: str  # missing_in_bc | missing_in_woo | duplicate | total_differs
+    kind: str  # missing_in_bc | missing_in_woo | duplicate | total_differs | tax_differs | currency_differs
     external_number: str
     order_id: int | None = None
     documents: list[str] = field(default_factory=list)
