@@ -236,3 +236,17 @@ def test_reconcile_orders_none_after_mixed_orders_and_a_wrong_tax_reported(tmp_p
         kinds = {(i.kind, i.external_number) for i in found}
         assert kinds == {("total_differs", number), ("tax_differs", number)}
         assert "tax: WooCommerce 0.00 vs BC 1.45" in next(i.detail for i in found if i.kind == "tax_differs")
+
+
+def test_unit_price_keeps_its_decimals_and_no_discount_is_invented(e2e: E2E) -> None:
+    """Before: 450 x 4.995 was sent as 5.00 less a made-up 2.25 line discount."""
+    e2e.woo.add_product("PEN-001", "Pen", "4.995")
+    e2e.bc.add_item("PEN-001", "Pen", "4.995", 1000)
+    order = e2e.woo.create_order(customer_id=jane(e2e), line_items=[{"sku": "PEN-001", "quantity": 450}])
+    assert order["line_items"][0]["subtotal"] == order["line_items"][0]["total"] == "2247.75"
+    code, out, err = e2e.cli("sync-orders")
+    assert code == 0, out + err
+    doc = docs(e2e, order["number"])[0]
+    [line] = [ln for ln in doc["lines"] if ln["lineType"] == "Item"]
+    assert _money(line["unitPrice"]) == Decimal("4.995") and _money(line["discountAmount"]) == 0
+    _exact(doc, order)

@@ -64,3 +64,12 @@ def test_agreement_verdicts_and_the_rounding_cap() -> None:
     assert "order #7" in message and "BOOK" in message and "-0.42" in message
     none = _agreement("25.00", "0", ("0", "0", "0"))
     assert "tax liable" in none.hint()
+
+
+def test_unit_price_carries_bc_unit_decimals() -> None:
+    from wcbc.sync.mapping.orders import split_line_amount
+
+    assert split_line_amount(Decimal(450), Decimal("2247.75"), Decimal("2247.75"), 2, unit_decimals=5) == \
+        (Decimal("4.995"), Decimal("0"))
+    unit, discount = split_line_amount(Decimal(3), Decimal("10.00"), Decimal("9.00"), 2, unit_decimals=5)
+    assert unit == Decimal("3.33334") and discount == Decimal("1.00")  # the real coupon, nothing invented

@@ -25,12 +25,15 @@ from wcbc.sync.mapping.orders.text import (
     order_label,
 )
 
+UNIT_DECIMALS = 5  # BC's Unit-Amount Rounding Precision (0.00001): a unit price carries up to 5 decimals
 
-def split_line_amount(quantity: Decimal, subtotal: Decimal, total: Decimal, decimals: int) -> tuple[Decimal,
-                                                                                                     Decimal]:
+
+def split_line_amount(quantity: Decimal, subtotal: Decimal, total: Decimal, decimals: int, *,
+                      unit_decimals: int | None = None) -> tuple[Decimal, Decimal]:
     """``(unitPrice, discountAmount)`` for a line whose BC amount must equal ``total``.
 
-    ``unitPrice`` = ``subtotal / quantity`` rounded up to ``decimals``; ``discountAmount`` =
+    ``unitPrice`` = ``subtotal / quantity`` rounded up to ``unit_decimals`` (default ``decimals``; the
+    mapping passes BC's 5, so 4.995 stays 4.995 and no line discount is invented); ``discountAmount`` =
     ``round(quantity * unitPrice, decimals) - total``. Then BC's ``round(quantity * unitPrice) -
     discountAmount`` is ``total`` exactly and the discount is never negative. ``subtotal`` below ``total`` is
     treated as ``total`` (no negative discount). Needs ``quantity > 0`` and ``total >= 0``.
@@ -40,7 +43,7 @@ def split_line_amount(quantity: Decimal, subtotal: Decimal, total: Decimal, deci
     if total < 0:
         raise ValueError("total must not be negative")
     subtotal = max(subtotal, total)
-    unit = ceil_money(subtotal / quantity, decimals)
+    unit = ceil_money(subtotal / quantity, decimals if unit_decimals is None else unit_decimals)
     gross = round_money(quantity * unit, decimals)
     return unit, gross - total
 
@@ -88,7 +91,8 @@ def _item_line(order: Mapping[str, Any], line: Mapping[str, Any], options: Mappi
         raise RecordError(f"{order_label(order)}: line {line_id} ({name}) has quantity {quantity}")
     if total < 0:
         raise RecordError(f"{order_label(order)}: line {line_id} ({name}) has a negative total {total}")
-    unit, discount = split_line_amount(quantity, subtotal, total, options.decimals)
+    unit, discount = split_line_amount(quantity, subtotal, total, options.decimals,
+                                       unit_decimals=max(UNIT_DECIMALS, options.decimals))
     return with_tax_code({
         "lineType": "Item",
         "lineObjectNumber": number,
