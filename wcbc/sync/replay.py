@@ -104,10 +104,11 @@ def _command_run(ctx: Any, command: str) -> AbstractContextManager[Any]:
     return command_run(ctx, command)
 
 
-def _order_sync(ctx: Any, run_id: int) -> Any:
+def _order_sync(ctx: Any, run_id: int, *, force: bool = False) -> Any:
     from wcbc.sync.orders.sync import OrderSync
 
-    return OrderSync(woo=ctx.woo, bc=ctx.bc, state=ctx.state, config=ctx.config, replay=True, run_id=run_id)
+    return OrderSync(woo=ctx.woo, bc=ctx.bc, state=ctx.state, config=ctx.config, replay=True, run_id=run_id,
+                     force=force)
 
 
 def _item_sync(ctx: Any, run_id: int) -> Any:
@@ -139,7 +140,8 @@ def replay_records(
     items = [t.key for t in targets if t.kind == "item"]
     if orders:
         with run(ctx, "sync-orders") as current:
-            report = order_sync(ctx, current.id).run(order_ids=orders, poll=False, drain_inbox=False,
+            sync = order_sync(ctx, current.id, force=True) if force else order_sync(ctx, current.id)
+            report = sync.run(order_ids=orders, poll=False, drain_inbox=False,
                                                      retry_failed=False)
             current.summary = {"replay": True, **report.counts}
         outcomes += [

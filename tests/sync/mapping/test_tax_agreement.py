@@ -73,3 +73,20 @@ def test_unit_price_carries_bc_unit_decimals() -> None:
         (Decimal("4.995"), Decimal("0"))
     unit, discount = split_line_amount(Decimal(3), Decimal("10.00"), Decimal("9.00"), 2, unit_decimals=5)
     assert unit == Decimal("3.33334") and discount == Decimal("1.00")  # the real coupon, nothing invented
+
+
+def test_start_date_floors_the_poll_and_skips_older_orders() -> None:
+    import datetime as dt
+
+    from wcbc.sync.mapping.orders import floor
+    from wcbc.sync.orders.poll import window_start
+
+    started = dt.datetime(2026, 12, 7, tzinfo=dt.UTC)
+    early = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+    assert window_start(early, None, overlap_seconds=300, start_date="2026-12-01", started=started) == \
+        dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+    assert window_start(None, "2026-12-01T00:02:00Z", overlap_seconds=300, start_date="2026-12-01",
+                        started=started) == dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+    assert floor.before_start({"date_created_gmt": "2026-11-30T23:59:59"}, "2026-12-01")
+    assert floor.before_start({"date_created_gmt": "2026-12-01T00:00:00"}, "2026-12-01") is None
+    assert floor.before_start({"date_created_gmt": "2020-01-01T00:00:00"}, None) is None

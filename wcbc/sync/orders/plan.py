@@ -36,6 +36,7 @@ from wcbc.core.errors import RecordError
 from wcbc.sync.common.plan import Write
 from wcbc.sync.items.catalog import SkuMap
 from wcbc.sync.mapping import orders as mapping
+from wcbc.sync.mapping.orders.floor import before_start
 
 # The decisions an OrderPlan can carry.
 DECISIONS = ("unchanged", "conflict", "held", "skipped", "linked", "linked_by_meta", "book", "rejected")
@@ -58,9 +59,12 @@ class Policy:
     max_attempts: int = 3
     entity: str = "salesOrders"
     lines_key: str = "salesOrderLines"
+    start_date: str | None = None
+    force: bool = False  # wcbc replay --force: books an order created before start_date too
 
     @classmethod
-    def from_config(cls, config: Any, options: mapping.MappingOptions, *, replay: bool = False) -> Policy:
+    def from_config(cls, config: Any, options: mapping.MappingOptions, *, replay: bool = False,
+                    force: bool = False) -> Policy:
         cfg = config.orders
         return cls(
             target=cfg.target,
@@ -74,6 +78,8 @@ class Policy:
             max_attempts=int(cfg.max_attempts),
             entity=options.entity_set,
             lines_key=options.lines_key,
+            start_date=getattr(cfg, "start_date", None),
+            force=force,
         )
 
 
@@ -185,6 +191,9 @@ def triage(order: dict[str, Any], known: Known, policy: Policy) -> OrderPlan | N
     record = known.records.get(int(order["id"]))
     if record and record["status"] == "on_hold" and not policy.replay:
         return OrderPlan(order, "held", message="on hold: run `wcbc replay` once fixed")
+    early = None if policy.force else before_start(order, policy.start_date)
+    if early:
+        return OrderPlan(order, "skipped", message=early)
     status = order.get("status")
     if status not in policy.statuses:
         reason = f"status {status!r} is not in orders.statuses ({', '.join(policy.statuses)})"

@@ -51,13 +51,14 @@ class OrderSync:
         config: Any,
         dry_run: bool = False,
         replay: bool = False,
+        force: bool = False,
         concurrency: int | None = None,
         run_id: int | None = None,
         on_progress: Callable[..., None] | None = None,
     ) -> None:
         self.config = config
         self.options = mapping.MappingOptions.from_config(config)
-        self.policy = plan.Policy.from_config(config, self.options, replay=replay)
+        self.policy = plan.Policy.from_config(config, self.options, replay=replay, force=force)
         self.concurrency = concurrency or config.business_central.max_concurrency
         self.report = Report(outcomes=Outcomes(on_add=on_progress))
         # Shops whose SKUs differ from BC item numbers map them in [items] mapping_file (both directions).
