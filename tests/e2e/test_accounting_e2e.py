@@ -277,3 +277,23 @@ def test_start_date_is_a_floor_for_every_read(e2e: E2E) -> None:
     code, out, err = e2e.cli("replay", f"order:{old['id']}", "--force")
     assert code == 0, out + err
     assert len(docs(e2e, old["number"])) == 1
+
+
+def test_email_matched_case_insensitively_and_several_customers_fail_the_order(e2e: E2E) -> None:
+    """Before: Jane.Doe@Example.test created a second Jane; of two customers with one e-mail the first won."""
+    billing = {"first_name": "Jane", "last_name": "Doe", "email": "Jane.Doe@Example.test", "country": "US",
+               "state": "CA", "city": "San Francisco", "postcode": "94103", "address_1": "1 Main Street"}
+    before = len(e2e.bc.customers())
+    jane_order = e2e.woo.create_order(billing=billing, line_items=[{"sku": "MUG-001", "quantity": 1}])
+    e2e.bc.add_customer("Twin One", "twin@example.test")
+    e2e.bc.add_customer("Twin Two", "Twin@Example.TEST")
+    twin = e2e.woo.create_order(billing={**billing, "first_name": "Twin", "email": "twin@example.test"},
+                                line_items=[{"sku": "CAP-001", "quantity": 1}])
+    code, out, err = e2e.cli("sync-orders")
+    assert code == 1
+    jane_card = next(c for c in e2e.bc.customers() if c["displayName"] == "Jane Doe")
+    assert docs(e2e, jane_order["number"])[0]["customerNumber"] == jane_card["number"]
+    assert len(e2e.bc.customers()) == before + 2  # only the two twins added by the test, no second Jane
+    text = out + err
+    assert f"#{twin['number']}" in text and "2 BC customers" in text and "Twin One" in text
+    assert "Twin Two" in text and docs(e2e, twin["number"]) == []

@@ -123,9 +123,9 @@ class FakeBC:
         flt = (params or {}).get("$filter", "")
         with self._lock:
             self.queries.append((path, flt))
-        match = re.match(r"\s*(\w+) (in|eq) ", flt)
+        match = re.match(r"\s*(?:tolower\((\w+)\)|(\w+)) (in|eq) ", flt)
         assert match, f"fake BC cannot read filter {flt!r}"
-        field = match.group(1)
+        field = match.group(1) or match.group(2)  # compared case-insensitively either way
         wanted = {v.replace("''", "'").upper() for v in _LITERAL.findall(flt)}
         rows = {"customers": self.customers, "items": list(self.items.values())}.get(path)
         if rows is None:

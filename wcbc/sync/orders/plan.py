@@ -37,6 +37,7 @@ from wcbc.sync.common.plan import Write
 from wcbc.sync.items.catalog import SkuMap
 from wcbc.sync.mapping import orders as mapping
 from wcbc.sync.mapping.orders.floor import before_start
+from wcbc.sync.orders.buyers import ambiguous
 
 # The decisions an OrderPlan can carry.
 DECISIONS = ("unchanged", "conflict", "held", "skipped", "linked", "linked_by_meta", "book", "rejected")
@@ -99,6 +100,7 @@ class Found:
     documents: dict[str, dict[str, Any]] = field(default_factory=dict)  # externalDocumentNumber -> doc
     items: Mapping[str, bool | None] = field(default_factory=dict)  # number -> blocked; None: not an item
     customers: dict[str, dict[str, Any]] = field(default_factory=dict)  # e-mail (lower) -> customer
+    same_email: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # e-mail -> 2+ customers
 
 
 @dataclass
@@ -332,6 +334,8 @@ def plan_customer(order: dict[str, Any], known: Known, found: Found,
     if link_key in known.customers:
         return CustomerPlan(link_key, number=known.customers[link_key], email=email)
     customer = found.customers.get(email.lower()) if email else None
+    if customer is not None and len(found.same_email.get(email.lower(), ())) > 1:
+        raise ambiguous(order, email, found.same_email[email.lower()])
     if customer is not None:
         return CustomerPlan(link_key, number=str(customer["number"]), found=customer, email=email)
     body = mapping.map_customer(order, options)
