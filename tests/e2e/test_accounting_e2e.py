@@ -114,7 +114,7 @@ def test_a_post_that_fails_is_that_order_outcome_not_the_run(e2e: E2E) -> None:
     _target(e2e, "posted_invoice")
     bad = e2e.woo.create_order(customer_id=jane(e2e), line_items=[{"sku": "MUG-001", "quantity": 1}])
     good = e2e.woo.create_order(customer_id=jane(e2e), line_items=[{"sku": "CAP-001", "quantity": 1}])
-    e2e.bc.fail_posting(external_document_number=str(bad["number"]), message="Posting Date is not within "
+    e2e.bc.fail_posting(external_document_number=f"WC-{bad['number']}", message="Posting Date is not within "
                         "your range of allowed posting dates.")
     code, out, err = e2e.cli("sync-orders")
     assert code == 1, out + err
@@ -226,13 +226,13 @@ def test_reconcile_orders_none_after_mixed_orders_and_a_wrong_tax_reported(tmp_p
         ctx = env.context()
         try:
             line = {"lineType": "Item", "lineObjectNumber": "FOOD-001", "quantity": 5, "unitPrice": 4}
-            ctx.bc.post("salesOrders", {"externalDocumentNumber": str(food["number"]),
+            ctx.bc.post("salesOrders", {"externalDocumentNumber": f"WC-{food['number']}",
                                         "customerNumber": env.bc.customers()[0]["number"],
                                         "salesOrderLines": [line]})
         finally:
             ctx.close()
         found = _reconcile_orders(env)
-        number = str(food["number"])
+        number = f"WC-{food['number']}"
         kinds = {(i.kind, i.external_number) for i in found}
         assert kinds == {("total_differs", number), ("tax_differs", number)}
         assert "tax: WooCommerce 0.00 vs BC 1.45" in next(i.detail for i in found if i.kind == "tax_differs")
