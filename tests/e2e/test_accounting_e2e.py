@@ -297,3 +297,23 @@ def test_email_matched_case_insensitively_and_several_customers_fail_the_order(e
     text = out + err
     assert f"#{twin['number']}" in text and "2 BC customers" in text and "Twin One" in text
     assert "Twin Two" in text and docs(e2e, twin["number"]) == []
+
+
+def test_customer_templates_per_billing_country_and_the_vat_number(e2e: E2E) -> None:
+    e2e.write_config(extra='[orders.customer_templates.DE]\ntaxLiable = "false"\n')
+    meta_key = '[orders]\nvat_number_meta = "_billing_vat_number"\n'
+    text = e2e.config_path.read_text().replace("[orders]\n", meta_key)
+    e2e.config_path.write_text(text)
+    billing = {"first_name": "Grete", "last_name": "Berg", "email": "grete@example.test", "country": "DE",
+               "city": "Berlin", "postcode": "10115", "address_1": "Unter den Linden 1"}
+    e2e.woo.create_order(billing=billing, line_items=[{"sku": "MUG-001", "quantity": 1}],
+                         meta_data=[{"key": "_billing_vat_number", "value": "DE 123 456 789"}])
+    american = {**billing, "email": "sam@example.test", "country": "US", "state": "CA"}
+    us = e2e.woo.create_order(billing=american, line_items=[{"sku": "MUG-001", "quantity": 1}])
+    e2e.cli("sync-orders")
+    cards = {c["email"]: c for c in e2e.bc.customers()}
+    assert cards["grete@example.test"]["taxRegistrationNumber"] == "DE123456789"
+    assert cards["grete@example.test"]["taxLiable"] is False
+    sam = cards["sam@example.test"]
+    assert sam["taxLiable"] is True and not sam["taxRegistrationNumber"]
+    assert docs(e2e, us["number"])  # the US buyer is booked as usual

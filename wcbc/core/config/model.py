@@ -75,6 +75,8 @@ class OrdersConfig:
     tax_codes: dict[str, str] = field(default_factory=dict)  # WooCommerce tax class -> BC tax code
     rounding_cap: Decimal = Decimal("0.05")
     customer_currency: str | None = None
+    customer_templates: dict[str, dict[str, str]] = field(default_factory=dict)
+    vat_number_meta: str | None = None
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ class Key:
     """One configuration key: its type, default, comment, and how it is checked."""
 
     name: str
-    kind: str  # str|int|float|bool|decimal|path|strlist|strdict|hours
+    kind: str  # str|int|float|bool|decimal|path|strlist|strdict|tabledict|hours
     default: Any = None
     comment: str = ""
     required: bool = False
@@ -140,6 +140,12 @@ SCHEMA: dict[str, tuple[str, tuple[Key, ...]]] = {
                 example={"standard": "TAXABLE", "reduced-rate": "REDUCED", "untaxed": "NONTAXABLE"}),
             Key("rounding_cap", "decimal", Decimal("0.05"),
                 "Largest difference a rounding line on rounding_account may absorb", minimum=0),
+            Key("customer_templates", "tabledict", {},
+                "Per billing country: writable fields given to new customers (over customer_template)",
+                example={"DE": {"taxAreaId": "<VAT business posting group id>", "taxLiable": "true"}}),
+            Key("vat_number_meta", "str", None,
+                "Order meta key holding the buyer's VAT number (goes to taxRegistrationNumber)",
+                example="_billing_vat_number"),
             Key("customer_currency", "str", None,
                 "Currency of new customer cards (default: local_currency), never the order's",
                 example="USD", check=check_currency),

@@ -53,6 +53,8 @@ class MappingOptions:
     add_comment: bool = True
     tax_codes: Mapping[str, str] = field(default_factory=dict)  # WooCommerce tax class -> BC taxCode
     customer_currency: str | None = None  # a new customer card's currency (None: the local currency)
+    customer_templates: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # country -> template
+    vat_number_meta: str | None = None  # the order meta key holding the buyer's VAT number
 
     def __post_init__(self) -> None:
         if self.target not in TARGETS:
@@ -75,13 +77,18 @@ class MappingOptions:
         for key, value in template.items():
             _template_value(key, value)  # raises ConfigError on a bad key or value
         object.__setattr__(self, "customer_template", template)
+        by_country = {str(c).strip().upper(): dict(t) for c, t in (self.customer_templates or {}).items()}
+        for fields in by_country.values():
+            for key, value in fields.items():
+                _template_value(key, value, "orders.customer_templates")
+        object.__setattr__(self, "customer_templates", by_country)
         codes = {str(k).strip().lower(): str(v).strip().upper() for k, v in (self.tax_codes or {}).items()}
         for key, value in codes.items():
             if not value:
                 raise ConfigError(f"tax class {key!r} maps to an empty BC tax code", key="orders.tax_codes")
         object.__setattr__(self, "tax_codes", codes)
         for name in ("shipping_account", "shipping_item", "fee_account", "local_currency", "guest_customer",
-                     "customer_currency"):
+                     "customer_currency", "vat_number_meta"):
             value = getattr(self, name)
             if value is not None:
                 object.__setattr__(self, name, str(value).strip() or None)
@@ -110,6 +117,8 @@ class MappingOptions:
             add_comment=True,
             tax_codes=dict(get(orders, "tax_codes", {}) or {}),
             customer_currency=get(orders, "customer_currency", None),
+            customer_templates=dict(get(orders, "customer_templates", {}) or {}),
+            vat_number_meta=get(orders, "vat_number_meta", None),
         )
 
     @property
@@ -127,12 +136,12 @@ class MappingOptions:
         return "salesInvoiceLines" if self.is_invoice else "salesOrderLines"
 
 
-def _template_value(key: str, value: Any) -> Any:
+def _template_value(key: str, value: Any, where: str = "orders.customer_template") -> Any:
     kind = CUSTOMER_TEMPLATE_FIELDS.get(key)
     if kind is None:
         allowed = ", ".join(sorted(CUSTOMER_TEMPLATE_FIELDS))
         raise ConfigError(f"{key!r} is not a writable field of BC's v2.0 customers API; allowed: {allowed}",
-                          key="orders.customer_template")
+                          key=where)
     if kind == "bool":
         if isinstance(value, bool):
             return value
@@ -141,16 +150,16 @@ def _template_value(key: str, value: Any) -> Any:
             return True
         if text in ("false", "no", "0"):
             return False
-        raise ConfigError(f"{key} must be true or false, not {value!r}", key="orders.customer_template")
+        raise ConfigError(f"{key} must be true or false, not {value!r}", key=where)
     if kind == "decimal":
         try:
             return to_json_number(parse_money(value))
         except MoneyError:
             raise ConfigError(f"{key} must be a number, not {value!r}",
-                              key="orders.customer_template") from None
+                              key=where) from None
     text = str(value)
     if key == "type" and text not in ("Company", "Person"):
         raise ConfigError(f"type must be 'Company' or 'Person', not {value!r}",
-                          key="orders.customer_template")
+                          key=where)
     return text
 
