@@ -317,3 +317,29 @@ def test_customer_templates_per_billing_country_and_the_vat_number(e2e: E2E) -> 
     sam = cards["sam@example.test"]
     assert sam["taxLiable"] is True and not sam["taxRegistrationNumber"]
     assert docs(e2e, us["number"])  # the US buyer is booked as usual
+
+
+def test_prices_including_tax_on_invoices_are_sent_net_or_the_order_fails(tmp_path, monkeypatch) -> None:
+    """Before: gross unit prices were sent on an invoice (pricesIncludeTax read-only, following the
+    customer), BC added tax on top and the difference was plugged."""
+    for env in make_env(tmp_path, monkeypatch, woo_options={"prices_include_tax": True}):
+        env.bc.store.tax_mode = "vat"
+        text = env.config_path.read_text().replace(
+            "[orders]\n", '[orders]\nprices_include_tax = true\ntarget = "sales_invoice"\n')
+        env.config_path.write_text(text)
+        order = env.woo.create_order(customer_id=jane(env), line_items=[{"sku": "TSHIRT-001", "quantity": 3}],
+                                     shipping_lines=SHIP)
+        code, out, err = env.cli("sync-orders")
+        assert code == 0, out + err
+        doc = docs(env, order["number"])[0]
+        assert doc["pricesIncludeTax"] is False
+        _exact(doc, order)
+        # A customer whose card says "Prices Including VAT" (not visible through the API): the net prices
+        # would be read as gross: the order fails, nothing is left in BC.
+        buyer = env.woo.add_customer("gross@example.test", "Gro", "Ss")
+        card = env.bc.add_customer("Gro Ss", "gross@example.test")
+        env.bc.set_customer_prices_including_vat(card["number"], True)
+        gross = env.woo.create_order(customer_id=buyer["id"], line_items=[{"sku": "MUG-001", "quantity": 2}])
+        code, out, err = env.cli("sync-orders")
+        assert code == 1 and "Prices Including VAT" in out + err
+        assert docs(env, gross["number"]) == []

@@ -50,16 +50,27 @@ def split_line_amount(quantity: Decimal, subtotal: Decimal, total: Decimal, deci
 
 def _amounts(order: Mapping[str, Any], line: Mapping[str, Any], options: MappingOptions, what: str,
              *, subtotal: bool) -> tuple[Decimal, Decimal]:
-    """(subtotal, total) of a line, gross when prices include tax, rounded to the currency decimals."""
+    """(subtotal, total) of a line, gross when the document's prices include tax (:func:`sends_gross`),
+    rounded to the currency decimals."""
+    gross = sends_gross(options)
     total = _money(order, line.get("total"), f"{what} total")
-    if options.prices_include_tax:
+    if gross:
         total += _money(order, line.get("total_tax"), f"{what} total_tax")
     sub = total
     if subtotal:
         sub = _money(order, line.get("subtotal"), f"{what} subtotal")
-        if options.prices_include_tax:
+        if gross:
             sub += _money(order, line.get("subtotal_tax"), f"{what} subtotal_tax")
     return round_money(sub, options.decimals), round_money(total, options.decimals)
+
+
+def sends_gross(options: MappingOptions) -> bool:
+    """Whether line prices are sent including tax: only on sales orders with ``prices_include_tax``, which
+    then carry ``pricesIncludeTax: true``. On invoices ``pricesIncludeTax`` is read-only and follows the
+    customer's "Prices Including VAT" (business-central.md §10.6), which BC's API does not show: net
+    prices are sent, which BC applies as they are on a customer without that setting (the default); a
+    customer with it makes the read-back check fail the order (the draft is deleted)."""
+    return bool(options.prices_include_tax) and not options.is_invoice
 
 
 def _item_line(order: Mapping[str, Any], line: Mapping[str, Any], options: MappingOptions,
