@@ -343,3 +343,23 @@ def test_prices_including_tax_on_invoices_are_sent_net_or_the_order_fails(tmp_pa
         code, out, err = env.cli("sync-orders")
         assert code == 1 and "Prices Including VAT" in out + err
         assert docs(env, gross["number"]) == []
+
+
+def test_negative_fee_is_a_discount_not_negative_fee_income(e2e: E2E) -> None:
+    """Before: a negative fee became a negative line on the fee account (6620)."""
+    e2e.bc.add_account("6910", "Sales Discounts", "TAXABLE")
+    fee = {"name": "Loyalty discount", "total": "-5.00", "tax_status": "taxable"}
+    order = e2e.woo.create_order(customer_id=jane(e2e), line_items=[{"sku": "TSHIRT-001", "quantity": 2}],
+                                 fee_lines=[fee])
+    code, out, err = e2e.cli("sync-orders")
+    assert code == 1 and "orders.discount_account" in out + err and "negative fee" in out + err
+    assert docs(e2e, order["number"]) == []
+    text = e2e.config_path.read_text().replace("[orders]\n", '[orders]\ndiscount_account = "6910"\n')
+    e2e.config_path.write_text(text)
+    code, out, err = e2e.cli("sync-orders")
+    assert code == 0, out + err
+    doc = docs(e2e, order["number"])[0]
+    _exact(doc, order)
+    assert not any(ln["lineObjectNumber"] == "6620" for ln in doc["lines"])
+    [discount] = [ln for ln in doc["lines"] if ln["lineObjectNumber"] == "6910"]
+    assert _money(discount["unitPrice"]) == Decimal("-5")

@@ -77,6 +77,7 @@ class OrdersConfig:
     customer_currency: str | None = None
     customer_templates: dict[str, dict[str, str]] = field(default_factory=dict)
     vat_number_meta: str | None = None
+    discount_account: str | None = None
 
 
 @dataclass(frozen=True)

@@ -122,6 +122,8 @@ SCHEMA: dict[str, tuple[str, tuple[Key, ...]]] = {
             Key("shipping_item", "str", None, "Item number for shipping charges (or shipping_account)",
                 example="SHIPPING"),
             Key("fee_account", "str", None, "G/L account for order fees", example="6120"),
+            Key("discount_account", "str", None, "G/L account for negative fees (discounts entered as fees)",
+                example="6910"),
             Key("rounding_account", "str", None, "G/L account for rounding differences", example="6130"),
             Key("total_tolerance", "decimal", Decimal("0.01"),
                 "Largest accepted difference between the WooCommerce and BC totals", minimum=0),

@@ -148,14 +148,19 @@ def _fee_line(order: Mapping[str, Any], line: Mapping[str, Any], options: Mappin
     _, amount = _amounts(order, line, options, f"fee line {line.get('id')} ({name})", subtotal=False)
     if amount == 0:
         return None
-    if not options.fee_account:
+    # A negative fee is a discount entered as a fee: booked on the discount account, never as negative
+    # fee income.
+    account, key = ((options.discount_account, "orders.discount_account") if amount < 0
+                    else (options.fee_account, "orders.fee_account"))
+    if not account:
+        what = "a negative fee (a discount)" if amount < 0 else "a fee"
         raise RecordError(
-            f"{order_label(order)} has a fee ({name}, {amount}) but orders.fee_account is not set",
-            hint="set orders.fee_account (a G/L account number) in the config",
+            f"{order_label(order)} has {what} ({name}, {amount}) but {key} is not set",
+            hint=f"set {key} (a G/L account number) in the config, then wcbc replay the order",
         )
     return with_tax_code({
         "lineType": "Account",
-        "lineObjectNumber": options.fee_account,
+        "lineObjectNumber": account,
         "description": clip(name, DESCRIPTION_MAX),
         "quantity": 1,
         "unitPrice": to_json_number(amount),
@@ -270,6 +275,10 @@ def map_document(
     lines = [line for line in mapped if line is not None]
     if not any(line["lineType"] != "Comment" for line in lines):
         raise RecordError(f"{order_label(order)} has nothing to book (no items, shipping or fees)")
+    if _money(order, order.get("total") or 0, "total") < 0:
+        raise RecordError(f"{order_label(order)}: its total {order.get('total')} is negative; BC cannot "
+                          "post a negative invoice",
+                          hint="correct the order's discounts or fees in WooCommerce")
     body[options.lines_key] = lines
     return body
 

@@ -45,6 +45,7 @@ class MappingOptions:
     shipping_account: str | None = None
     shipping_item: str | None = None
     fee_account: str | None = None
+    discount_account: str | None = None  # negative fees (discounts entered as fees)
     local_currency: str | None = None
     time_zone: str = "UTC"
     customer_template: Mapping[str, Any] = field(default_factory=dict)
@@ -87,7 +88,8 @@ class MappingOptions:
             if not value:
                 raise ConfigError(f"tax class {key!r} maps to an empty BC tax code", key="orders.tax_codes")
         object.__setattr__(self, "tax_codes", codes)
-        for name in ("shipping_account", "shipping_item", "fee_account", "local_currency", "guest_customer",
+        for name in ("shipping_account", "shipping_item", "fee_account", "discount_account", "local_currency",
+                     "guest_customer",
                      "customer_currency", "vat_number_meta"):
             value = getattr(self, name)
             if value is not None:
@@ -109,6 +111,7 @@ class MappingOptions:
             shipping_account=get(orders, "shipping_account", None),
             shipping_item=get(orders, "shipping_item", None),
             fee_account=get(orders, "fee_account", None),
+            discount_account=get(orders, "discount_account", None),
             local_currency=get(orders, "local_currency", None),
             time_zone=get(woo, "time_zone", "UTC") or "UTC",
             customer_template=dict(get(orders, "customer_template", {}) or {}),
