@@ -4,6 +4,9 @@ or the order fails, alone, saying why; nothing is plugged on the rounding accoun
 from __future__ import annotations
 
 from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
 
 from tests.e2e.conftest import E2E, make_env
 from tests.e2e.test_orders_e2e import SHIP, docs, jane
@@ -363,3 +366,28 @@ def test_negative_fee_is_a_discount_not_negative_fee_income(e2e: E2E) -> None:
     assert not any(ln["lineObjectNumber"] == "6620" for ln in doc["lines"])
     [discount] = [ln for ln in doc["lines"] if ln["lineObjectNumber"] == "6910"]
     assert _money(discount["unitPrice"]) == Decimal("-5")
+
+
+@pytest.mark.parametrize("choice", ["order", "paid", "run"])
+def test_posting_date_order_paid_or_run(tmp_path, monkeypatch, choice: str) -> None:
+    import datetime as dt
+
+    for env in make_env(tmp_path, monkeypatch):
+        text = env.config_path.read_text().replace(
+            "[orders]\n", f'[orders]\ntarget = "sales_invoice"\nposting_date = "{choice}"\n')
+        env.config_path.write_text(text)
+        order = env.woo.create_order(customer_id=jane(env), line_items=[{"sku": "MUG-001", "quantity": 1}])
+        with env.woo.lock:  # placed two days before it was paid
+            env.woo.order_index[order["id"]].date_created -= dt.timedelta(days=2)
+        order = env.woo.get_order(order["id"])
+        code, out, err = env.cli("sync-orders")
+        assert code == 0, out + err
+        doc = docs(env, order["number"])[0]
+        zone = ZoneInfo(env.woo.time_zone)
+        created = dt.datetime.fromisoformat(order["date_created_gmt"] + "+00:00").astimezone(zone).date()
+        paid = dt.datetime.fromisoformat(order["date_paid_gmt"] + "+00:00").astimezone(zone).date()
+        assert doc["invoiceDate"] == created.isoformat()
+        if choice == "run":  # not sent: BC's work date, the day of the run (not the order's, 2 days back)
+            assert doc["postingDate"] and doc["postingDate"] != created.isoformat()
+        else:
+            assert doc["postingDate"] == (created if choice == "order" else paid).isoformat()

@@ -110,3 +110,10 @@ def check_on_copy(value: str) -> str:
     if value not in ON_COPY_CHOICES:
         raise Bad(f"must be one of {', '.join(ON_COPY_CHOICES)} (got {value!r})")
     return value
+
+
+def check_posting_date(value: str) -> str:
+    text = value.strip().lower()
+    if text not in ("order", "paid", "run"):
+        raise Bad(f"must be order, paid or run (got {value!r})")
+    return text

@@ -78,6 +78,7 @@ class OrdersConfig:
     customer_templates: dict[str, dict[str, str]] = field(default_factory=dict)
     vat_number_meta: str | None = None
     discount_account: str | None = None
+    posting_date: str = "order"  # order | paid | run
 
 
 @dataclass(frozen=True)

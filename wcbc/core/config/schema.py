@@ -13,6 +13,7 @@ from wcbc.core.config.checks import (
     check_guid,
     check_nonempty,
     check_on_copy,
+    check_posting_date,
     check_start_date,
     check_target,
     check_tax_rates,
@@ -142,6 +143,9 @@ SCHEMA: dict[str, tuple[str, tuple[Key, ...]]] = {
                 example={"standard": "TAXABLE", "reduced-rate": "REDUCED", "untaxed": "NONTAXABLE"}),
             Key("rounding_cap", "decimal", Decimal("0.05"),
                 "Largest difference a rounding line on rounding_account may absorb", minimum=0),
+            Key("posting_date", "str", "order",
+                "Posting date of booked documents: order (its date), paid (its payment date) or run (BC's "
+                "work date)", check=check_posting_date),
             Key("customer_templates", "tabledict", {},
                 "Per billing country: writable fields given to new customers (over customer_template)",
                 example={"DE": {"taxAreaId": "<VAT business posting group id>", "taxLiable": "true"}}),

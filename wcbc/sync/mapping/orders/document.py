@@ -9,7 +9,13 @@ from typing import Any
 from wcbc.core.errors import RecordError
 from wcbc.sync.mapping.money import QUANTITY_DECIMALS, MoneyError, ceil_money, round_money, to_json_number
 from wcbc.sync.mapping.orders.customers import _email, _has_address, _person
-from wcbc.sync.mapping.orders.fields import _money, currency_code, document_date, document_number
+from wcbc.sync.mapping.orders.fields import (
+    _money,
+    currency_code,
+    document_date,
+    document_number,
+    posting_date,
+)
 from wcbc.sync.mapping.orders.options import MappingOptions
 from wcbc.sync.mapping.orders.tax import with_tax_code
 from wcbc.sync.mapping.orders.text import (
@@ -234,11 +240,15 @@ def map_document(
         "customerNumber": customer_number,
     }
     date = document_date(order, options.time_zone)
+    posting = posting_date(order, options)
     if options.is_invoice:
         body["invoiceDate"] = date
-        body["postingDate"] = date
+        if posting is not None:
+            body["postingDate"] = posting
     else:
         body["orderDate"] = date
+        if options.posting_date == "paid" and posting is not None:
+            body["postingDate"] = posting
         body["pricesIncludeTax"] = bool(options.prices_include_tax)
     body["currencyCode"] = currency_code(order, options)
 

@@ -76,6 +76,23 @@ def customer_currency(options: MappingOptions) -> str | None:
     return "" if local else None
 
 
+POSTING_DATES = ("order", "paid", "run")
+
+
+def posting_date(order: Mapping[str, Any], options: MappingOptions) -> str | None:
+    """The document's ``postingDate`` by ``orders.posting_date``: ``order`` the order's date, ``paid`` the
+    date it was paid (``date_paid_gmt``, the order's date while unpaid), ``run`` None (not sent: BC takes
+    its work date, the day of the run). Dates are the store's (``time_zone``)."""
+    if options.posting_date == "run":
+        return None
+    if options.posting_date == "paid" and order.get("date_paid_gmt"):
+        paid = parse(str(order.get("date_paid_gmt")))
+        if paid is None:
+            raise RecordError(f"{order_label(order)}: unreadable payment date {order.get('date_paid_gmt')!r}")
+        return paid.astimezone(ZoneInfo(options.time_zone)).date().isoformat()
+    return document_date(order, options.time_zone)
+
+
 def document_date(order: Mapping[str, Any], time_zone: str) -> str:
     """The order's creation date in the store's time zone, ``YYYY-MM-DD``.
 

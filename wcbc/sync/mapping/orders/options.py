@@ -46,6 +46,7 @@ class MappingOptions:
     shipping_item: str | None = None
     fee_account: str | None = None
     discount_account: str | None = None  # negative fees (discounts entered as fees)
+    posting_date: str = "order"  # order | paid | run
     local_currency: str | None = None
     time_zone: str = "UTC"
     customer_template: Mapping[str, Any] = field(default_factory=dict)
@@ -70,6 +71,9 @@ class MappingOptions:
         except (ZoneInfoNotFoundError, ValueError, TypeError):
             raise ConfigError(f"unknown time zone {self.time_zone!r}; use an IANA name such as "
                               "'America/Los_Angeles'", key="woocommerce.time_zone") from None
+        if self.posting_date not in ("order", "paid", "run"):
+            raise ConfigError(f"posting_date must be order, paid or run, not {self.posting_date!r}",
+                              key="orders.posting_date")
         prefix = self.number_prefix or ""
         if _utf16_len(prefix.strip()) >= EXTERNAL_DOCUMENT_NUMBER_MAX:
             raise ConfigError("the prefix leaves no room for the order number (BC allows 35 characters)",
@@ -112,6 +116,7 @@ class MappingOptions:
             shipping_item=get(orders, "shipping_item", None),
             fee_account=get(orders, "fee_account", None),
             discount_account=get(orders, "discount_account", None),
+            posting_date=get(orders, "posting_date", "order") or "order",
             local_currency=get(orders, "local_currency", None),
             time_zone=get(woo, "time_zone", "UTC") or "UTC",
             customer_template=dict(get(orders, "customer_template", {}) or {}),
