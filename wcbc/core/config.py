@@ -97,6 +97,10 @@ class OrdersConfig:
     overlap_seconds: int = 300
     batch_size: int = 100
     local_currency: str | None = None  # BC LCY code: an order in it is sent with currencyCode ""
+    on_cancel: str = "undo"  # undo|report: what a cancelled booked order does to its BC document
+    refund_account: str | None = None  # refunded lines not restocked
+    refund_amount_account: str | None = None  # refund amounts not tied to a line (gross, untaxed)
+    post_credit_memos: str = "auto"  # auto (post when target is posted_invoice) | always | never
 
 
 @dataclass(frozen=True)
@@ -229,6 +233,18 @@ class Key:
 def _check_guid(value: str) -> str:
     if not _GUID_RE.match(value):
         raise _Bad(f"must be a GUID like 00000000-0000-0000-0000-000000000000 (got {value!r})")
+    return value
+
+
+def _check_on_cancel(value: str) -> str:
+    if value not in ("undo", "report"):
+        raise _Bad(f'must be "undo" or "report" (got {value!r})')
+    return value
+
+
+def _check_post_memos(value: str) -> str:
+    if value not in ("auto", "always", "never"):
+        raise _Bad(f'must be "auto", "always" or "never" (got {value!r})')
     return value
 
 
@@ -377,6 +393,14 @@ SCHEMA: dict[str, tuple[str, tuple[Key, ...]]] = {
             Key("batch_size", "int", 100, "Orders handled per batch", minimum=1, maximum=100),
             Key("local_currency", "str", None, "BC local currency code (orders in it are sent without one)",
                 example="USD", check=_check_currency),
+            Key("on_cancel", "str", "undo", "A cancelled booked order: undo its BC document, or report it",
+                check=_check_on_cancel),
+            Key("refund_account", "str", None, "G/L account for refunded lines not restocked",
+                example="6640"),
+            Key("refund_amount_account", "str", None,
+                "G/L account (no tax) for refund amounts not tied to a line", example="6630"),
+            Key("post_credit_memos", "str", "auto",
+                "auto (post when target is posted_invoice), always or never", check=_check_post_memos),
         ),
     ),
     "items": (

@@ -376,5 +376,9 @@ class WooClient:
         orders_total = int(total) if total and total.isdigit() else None
         return {"ok": True, "url": self.url, "orders_total": orders_total}
 
+    def order_refunds(self, order_id: int | str) -> list[dict]:
+        """Every refund of an order (``GET /orders/{id}/refunds``), with its lines."""
+        return list(self._paginate(f"orders/{quote(str(order_id), safe='')}/refunds", {}, 100))
+
     def close(self) -> None:
         self.http.close()

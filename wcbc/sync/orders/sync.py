@@ -33,6 +33,7 @@ from wcbc.sync.orders.poll import poll as poll_window
 from wcbc.sync.orders.preview import Preview
 from wcbc.sync.orders.read import Reader
 from wcbc.sync.orders.report import Outcome, Report
+from wcbc.sync.refunds.sync import RefundStep
 
 __all__ = ["OrderSync", "Outcome", "Report"]
 
@@ -72,6 +73,9 @@ class OrderSync:
             self.sink = Applier(woo=woo, bc=bc, state=state, reader=self.reader, policy=self.policy,
                                 options=self.options, report=self.report, run_id=run_id,
                                 concurrency=self.concurrency, woo_concurrency=config.woocommerce.concurrency)
+        self.refunds = RefundStep(woo=woo, bc=bc, state=state, config=config, options=self.options,
+                                  report=self.report, item_numbers=self.item_numbers, dry_run=dry_run,
+                                  run_id=run_id)
 
     # ------------------------------------------------------------------ entry point
 
@@ -164,3 +168,4 @@ class OrderSync:
         self.sink.end_page(defer=defer)
         if systemic is not None:
             raise systemic
+        self.refunds.page(orders)  # refunds and cancellations of the page's booked orders

@@ -1,0 +1,132 @@
+"""Refunds and cancellations of booked orders, run by sync-orders after each page it books.
+
+Read (:mod:`.read`) -> plan (:mod:`.plan`, pure) -> apply (:mod:`.apply`), or with ``--dry-run`` the plans
+printed (:class:`RefundPreview`): the one branch point. Orders without refunds, booked refunds or a
+cancellation cost no call at all. What the step finds is appended to the order sync's report (results
+``credited``, ``linked``, ``withdrawn``, ``undone``, ``conflict``, ``failed``, ``on_hold``,
+``would_credit``, ``would_undo``), numbered ``<order> refund <id>`` or ``<order> cancellation``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wcbc.sync.mapping.orders import MappingOptions
+from wcbc.sync.orders.report import Outcome, Report
+from wcbc.sync.refunds import plan as planner
+from wcbc.sync.refunds.apply import RefundApplier
+from wcbc.sync.refunds.read import RefundReader
+
+
+class RefundPreview:
+    """``--dry-run``: what the applier would do, written nowhere."""
+
+    def __init__(self, report: Report) -> None:
+        self.report = report
+
+    def refund(self, plan: planner.RefundPlan) -> Outcome | None:
+        if plan.decision == "unchanged":
+            return None
+        create = plan.write("create_credit_memo")
+        if create is not None:
+            self.report.preview.append(
+                {
+                    "order": plan.order.get("number"),
+                    "refund": plan.refund_id,
+                    "entity": "salesCreditMemos",
+                    "document": create.body,
+                    "refund_amount": str(plan.amount),
+                    "post": bool(plan.write("post")),
+                }
+            )
+            lines = len(create.body.get("salesCreditMemoLines", []))
+            return Outcome(int(plan.order["id"]), plan.number, "would_credit", message=f"{lines} lines")
+        result = "failed" if plan.decision == "rejected" else plan.decision
+        return Outcome(int(plan.order["id"]), plan.number, result, message=plan.message)
+
+    def cancel(self, plan: planner.CancelPlan) -> Outcome | None:
+        if plan.decision == "unchanged":
+            return None
+        result = "would_undo" if plan.decision == "undo" else plan.decision
+        return Outcome(int(plan.order["id"]), plan.number, result, message=plan.message)
+
+
+class RefundStep:
+    def __init__(
+        self,
+        *,
+        woo: Any,
+        bc: Any,
+        state: Any,
+        config: Any,
+        options: MappingOptions,
+        report: Report,
+        item_numbers: dict[str, str],
+        dry_run: bool = False,
+        run_id: int | None = None,
+    ) -> None:
+        self.policy = planner.RefundPolicy.from_config(config)
+        self.options = options
+        self.report = report
+        self.item_numbers = item_numbers
+        self.reader = RefundReader(woo=woo, bc=bc, state=state, prefix=self.policy.number_prefix)
+        self.sink: RefundApplier | RefundPreview = (
+            RefundPreview(report)
+            if dry_run
+            else RefundApplier(
+                bc=bc, state=state, policy=self.policy, report=report, run_id=run_id, lookup=self._lookup
+            )
+        )
+
+    def _lookup(self, key: str) -> dict[str, Any] | None:
+        return self.reader.lookups([], [key])[1].get(key.upper())
+
+    def page(self, orders: list[dict[str, Any]]) -> None:
+        """Refunds and cancellations of the page's booked orders."""
+        records = self.reader.records({int(o["id"]) for o in orders})
+        todo = []
+        for order in orders:
+            booked = records.get(int(order["id"]), {})
+            if not planner.needs_look(order, len(booked)):
+                continue
+            link = self.reader.link(int(order["id"]))
+            if link is not None:
+                todo.append((order, link, booked))
+        if not todo:
+            return
+        refunds = {int(o["id"]): self.reader.refunds(o) for o, _, _ in todo}
+        keys = [
+            k
+            for o, _, booked in todo
+            for k in self.reader.memo_keys(o, [int(r["id"]) for r in refunds[int(o["id"])]])
+        ]
+        keys += [
+            str((r.get("data") or {}).get("key"))
+            for _, _, booked in todo
+            for r in booked.values()
+            if (r.get("data") or {}).get("key")
+        ]
+        docs, memos = self.reader.lookups([o for o, _, _ in todo], keys)
+        for order, link, booked in todo:
+            order_docs = docs.get((self.reader.ext(order) or "").upper(), [])
+            for p in planner.plan_refunds(
+                order,
+                refunds[int(order["id"])],
+                booked,
+                memos,
+                order_docs,
+                self.policy,
+                self.options,
+                self.item_numbers,
+            ):
+                self._add(self.sink.refund(p))
+            if planner.is_cancelled(order):
+                record = self.reader.record(f"cancel:{order['id']}")
+                if record and record.get("status") in ("done", "conflict"):
+                    continue
+                doc = self.reader.order_document(order, link)
+                self._add(self.sink.cancel(planner.plan_cancel(order, record, doc, self.policy)))
+
+    def _add(self, outcome: Outcome | None) -> None:
+        if outcome is not None:
+            self.report.outcomes.append(outcome)
