@@ -42,9 +42,7 @@ class RefundApplier:
         if plan.decision == "unchanged":
             return None
         if plan.decision == "gone":
-            self.ledger.put(
-                plan.rid, "refund", plan.key, "withdrawn", step="withdrawn", detail={"reason": plan.message}
-            )
+            self._withdraw(plan, {"reason": plan.message})
             return Outcome(order_id, plan.number, "withdrawn", message=plan.message)
         if plan.decision == "conflict":
             self._conflict(plan.rid, plan.key, plan.message or "", plan.found)
@@ -56,14 +54,7 @@ class RefundApplier:
                 assert plan.found is not None
                 self.ledger.journal(plan.rid, "sent", {"delete": plan.found.get("number")})
                 self.bc.delete(f"salesCreditMemos({plan.found['id']})", plan.found.get("@odata.etag") or "*")
-                self.ledger.put(
-                    plan.rid,
-                    "refund",
-                    plan.key,
-                    "withdrawn",
-                    step="withdrawn",
-                    detail={"deleted": plan.found.get("number")},
-                )
+                self._withdraw(plan, {"deleted": plan.found.get("number")})
                 return Outcome(
                     order_id,
                     plan.number,
@@ -157,6 +148,15 @@ class RefundApplier:
         )
         log.error("%s", message)
         return Outcome(int(plan.order["id"]), plan.number, status, message=message)
+
+    def _withdraw(self, plan: RefundPlan, detail: dict[str, Any]) -> None:
+        """A refund the store deleted: its link goes, its record is skipped ("withdrawn"), together."""
+        with self.state.batch():
+            self.state.link_delete("refund", f"{plan.order['id']}-{plan.refund_id}")
+            self.state.record_put(
+                plan.rid, "refund", plan.key, "skipped", error="withdrawn: " + str(plan.message)
+            )
+            self.state.journal(plan.rid, "withdrawn", detail, run_id=self.ledger.run_id)
 
     def _conflict(self, rid: str, key: str, message: str, document: dict | None) -> None:
         with self.state.batch():
