@@ -90,15 +90,16 @@ class RefundStep:
             if not planner.needs_look(order, len(booked)):
                 continue
             link = self.reader.link(int(order["id"]))
-            if link is not None:
+            # A booked order whose status left orders.statuses is not linked again after a lost state DB:
+            # a refunded or cancelled one is still looked up in BC here.
+            if link is not None or order.get("status") in ("refunded", "cancelled"):
                 todo.append((order, link, booked))
         if not todo:
             return
-        refunds = {int(o["id"]): self.reader.refunds(o) for o, _, _ in todo}
         keys = [
             k
             for o, _, booked in todo
-            for k in self.reader.memo_keys(o, [int(r["id"]) for r in refunds[int(o["id"])]])
+            for k in self.reader.memo_keys(o, [int(r["id"]) for r in o.get("refunds") or []])
         ]
         keys += [
             str((r.get("data") or {}).get("key"))
@@ -109,9 +110,11 @@ class RefundStep:
         docs, memos = self.reader.lookups([o for o, _, _ in todo], keys)
         for order, link, booked in todo:
             order_docs = docs.get((self.reader.ext(order) or "").upper(), [])
+            if link is None and not order_docs:
+                continue  # never booked: nothing to undo or credit
             for p in planner.plan_refunds(
                 order,
-                refunds[int(order["id"])],
+                self.reader.refunds(order),
                 booked,
                 memos,
                 order_docs,
@@ -124,7 +127,7 @@ class RefundStep:
                 record = self.reader.record(f"cancel:{order['id']}")
                 if record and record.get("status") in ("done", "conflict"):
                     continue
-                doc = self.reader.order_document(order, link)
+                doc = self.reader.order_document(order, link or {})
                 self._add(self.sink.cancel(planner.plan_cancel(order, record, doc, self.policy)))
 
     def _add(self, outcome: Outcome | None) -> None:
