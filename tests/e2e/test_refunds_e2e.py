@@ -270,3 +270,33 @@ def test_a_credit_memo_whose_total_differs_is_deleted_and_the_refund_fails(tmp_p
         with opened(e2e) as ctx:
             record = ctx.state.record_get(f"refund:{order['id']}-{refund['id']}")
             assert record["status"] == "failed" and "10.71" in record["last_error"]
+
+
+def test_a_failed_refund_is_replayed_once_fixed_and_status_counts_credit_memos(tmp_path, monkeypatch) -> None:
+    for e2e in make_env(tmp_path, monkeypatch):  # no refund accounts configured yet
+        order = order_of(e2e)
+        sync(e2e)
+        refund = e2e.woo.refund_order(
+            order["id"], line_items=[{"sku": "MUG-001", "quantity": 1}], restock=False
+        )
+        code, out, err = e2e.cli("sync-orders")
+        assert code == 1 and "orders.refund_account" in out + err
+        record = f"refund:{order['id']}-{refund['id']}"
+        code, out, err = e2e.cli("sync-orders")  # a failed refund is retried by the next run, still failing
+        assert code == 1
+        with opened(e2e) as ctx:
+            assert ctx.state.record_get(record)["attempts"] == 2
+        e2e.config_path.write_text(
+            e2e.config_path.read_text().replace("[orders]\n", f"[orders]\n{ACCOUNTS}\n")
+        )
+        code, out, err = e2e.cli("replay", record)
+        assert code == 0, out + err
+        [m] = memos(e2e, order)
+        check_memo(e2e, m, refund)
+        code, out, err = e2e.cli("replay", record)
+        assert code != 0 and "already done" in out + err  # nothing to replay
+        code, out, err = e2e.cli("status")
+        assert code == 0 and "credit memos" in out
+        with opened(e2e) as ctx:
+            assert ctx.state.record_get(record)["status"] == "done"
+            assert len(ctx.state.links("refund")) == 1

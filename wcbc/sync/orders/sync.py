@@ -75,7 +75,7 @@ class OrderSync:
                                 concurrency=self.concurrency, woo_concurrency=config.woocommerce.concurrency)
         self.refunds = RefundStep(woo=woo, bc=bc, state=state, config=config, options=self.options,
                                   report=self.report, item_numbers=self.item_numbers, dry_run=dry_run,
-                                  run_id=run_id)
+                                  run_id=run_id, replay=replay)
 
     # ------------------------------------------------------------------ entry point
 
@@ -111,7 +111,7 @@ class OrderSync:
         budget = limit
         try:
             # 1. orders named on the command line or by webhooks, and the failed ones: read fresh.
-            retried = self.reader.failed_order_ids() if retry else []
+            retried = self.reader.failed_order_ids() + self.refunds.failed_order_ids() if retry else []
             wanted = list(dict.fromkeys(explicit + hinted + retried))
             seen = set(wanted)  # the poll does not read them a second time
             for ids in chunks(wanted, EXPLICIT_PAGE):

@@ -41,6 +41,8 @@ class RefundApplier:
         order_id = int(plan.order["id"])
         if plan.decision == "unchanged":
             return None
+        if plan.decision == "held":
+            return Outcome(order_id, plan.number, "held", message=plan.message)
         if plan.decision == "gone":
             self._withdraw(plan, {"reason": plan.message})
             return Outcome(order_id, plan.number, "withdrawn", message=plan.message)
@@ -170,6 +172,8 @@ class RefundApplier:
         order_id, key = int(plan.order["id"]), str(plan.order["id"])
         if plan.decision == "unchanged":
             return None
+        if plan.decision == "held":
+            return Outcome(order_id, plan.number, "held", message=plan.message)
         if plan.decision == "conflict":
             self._conflict(plan.rid, key, plan.message or "", plan.document)
             return Outcome(order_id, plan.number, "conflict", message=plan.message)

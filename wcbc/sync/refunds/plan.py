@@ -31,8 +31,8 @@ from wcbc.sync.mapping.money import MoneyError, parse_money
 from wcbc.sync.mapping.orders import MappingOptions
 from wcbc.sync.refunds import memo
 
-REFUND_DECISIONS = ("unchanged", "linked", "credit", "rejected", "withdrawn", "conflict", "gone")
-CANCEL_DECISIONS = ("unchanged", "undo", "conflict", "gone")
+REFUND_DECISIONS = ("unchanged", "held", "linked", "credit", "rejected", "withdrawn", "conflict", "gone")
+CANCEL_DECISIONS = ("unchanged", "held", "undo", "conflict", "gone")
 ON_CANCEL = ("undo", "report")
 
 
@@ -44,9 +44,10 @@ class RefundPolicy:
     post: bool = False
     on_cancel: str = "undo"
     max_attempts: int = 3
+    replay: bool = False
 
     @classmethod
-    def from_config(cls, config: Any) -> RefundPolicy:
+    def from_config(cls, config: Any, *, replay: bool = False) -> RefundPolicy:
         cfg = config.orders
         post = getattr(cfg, "post_credit_memos", "auto")
         return cls(
@@ -56,6 +57,7 @@ class RefundPolicy:
             post=(cfg.target == "posted_invoice") if post == "auto" else post == "always",
             on_cancel=getattr(cfg, "on_cancel", "undo"),
             max_attempts=int(cfg.max_attempts),
+            replay=replay,
         )
 
 
@@ -167,6 +169,9 @@ def plan_refunds(
                     order, rid, "unchanged", key=str((records[rid].get("data") or {}).get("key") or "")
                 )
             )
+            continue
+        if (records.get(rid) or {}).get("status") == "on_hold" and not policy.replay:
+            plans.append(RefundPlan(order, rid, "held", message="on hold: run `wcbc replay` once fixed"))
             continue
         plans.append(
             _plan_one(
@@ -327,6 +332,8 @@ def plan_cancel(
     with ``salesOrderLines`` expanded, or an invoice, ``@entity`` set), None when BC holds none."""
     if record and record.get("status") in ("done", "conflict"):
         return CancelPlan(order, "unchanged")
+    if record and record.get("status") == "on_hold" and not policy.replay:
+        return CancelPlan(order, "held", message="on hold: run `wcbc replay` once fixed")
     if doc is None:
         return CancelPlan(order, "gone", message="BC holds no document for the order any more")
     entity, number, key = doc["@entity"], str(doc.get("number")), str(order["id"])

@@ -35,6 +35,15 @@ class RefundReader:
                 out.setdefault(int(order), {})[int(refund)] = rec
         return out
 
+    def failed_order_ids(self, limit: int = 500) -> list[int]:
+        ids = []
+        for kind in ("refund", "cancel"):
+            for rec in self.state.records(status="failed", kind=kind):
+                order = rec["id"].partition(":")[2].partition("-")[0]
+                if order.isdigit():
+                    ids.append(int(order))
+        return list(dict.fromkeys(ids))[:limit]
+
     def link(self, order_id: int) -> dict[str, Any] | None:
         return self.state.link_get("order", str(order_id))
 

@@ -64,8 +64,9 @@ class RefundStep:
         item_numbers: dict[str, str],
         dry_run: bool = False,
         run_id: int | None = None,
+        replay: bool = False,
     ) -> None:
-        self.policy = planner.RefundPolicy.from_config(config)
+        self.policy = planner.RefundPolicy.from_config(config, replay=replay)
         self.options = options
         self.report = report
         self.item_numbers = item_numbers
@@ -80,6 +81,10 @@ class RefundStep:
 
     def _lookup(self, key: str) -> dict[str, Any] | None:
         return self.reader.lookups([], [key])[1].get(key.upper())
+
+    def failed_order_ids(self) -> list[int]:
+        """Orders with a failed refund or cancellation: read again by the next run (not those on hold)."""
+        return self.reader.failed_order_ids()
 
     def page(self, orders: list[dict[str, Any]]) -> None:
         """Refunds and cancellations of the page's booked orders."""
