@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -300,3 +301,59 @@ def test_a_failed_refund_is_replayed_once_fixed_and_status_counts_credit_memos(t
         with opened(e2e) as ctx:
             assert ctx.state.record_get(record)["status"] == "done"
             assert len(ctx.state.links("refund")) == 1
+
+
+def bc_inventory(e2e: E2E, number: str) -> Decimal:
+    with opened(e2e) as ctx:
+        [item] = ctx.bc.iter("items", {"$filter": f"number eq '{number}'"})
+    return Decimal(str(item["inventory"]))
+
+
+def test_stock_after_sync_items_follows_restocked_refunds_and_cancellations(tmp_path, monkeypatch) -> None:
+    for e2e in _env(tmp_path / "posted", monkeypatch, "posted_invoice"):
+        assert e2e.cli("sync-items")[0] == 0
+        start = bc_inventory(e2e, "MUG-001")
+        order = e2e.woo.create_order(customer_id=jane(e2e), line_items=[{"sku": "MUG-001", "quantity": 2}])
+        sync(e2e)
+        assert bc_inventory(e2e, "MUG-001") == start - 2  # the posted invoice took it out
+        e2e.woo.refund_order(order["id"], line_items=[{"sku": "MUG-001", "quantity": 1}], restock=True)
+        sync(e2e)
+        assert bc_inventory(e2e, "MUG-001") == start - 1  # the posted credit memo's Item line put it back
+        assert e2e.cli("sync-items")[0] == 0
+        assert e2e.woo.get_product("MUG-001")["stock_quantity"] == int(start - 1)
+    for e2e in _env(tmp_path / "order", monkeypatch, "sales_order"):
+        assert e2e.cli("sync-items")[0] == 0
+        start = bc_inventory(e2e, "MUG-001")
+        order = e2e.woo.create_order(customer_id=jane(e2e), line_items=[{"sku": "MUG-001", "quantity": 3}])
+        sync(e2e)
+        assert e2e.cli("sync-items")[0] == 0
+        assert e2e.woo.get_product("MUG-001")["stock_quantity"] == int(start - 3)  # the open order holds 3
+        e2e.woo.cancel_order(order["id"])
+        sync(e2e)  # the open sales order is deleted: it holds nothing back any more
+        assert e2e.cli("sync-items")[0] == 0
+        assert e2e.woo.get_product("MUG-001")["stock_quantity"] == int(start)
+        code, out, err = e2e.cli("reconcile", "--orders")
+        assert code == 0, out + err
+        assert e2e.woo.get_product("MUG-001")["stock_quantity"] == int(
+            start
+        )  # reconcile does not take it back
+
+
+def test_reconcile_reports_refunds_without_credit_memo_and_credit_memos_without_refund(
+    tmp_path, monkeypatch
+) -> None:
+    for e2e in _env(tmp_path, monkeypatch, "sales_invoice"):
+        order = order_of(e2e)
+        sync(e2e)
+        kept = e2e.woo.refund_order(
+            order["id"], line_items=[{"sku": "MUG-001", "quantity": 1}], restock=False
+        )
+        sync(e2e)
+        with e2e.woo.lock:
+            e2e.woo.delete_refund(e2e.woo.refund_index[kept["id"]])  # deleted, nothing fires: no sync sees it
+        late = e2e.woo.refund_order(order["id"], line_items=[{"sku": "TSHIRT-001", "quantity": 1}])
+        code, out, err = e2e.cli("--json", "reconcile", "--orders", "--dry-run")
+        assert code in (0, 1), out + err
+        kinds = {(i["kind"], i["external_number"]) for i in json.loads(out)["orders"]["issues"]}
+        assert ("refund_without_credit_memo", f"{order['number']}-R{late['id']}") in kinds
+        assert ("credit_memo_without_refund", f"{order['number']}-R{kept['id']}") in kinds
