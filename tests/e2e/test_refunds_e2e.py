@@ -357,3 +357,48 @@ def test_reconcile_reports_refunds_without_credit_memo_and_credit_memos_without_
         kinds = {(i["kind"], i["external_number"]) for i in json.loads(out)["orders"]["issues"]}
         assert ("refund_without_credit_memo", f"{order['number']}-R{late['id']}") in kinds
         assert ("credit_memo_without_refund", f"{order['number']}-R{kept['id']}") in kinds
+
+
+def lose_state(e2e: E2E) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        path = e2e.state_path.with_name(e2e.state_path.name + suffix)
+        if path.exists():
+            path.unlink()
+
+
+def test_cancellation_exactly_once_after_a_crash_before_its_record_and_a_lost_state(
+    env: E2E, monkeypatch
+) -> None:
+    from wcbc.sync.common.apply import Ledger
+
+    order = order_of(env)
+    sync(env)
+    env.woo.cancel_order(order["id"])
+    real_put = Ledger.put
+
+    def crash(self, record, *args, **kwargs):  # noqa: ANN001, ANN202 - the process dies after BC's write
+        if record.startswith("cancel:"):
+            raise KeyboardInterrupt("killed between the BC write and its record")
+        return real_put(self, record, *args, **kwargs)
+
+    monkeypatch.setattr(Ledger, "put", crash)
+    with pytest.raises(KeyboardInterrupt):
+        from wcbc.sync.orders.sync import OrderSync
+
+        with opened(env) as ctx:
+            OrderSync(woo=ctx.woo, bc=ctx.bc, state=ctx.state, config=ctx.config).run()
+    monkeypatch.setattr(Ledger, "put", real_put)
+    sync(env)  # BC already did it: settled without a second write
+    lose_state(env)
+    sync(env)
+    sync(env)
+    left = [
+        d
+        for d in env.bc.documents_by_external_number(str(order["number"]))
+        if d["@kind"] != "salesCreditMemo"
+    ]
+    assert [d["status"] for d in left] == (["Canceled"] if target(env) == "posted_invoice" else [])
+    corrective = [m for m in env.bc.sales_credit_memos() if m["status"] == "Corrective"]
+    assert len(corrective) == (1 if target(env) == "posted_invoice" else 0)
+    with opened(env) as ctx:
+        assert ctx.state.conflicts() == []
