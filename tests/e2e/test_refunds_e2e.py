@@ -298,6 +298,11 @@ def test_a_failed_refund_is_replayed_once_fixed_and_status_counts_credit_memos(t
         assert code != 0 and "already done" in out + err  # nothing to replay
         code, out, err = e2e.cli("status")
         assert code == 0 and "credit memos" in out
+        code, out, err = e2e.cli("audit", record)
+        assert code == 0 and "mapped" in out and "answered" in out
+        with opened(e2e) as ctx:
+            rows = ctx.state.journal_for(record)
+            assert rows and all(r["run_id"] is not None for r in rows)  # every row names its run
         with opened(e2e) as ctx:
             assert ctx.state.record_get(record)["status"] == "done"
             assert len(ctx.state.links("refund")) == 1
