@@ -407,3 +407,23 @@ def test_cancellation_exactly_once_after_a_crash_before_its_record_and_a_lost_st
     assert len(corrective) == (1 if target(env) == "posted_invoice" else 0)
     with opened(env) as ctx:
         assert ctx.state.conflicts() == []
+
+
+def test_an_unbooked_order_stops_holding_back_what_a_refund_restocked(tmp_path, monkeypatch) -> None:
+    for e2e in _env(tmp_path, monkeypatch, "sales_order"):
+        e2e.woo.edit_product("MUG-001", manage_stock=True, stock_quantity=50)
+        assert e2e.cli("sync-items")[0] == 0
+        start = bc_inventory(e2e, "MUG-001")
+        order = e2e.woo.create_order(
+            customer_id=jane(e2e), line_items=[{"sku": "MUG-001", "quantity": 3}], status="on-hold"
+        )  # not booked (not in orders.statuses), holds stock
+        assert e2e.cli("sync-items")[0] == 0
+        assert e2e.woo.get_product("MUG-001")["stock_quantity"] == int(start - 3)
+        e2e.woo.refund_order(order["id"], line_items=[{"sku": "MUG-001", "quantity": 1}], restock=True)
+        assert e2e.cli("sync-items")[0] == 0
+        assert e2e.woo.get_product("MUG-001")["stock_quantity"] == int(start - 2)  # the store put it back
+        assert e2e.cli("reconcile")[0] == 0  # recomputes every product: does not take it back
+        assert e2e.woo.get_product("MUG-001")["stock_quantity"] == int(start - 2)
+        e2e.woo.cancel_order(order["id"])
+        assert e2e.cli("sync-items")[0] == 0
+        assert e2e.woo.get_product("MUG-001")["stock_quantity"] == int(start)

@@ -196,3 +196,10 @@ def test_restock_goes_to_the_newest_new_refund_after_what_booked_ones_took() -> 
     assert memo.allocate_restock(order, [old, new], {}) == {41: {1: Decimal(1)}, 40: {1: Decimal(1)}}
     assert memo.allocate_restock(order, [new], {1: Decimal(1)}) == {41: {1: Decimal(1)}}
     assert memo.allocate_restock(order, [new], {1: Decimal(2)}) == {41: {}}
+
+
+def test_without_restocked_is_what_the_order_still_holds_back() -> None:
+    held = memo.without_restocked(ORDER)
+    assert [li["quantity"] for li in held["line_items"]] == ["1", "1"]  # 2 - 1 restocked; the mug untouched
+    plain = {**ORDER, "line_items": [ORDER["line_items"][1]]}
+    assert memo.without_restocked(plain) is plain

@@ -17,6 +17,7 @@ from wcbc.core.time import parse
 from wcbc.sync.common import cursors
 from wcbc.sync.items import stock
 from wcbc.sync.items.catalog import SkuMap, sku_key
+from wcbc.sync.refunds.memo import without_restocked
 
 # WooCommerce order statuses whose lines WooCommerce has already taken out of its own stock
 # (wc_maybe_reduce_stock_levels runs on payment and on the change to processing, completed or on-hold).
@@ -57,7 +58,8 @@ class Reservations:
         if not config.items.hold_unbooked:
             return result
         result.open = read_open_quantities(bc, config)
-        orders = list(_unbooked_orders(woo, state, config, started))
+        # A refund that put stock back in the store releases it here too.
+        orders = [without_restocked(o) for o in _unbooked_orders(woo, state, config, started)]
         result.orders_read = len(orders)
         booked = {str(order.get("id")) for order in orders if state.link_get("order", str(order.get("id")))}
         for sku, quantity in stock.unbooked_quantities(orders, booked).items():

@@ -81,6 +81,24 @@ def restocked_per_line(order: Mapping[str, Any]) -> dict[int, Decimal]:
     return out
 
 
+def without_restocked(order: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The order with each line's quantity less what a refund put back into the store's stock (what it
+    still holds back), for the stock reservations; the order itself when nothing was restocked."""
+    back = restocked_per_line(order)
+    if not back:
+        return order
+    lines = []
+    for line in order.get("line_items") or []:
+        taken = back.get(int(line["id"]), Decimal(0)) if str(line.get("id", "")).isdigit() else Decimal(0)
+        try:
+            quantity = money(line.get("quantity"), "quantity")
+        except RecordError:
+            lines.append(line)
+            continue
+        lines.append({**line, "quantity": str(max(quantity - taken, Decimal(0)))})
+    return {**order, "line_items": lines}
+
+
 def allocate_restock(
     order: Mapping[str, Any], new_refunds: list[Mapping[str, Any]], booked: Mapping[int, Decimal]
 ) -> dict[int, dict[int, Decimal]]:
