@@ -427,3 +427,36 @@ def test_an_unbooked_order_stops_holding_back_what_a_refund_restocked(tmp_path, 
         e2e.woo.cancel_order(order["id"])
         assert e2e.cli("sync-items")[0] == 0
         assert e2e.woo.get_product("MUG-001")["stock_quantity"] == int(start)
+
+
+def test_a_refund_read_that_fails_fails_that_order_only_and_is_retried(tmp_path, monkeypatch) -> None:
+    from wcbc.adapters.woo.client import WooClient
+    from wcbc.core.errors import RemoteError
+
+    for e2e in _env(tmp_path, monkeypatch, "sales_invoice"):
+        broken, fine = order_of(e2e), order_of(e2e)
+        sync(e2e)
+        r_broken = e2e.woo.refund_order(broken["id"], line_items=[{"sku": "MUG-001", "quantity": 1}])
+        r_fine = e2e.woo.refund_order(fine["id"], line_items=[{"sku": "MUG-001", "quantity": 1}])
+        real = WooClient.order_refunds
+
+        def flaky(self, order_id, broken=broken, real=real):  # noqa: ANN001, ANN202
+            if int(order_id) == broken["id"]:
+                raise RemoteError("500 from the store", system="woocommerce")
+            return real(self, order_id)
+
+        monkeypatch.setattr(WooClient, "order_refunds", flaky)
+        code, out, err = e2e.cli("sync-orders")
+        assert code == 1 and "refunds not read" in out + err
+        assert [m["externalDocumentNumber"] for m in memos(e2e, fine)] == [
+            f"{fine['number']}-R{r_fine['id']}"
+        ]
+        monkeypatch.setattr(WooClient, "order_refunds", real)
+        sync(e2e)  # the failed order is read again although nothing changed in the store
+        assert [m["externalDocumentNumber"] for m in memos(e2e, broken)] == [
+            f"{broken['number']}-R{r_broken['id']}"
+        ]
+        with opened(e2e) as ctx:
+            assert ctx.state.record_get(f"refund:{broken['id']}-read")["status"] == "done"
+        sync(e2e)
+        assert len(memos(e2e, broken)) == 1 and len(memos(e2e, fine)) == 1

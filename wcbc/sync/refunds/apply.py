@@ -166,6 +166,25 @@ class RefundApplier:
             self.state.record_put(rid, rid.partition(":")[0], key, "conflict", error=message)
             self.state.journal(rid, "conflict", {"message": message}, run_id=self.ledger.run_id)
 
+    def read_ok(self, order: dict[str, Any]) -> None:
+        """A read that failed before went through: its failure is settled."""
+        record = self.state.record_get(f"refund:{order['id']}-read")
+        if record is not None and record["status"] != "done":
+            self.ledger.done(f"refund:{order['id']}-read", "refund", str(order["id"]), detail={"read": "ok"})
+
+    def read_failed(self, order: dict[str, Any], message: str) -> Outcome:
+        """The order's refunds or BC document could not be read: failed (``refund:<order>-read``), so the
+        next run reads the order again."""
+        status = self.ledger.fail(
+            f"refund:{order['id']}-read",
+            "refund",
+            str(order["id"]),
+            message,
+            max_attempts=self.policy.max_attempts,
+        )
+        log.error("%s", message)
+        return Outcome(int(order["id"]), f"{order.get('number')} refunds", status, message=message)
+
     # ------------------------------------------------------------------ cancellations
 
     def cancel(self, plan: CancelPlan) -> Outcome | None:

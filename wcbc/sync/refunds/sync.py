@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from wcbc.core.errors import SYSTEMIC, RecordError, RemoteError
 from wcbc.sync.mapping.orders import MappingOptions
 from wcbc.sync.orders.report import Outcome, Report
 from wcbc.sync.refunds import plan as planner
@@ -43,6 +44,12 @@ class RefundPreview:
             return Outcome(int(plan.order["id"]), plan.number, "would_credit", message=f"{lines} lines")
         result = "failed" if plan.decision == "rejected" else plan.decision
         return Outcome(int(plan.order["id"]), plan.number, result, message=plan.message)
+
+    def read_ok(self, order: dict[str, Any]) -> None:
+        pass
+
+    def read_failed(self, order: dict[str, Any], message: str) -> Outcome:
+        return Outcome(int(order["id"]), f"{order.get('number')} refunds", "failed", message=message)
 
     def cancel(self, plan: planner.CancelPlan) -> Outcome | None:
         if plan.decision == "unchanged":
@@ -117,23 +124,42 @@ class RefundStep:
             order_docs = docs.get((self.reader.ext(order) or "").upper(), [])
             if link is None and not order_docs:
                 continue  # never booked: nothing to undo or credit
-            for p in planner.plan_refunds(
-                order,
-                self.reader.refunds(order),
-                booked,
-                memos,
-                order_docs,
-                self.policy,
-                self.options,
-                self.item_numbers,
-            ):
-                self._add(self.sink.refund(p))
-            if planner.is_cancelled(order):
-                record = self.reader.record(f"cancel:{order['id']}")
-                if record and record.get("status") in ("done", "conflict"):
-                    continue
-                doc = self.reader.order_document(order, link or {})
-                self._add(self.sink.cancel(planner.plan_cancel(order, record, doc, self.policy)))
+            try:
+                self._order(order, link, booked, memos, order_docs)
+                self.sink.read_ok(order)
+            except SYSTEMIC:
+                raise
+            except (RecordError, RemoteError) as exc:  # a read failed: this order only, retried next run
+                self._add(
+                    self.sink.read_failed(order, f"order {order.get('number')}: refunds not read: {exc}")
+                )
+
+    def _order(
+        self,
+        order: dict[str, Any],
+        link: dict[str, Any] | None,
+        booked: dict[int, dict[str, Any]],
+        memos: dict[str, dict[str, Any]],
+        order_docs: list[dict[str, Any]],
+    ) -> None:
+        plans = planner.plan_refunds(
+            order,
+            self.reader.refunds(order),
+            booked,
+            memos,
+            order_docs,
+            self.policy,
+            self.options,
+            self.item_numbers,
+        )
+        for p in plans:
+            self._add(self.sink.refund(p))
+        if planner.is_cancelled(order):
+            record = self.reader.record(f"cancel:{order['id']}")
+            if record and record.get("status") in ("done", "conflict"):
+                return
+            doc = self.reader.order_document(order, link or {})
+            self._add(self.sink.cancel(planner.plan_cancel(order, record, doc, self.policy)))
 
     def _add(self, outcome: Outcome | None) -> None:
         if outcome is not None:
