@@ -460,3 +460,38 @@ def test_a_refund_read_that_fails_fails_that_order_only_and_is_retried(tmp_path,
             assert ctx.state.record_get(f"refund:{broken['id']}-read")["status"] == "done"
         sync(e2e)
         assert len(memos(e2e, broken)) == 1 and len(memos(e2e, fine)) == 1
+
+
+def test_a_refused_cancel_is_reversed_by_a_full_credit_memo_once(tmp_path, monkeypatch) -> None:
+    for e2e in _env(tmp_path, monkeypatch, "posted_invoice"):
+        order = order_of(e2e)
+        sync(e2e)
+        invoice = booked_doc(e2e, order)
+        e2e.bc.fail_posting(action="cancel")  # a closed posting period, say: BC refuses the cancel
+        e2e.woo.cancel_order(order["id"])
+        sync(e2e)
+        sync(e2e)
+        [reversal] = memos_c = [
+            m for m in e2e.bc.sales_credit_memos() if m["externalDocumentNumber"] == f"{order['number']}-C"
+        ]
+        assert len(memos_c) == 1 and reversal["status"] != "Draft"
+        assert Decimal(str(reversal["totalAmountIncludingTax"])) == Decimal(
+            str(invoice["totalAmountIncludingTax"])
+        )
+        assert {ln["lineType"] for ln in reversal["salesCreditMemoLines"]} >= {"Item"}  # the goods come back
+        assert booked_doc(e2e, order)["status"] == "Paid"  # closed by the credit memo
+        lose_state(e2e)
+        sync(e2e)  # the reversal is found: no conflict, nothing created again
+        assert (
+            len(
+                [
+                    m
+                    for m in e2e.bc.sales_credit_memos()
+                    if m["externalDocumentNumber"] == f"{order['number']}-C"
+                ]
+            )
+            == 1
+        )
+        with opened(e2e) as ctx:
+            assert ctx.state.conflicts() == []
+            assert ctx.state.record_get(f"cancel:{order['id']}")["status"] == "done"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from tests.sync.refunds.test_memo import ORDER, line, refund
 from wcbc.sync.mapping.orders import MappingOptions
-from wcbc.sync.refunds.plan import RefundPolicy, is_cancelled, needs_look, plan_cancel, plan_refunds
+from wcbc.sync.refunds.cancel import plan_cancel
+from wcbc.sync.refunds.plan import RefundPolicy, is_cancelled, needs_look, plan_refunds
 
 OPTIONS = MappingOptions(shipping_account="6610")
 POLICY = RefundPolicy(refund_account="6640", amount_account="6630", post=True)

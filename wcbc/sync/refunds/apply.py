@@ -18,7 +18,8 @@ from typing import Any
 from wcbc.core.errors import SYSTEMIC, RecordError, RemoteError, UnreachableError
 from wcbc.sync.common.apply import Ledger, Link
 from wcbc.sync.orders.report import Outcome, Report
-from wcbc.sync.refunds.plan import CancelPlan, RefundPlan, RefundPolicy, difference_table, total_difference
+from wcbc.sync.refunds.cancel import CancelPlan
+from wcbc.sync.refunds.plan import RefundPlan, RefundPolicy, difference_table, total_difference
 
 log = logging.getLogger("wcbc.refunds")
 CENT = Decimal("0.005")
@@ -216,10 +217,10 @@ class RefundApplier:
                 elif write.action == "delete_invoice":
                     self.bc.delete(f"salesInvoices({doc['id']})", doc.get("@odata.etag") or "*")
                 elif write.action == "cancel_invoice":
-                    self.bc.action(f"salesInvoices({doc['id']})/Microsoft.NAV.cancel")
+                    self._cancel_invoice(plan, doc)
         except SYSTEMIC:
             raise
-        except RemoteError as exc:
+        except (RecordError, RemoteError) as exc:
             message = f"order {plan.order.get('number')}: cancelling {doc.get('number')} in BC failed: {exc}"
             status = self.ledger.fail(plan.rid, "cancel", key, message, max_attempts=self.policy.max_attempts)
             return Outcome(order_id, plan.number, status, message=message)
@@ -232,3 +233,32 @@ class RefundApplier:
             detail={"status": "done", "document": doc.get("number"), "message": plan.message},
         )
         return Outcome(order_id, plan.number, "undone", document=str(doc.get("number")), message=plan.message)
+
+    def _cancel_invoice(self, plan: CancelPlan, doc: dict) -> None:
+        """BC's cancel; refused (not for being paid: that was a conflict), the full credit memo instead:
+        looked up by its key, created, its total checked against the invoice's, posted."""
+        try:
+            self.bc.action(f"salesInvoices({doc['id']})/Microsoft.NAV.cancel")
+            return
+        except SYSTEMIC:
+            raise
+        except RemoteError as exc:
+            if plan.fallback is None:
+                raise
+            self.ledger.journal(plan.rid, "refused", {"cancel": str(exc)[:500], "instead": plan.fallback.key})
+        memo = self.lookup(plan.fallback.key)
+        if memo is None:
+            self.ledger.journal(plan.rid, "sent", {"entity": "salesCreditMemos", "key": plan.fallback.key})
+            memo = self.bc.post("salesCreditMemos", plan.fallback.body)
+        difference = total_difference(plan.total or Decimal(0), memo)
+        if difference is None or abs(difference) >= CENT:
+            if memo.get("status") in ("Draft", None):
+                self.bc.delete(f"salesCreditMemos({memo['id']})", memo.get("@odata.etag") or "*")
+            table = difference_table(plan.fallback.body, memo, plan.total or Decimal(0))
+            raise RecordError(
+                f"BC refused the cancel and the full credit memo differs from the invoice "
+                f"(draft deleted):\n{table}"
+            )
+        if memo.get("status") in ("Draft", None):
+            self.bc.action(f"salesCreditMemos({memo['id']})/Microsoft.NAV.post")
+        plan.message = f"posted invoice {doc.get('number')} reversed by credit memo {plan.fallback.key}"

@@ -10,12 +10,7 @@ Per refund of a booked order (:func:`plan_refunds`), keyed ``refund:<order id>-<
 * ``withdrawn``: a booked refund that the store no longer has: its draft credit memo is deleted
   (If-Match); a posted one is a ``conflict`` for a person.
 
-Per order that became ``cancelled`` (or ``refunded`` without any refund record), :func:`plan_cancel`,
-keyed ``cancel:<order id>``, following business-central.md §10.2/§10.3: an open sales order with nothing
-shipped is deleted; a draft invoice is deleted; a posted invoice still fully open is cancelled (BC's
-``cancel`` posts a corrective credit memo); a shipped order or a paid (or partly credited) invoice is not
-touched but becomes a conflict saying what to do; ``orders.on_cancel = "report"`` makes every case a
-conflict.
+Cancellations are planned by :mod:`.cancel`.
 """
 
 from __future__ import annotations
@@ -32,7 +27,6 @@ from wcbc.sync.mapping.orders import MappingOptions
 from wcbc.sync.refunds import memo
 
 REFUND_DECISIONS = ("unchanged", "held", "linked", "credit", "rejected", "withdrawn", "conflict", "gone")
-CANCEL_DECISIONS = ("unchanged", "held", "undo", "conflict", "gone")
 ON_CANCEL = ("undo", "report")
 
 
@@ -87,27 +81,6 @@ class RefundPlan:
 
     def write(self, action: str) -> Write | None:
         return next((w for w in self.writes if w.action == action), None)
-
-
-@dataclass
-class CancelPlan:
-    order: dict[str, Any]
-    decision: str
-    message: str | None = None
-    document: dict[str, Any] | None = None
-    writes: list[Write] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        if self.decision not in CANCEL_DECISIONS:
-            raise ValueError(f"unknown decision {self.decision!r}")
-
-    @property
-    def rid(self) -> str:
-        return f"cancel:{self.order['id']}"
-
-    @property
-    def number(self) -> str:
-        return f"{self.order.get('number', self.order['id'])} cancellation"
 
 
 # ------------------------------------------------------------------------------------------- refunds
@@ -310,70 +283,3 @@ def difference_table(body: Mapping[str, Any] | None, doc: Mapping[str, Any], amo
                 f"@ {line.get('unitPrice')}"
             )
     return "\n".join(rows)
-
-
-# ------------------------------------------------------------------------------------------- cancellations
-
-
-def _shipped(doc: Mapping[str, Any]) -> Decimal:
-    total = Decimal(0)
-    for line in doc.get("salesOrderLines") or []:
-        try:
-            total += parse_money(line.get("shippedQuantity") or 0)
-        except MoneyError:
-            continue
-    return total
-
-
-def plan_cancel(
-    order: dict[str, Any], record: Mapping[str, Any] | None, doc: dict[str, Any] | None, policy: RefundPolicy
-) -> CancelPlan:
-    """What a cancelled booked order's BC document needs. ``doc``: the document read fresh (a sales order
-    with ``salesOrderLines`` expanded, or an invoice, ``@entity`` set), None when BC holds none."""
-    if record and record.get("status") in ("done", "conflict"):
-        return CancelPlan(order, "unchanged")
-    if record and record.get("status") == "on_hold" and not policy.replay:
-        return CancelPlan(order, "held", message="on hold: run `wcbc replay` once fixed")
-    if doc is None:
-        return CancelPlan(order, "gone", message="BC holds no document for the order any more")
-    entity, number, key = doc["@entity"], str(doc.get("number")), str(order["id"])
-    label = f"{'sales order' if entity == 'salesOrders' else 'invoice'} {number}"
-    if entity == "salesInvoices" and doc.get("status") == "Canceled":
-        return CancelPlan(order, "gone", document=doc, message=f"{label} is already cancelled in BC")
-    why: str | None = None
-    if entity == "salesOrders" and _shipped(doc) > 0:
-        why = (
-            f"{label} is partly or fully shipped: post a return (sales return order or credit memo) in BC, "
-            "then delete or finish the order by hand"
-        )
-    elif entity == "salesInvoices" and _is_posted(doc) and _partly_settled(doc):
-        why = (
-            f"{label} is paid or partly credited, so BC refuses to cancel it: make a sales credit memo for "
-            "what is left and refund the payment"
-        )
-    if why is None and policy.on_cancel == "report":
-        why = f'orders.on_cancel = "report": undo {label} in BC by hand'
-    if why is not None:
-        return CancelPlan(order, "conflict", document=doc, message=f"order cancelled in the store; {why}")
-    plan = CancelPlan(order, "undo", document=doc)
-    if entity == "salesOrders":
-        plan.writes.append(Write(plan.rid, "delete_order", "bc", key, note=label))
-        plan.message = f"{label} deleted"
-    elif not _is_posted(doc):
-        plan.writes.append(Write(plan.rid, "delete_invoice", "bc", key, note=label))
-        plan.message = f"draft {label} deleted"
-    else:
-        plan.writes.append(
-            Write(plan.rid, "cancel_invoice", "bc", key, note=f"{label}: Microsoft.NAV.cancel")
-        )
-        plan.message = f"posted {label} cancelled (corrective credit memo)"
-    return plan
-
-
-def _partly_settled(doc: Mapping[str, Any]) -> bool:
-    if doc.get("status") == "Paid":
-        return True
-    try:
-        return parse_money(doc.get("remainingAmount")) != parse_money(doc.get("totalAmountIncludingTax"))
-    except MoneyError:
-        return False

@@ -16,6 +16,7 @@ from wcbc.sync.mapping.orders import MappingOptions
 from wcbc.sync.orders.report import Outcome, Report
 from wcbc.sync.refunds import plan as planner
 from wcbc.sync.refunds.apply import RefundApplier
+from wcbc.sync.refunds.cancel import CancelPlan, plan_cancel
 from wcbc.sync.refunds.read import RefundReader
 
 
@@ -51,7 +52,7 @@ class RefundPreview:
     def read_failed(self, order: dict[str, Any], message: str) -> Outcome:
         return Outcome(int(order["id"]), f"{order.get('number')} refunds", "failed", message=message)
 
-    def cancel(self, plan: planner.CancelPlan) -> Outcome | None:
+    def cancel(self, plan: CancelPlan) -> Outcome | None:
         if plan.decision == "unchanged":
             return None
         result = "would_undo" if plan.decision == "undo" else plan.decision
@@ -119,6 +120,9 @@ class RefundStep:
             for r in booked.values()
             if (r.get("data") or {}).get("key")
         ]
+        keys += [
+            f"{self.reader.ext(o)}-C" for o, _, _ in todo if planner.is_cancelled(o) and self.reader.ext(o)
+        ]
         docs, memos = self.reader.lookups([o for o, _, _ in todo], keys)
         for order, link, booked in todo:
             order_docs = docs.get((self.reader.ext(order) or "").upper(), [])
@@ -159,7 +163,9 @@ class RefundStep:
             if record and record.get("status") in ("done", "conflict"):
                 return
             doc = self.reader.order_document(order, link or {})
-            self._add(self.sink.cancel(planner.plan_cancel(order, record, doc, self.policy)))
+            reversal = memos.get(f"{self.reader.ext(order)}-C".upper())
+            plan = plan_cancel(order, record, doc, self.policy, self.options, self.item_numbers, reversal)
+            self._add(self.sink.cancel(plan))
 
     def _add(self, outcome: Outcome | None) -> None:
         if outcome is not None:
