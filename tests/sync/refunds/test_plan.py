@@ -87,3 +87,22 @@ def test_cancellation_decisions() -> None:
     assert plan_cancel(order, {"status": "done"}, INVOICE, POLICY).decision == "unchanged"
     report = RefundPolicy(on_cancel="report")
     assert plan_cancel(order, None, order_doc(), report).decision == "conflict"
+
+
+def test_a_posted_invoice_carries_its_fallback_full_credit_memo() -> None:
+    order = {**ORDER, "status": "cancelled"}
+    p = plan_cancel(order, None, INVOICE, POLICY, OPTIONS)
+    assert p.fallback is not None and p.fallback.key == "1017-C" and str(p.total) == "62.21"
+    body = p.fallback.body
+    assert body["invoiceNumber"] == "PS-INV1" and body["customerNumber"] == "C1"
+    kinds = [(ln["lineType"], ln.get("lineObjectNumber")) for ln in body["salesCreditMemoLines"]]
+    assert kinds[1:] == [("Item", "TSHIRT-001"), ("Item", "MUG-001"), ("Account", "6610")]
+    reversed_ = plan_cancel(
+        order,
+        None,
+        {**INVOICE, "status": "Paid", "remainingAmount": 0},
+        POLICY,
+        OPTIONS,
+        reversal={"number": "PS-CR1", "status": "Paid"},
+    )
+    assert reversed_.decision == "gone"
