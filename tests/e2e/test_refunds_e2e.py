@@ -208,6 +208,9 @@ def test_cancellation_of_an_open_order_or_unpaid_invoice_undoes_it_once(env: E2E
     sync(env)
     doc = booked_doc(env, order)
     env.woo.cancel_order(order["id"])
+    code, out, err = env.cli("sync-orders", "--dry-run")
+    assert code == 0 and "would_undo" in out, out + err
+    assert booked_doc(env, order)["id"] == doc["id"]  # the dry run touched nothing
     sync(env)
     sync(env)
     left = [
