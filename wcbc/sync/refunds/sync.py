@@ -1,7 +1,9 @@
 """Refunds and cancellations of booked orders, run by sync-orders after each page it books.
 
-Read (:mod:`.read`) -> plan (:mod:`.plan`, pure) -> apply (:mod:`.apply`), or with ``--dry-run`` the plans
-printed (:class:`RefundPreview`): the one branch point. Orders without refunds, booked refunds or a
+Read (:mod:`.read`) -> plan (:mod:`.plan` for refunds, :mod:`.cancel` for cancellations, both pure) ->
+apply (:mod:`.apply`), or with ``--dry-run`` the plans printed (:class:`RefundPreview`): the one branch
+point. A read that fails (the refunds, the order's BC document) fails that order only, as
+``refund:<order>-read``, and the next run reads it again. Orders without refunds, booked refunds or a
 cancellation cost no call at all. What the step finds is appended to the order sync's report (results
 ``credited``, ``linked``, ``withdrawn``, ``undone``, ``conflict``, ``failed``, ``on_hold``,
 ``would_credit``, ``would_undo``), numbered ``<order> refund <id>`` or ``<order> cancellation``.
