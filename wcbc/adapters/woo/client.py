@@ -391,5 +391,25 @@ class WooClient:
         orders_total = int(total) if total and total.isdigit() else None
         return {"ok": True, "url": self.url, "orders_total": orders_total}
 
+    def order_refunds(self, order_id: int | str) -> list[dict]:
+        """Every refund of an order (``GET /orders/{id}/refunds``), with its lines."""
+        return list(self._paginate(f"orders/{quote(str(order_id), safe='')}/refunds", {}, 100))
+
+    def iter_refunds(self, *, after: datetime | None = None) -> Iterator[dict]:
+        """Every refund of the store created after ``after`` (``GET /refunds``, WC >= 9.0; ``parent_id``)."""
+        params: dict[str, Any] = {"orderby": "date", "order": "asc"}
+        if after is not None:
+            params.update(after=bare_utc(after), dates_are_gmt="true")
+        return self._paginate("refunds", params, 100)
+
+    def orders_by_ids(self, ids: Iterable[int]) -> list[dict]:
+        """The orders with these ids (``include``, 100 a page)."""
+        wanted = sorted({int(i) for i in ids})
+        found: list[dict] = []
+        for start in range(0, len(wanted), 100):
+            chunk = ",".join(str(i) for i in wanted[start:start + 100])
+            found += self._paginate("orders", {"include": chunk, "status": "any"}, 100)
+        return found
+
     def close(self) -> None:
         self.http.close()

@@ -72,6 +72,10 @@ class OrdersConfig:
     overlap_seconds: int = 300
     batch_size: int = 100
     local_currency: str | None = None  # BC LCY code: an order in it is sent with currencyCode ""
+    on_cancel: str = "undo"  # undo|report: what a cancelled booked order does to its BC document
+    refund_account: str | None = None  # refunded lines not restocked
+    refund_amount_account: str | None = None  # refund amounts not tied to a line (gross, untaxed)
+    post_credit_memos: str = "auto"  # auto (post when target is posted_invoice) | always | never
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from wcbc.core.config.checks import (
     check_tenant,
     check_time_zone,
     check_web_url,
+    one_of,
 )
 from wcbc.core.config.model import COPY_WINDOW_HOURS, WOO_CONCURRENCY
 
@@ -134,6 +135,15 @@ SCHEMA: dict[str, tuple[str, tuple[Key, ...]]] = {
             Key("batch_size", "int", 100, "Orders handled per batch", minimum=1, maximum=100),
             Key("local_currency", "str", None, "BC local currency code (orders in it are sent without one)",
                 example="USD", check=check_currency),
+            Key("on_cancel", "str", "undo", "A cancelled booked order: undo its BC document, or report it",
+                check=one_of("undo", "report")),
+            Key("refund_account", "str", None, "G/L account for refunded lines not restocked",
+                example="6640"),
+            Key("refund_amount_account", "str", None,
+                "G/L account (no tax) for refund amounts not tied to a line", example="6630"),
+            Key("post_credit_memos", "str", "auto",
+                "auto (post when target is posted_invoice), always or never",
+                check=one_of("auto", "always", "never")),
         ),
     ),
     "items": (
