@@ -21,7 +21,7 @@ from typing import Any
 
 from bench.scenarios.common import Options
 
-SCENARIOS = ("orders", "items", "serve")
+SCENARIOS = ("orders", "items", "serve", "refunds")
 DEFAULT_OUT = Path("bench/results/latest.json")
 
 
@@ -66,6 +66,8 @@ def run_scenario(name: str, opts: Options) -> dict[str, Any]:
         from bench.scenarios import orders as module
     elif name == "items":
         from bench.scenarios import items as module  # type: ignore[no-redef]
+    elif name == "refunds":
+        from bench.scenarios import refunds as module  # type: ignore[no-redef]
     else:
         from bench.scenarios import serve as module  # type: ignore[no-redef]
     started = time.perf_counter()

@@ -235,6 +235,19 @@ def _story(demo: Demo, sb: Sandbox, ctx: Any, port: int) -> None:
             f"replayed delivery + full poll: {rerun.counts}; still one BC document per order",
         )
 
+        demo.say("A refund in the store → order.updated → serve → one BC credit memo")
+        gift = orders["guest with a gift-wrap fee"]
+        refund = sb.woo.refund_order(gift["id"], line_items=[{"sku": "MUG-001", "quantity": 1}], restock=True)
+        key = f"{gift['number']}-R{refund['id']}"
+        credited = wait_until(lambda: any(d.get("@kind") == "salesCreditMemo" for d in _docs(sb, key)), 30)
+        memo = next((d for d in _docs(sb, key) if d.get("@kind") == "salesCreditMemo"), {})
+        demo.check(
+            "refunds",
+            credited and Decimal(str(memo.get("totalAmountIncludingTax"))) == Decimal(refund["amount"]),
+            f"refund {refund['id']} of order {gift['number']} ({refund['amount']}, mug restocked) → "
+            f"credit memo {memo.get('number')} ({key}), an Item line that takes the mug back into BC's stock",
+        )
+
         demo.say("BC price change → BC notification → serve → WooCommerce product")
         sb.bc.set_price("MUG-001", "13.90")
         priced = wait_until(

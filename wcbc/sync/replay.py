@@ -21,6 +21,7 @@ from wcbc.core.time import iso_z
 from wcbc.sync.common.outcome import FAILED_RESULTS
 
 KINDS = ("order", "item", "inbox")
+ORDER_PARTS = ("refund", "cancel")  # refund:<order>-<refund>, cancel:<order>: replayed through their order
 
 
 @dataclass
@@ -34,6 +35,8 @@ def parse_record_id(value: str) -> ReplayTarget:
     if value.isdigit():
         return ReplayTarget("order", value)
     kind, sep, key = value.partition(":")
+    if kind in ORDER_PARTS and key.partition("-")[0].isdigit():
+        return ReplayTarget("order", key.partition("-")[0])
     if not sep or kind not in KINDS or not key:
         raise UsageError(f"cannot read record id {value!r}: use order:<id>, item:<number> or inbox:<id>")
     return ReplayTarget(kind, key)
@@ -91,11 +94,13 @@ def replay_targets(state: Any, record: str | None, *, since: dt.datetime | None 
         target = parse_record_id(record)
         if target.kind == "inbox":
             target = _from_inbox(state, target.key)
-        check_replayable(state, f"{target.kind}:{target.key}", force=force)
+        named = record if record.partition(":")[0] in ORDER_PARTS else f"{target.kind}:{target.key}"
+        check_replayable(state, named, force=force)
         return [target]
     since_iso = iso_z(since) if since else None
     rows = state.records(status="failed", since=since_iso) + state.records(status="on_hold", since=since_iso)
-    return [parse_record_id(r["id"]) for r in rows if r["kind"] in ("order", "item")]
+    targets = [parse_record_id(r["id"]) for r in rows if r["kind"] in ("order", "item", *ORDER_PARTS)]
+    return list({(t.kind, t.key): t for t in targets}.values())
 
 
 def _order_sync(ctx: Any, run_id: int, *, force: bool = False) -> Any:

@@ -79,6 +79,10 @@ class OrdersConfig:
     vat_number_meta: str | None = None
     discount_account: str | None = None
     posting_date: str = "order"  # order | paid | run
+    on_cancel: str = "undo"  # undo|report: what a cancelled booked order does to its BC document
+    refund_account: str | None = None  # refunded lines not restocked
+    refund_amount_account: str | None = None  # refund amounts not tied to a line (gross, untaxed)
+    post_credit_memos: str = "auto"  # auto (post when target is posted_invoice) | always | never
 
 
 @dataclass(frozen=True)

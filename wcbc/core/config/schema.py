@@ -13,13 +13,13 @@ from wcbc.core.config.checks import (
     check_guid,
     check_nonempty,
     check_on_copy,
-    check_posting_date,
     check_start_date,
     check_target,
     check_tax_rates,
     check_tenant,
     check_time_zone,
     check_web_url,
+    one_of,
 )
 from wcbc.core.config.model import COPY_WINDOW_HOURS, WOO_CONCURRENCY
 
@@ -145,7 +145,7 @@ SCHEMA: dict[str, tuple[str, tuple[Key, ...]]] = {
                 "Largest difference a rounding line on rounding_account may absorb", minimum=0),
             Key("posting_date", "str", "order",
                 "Posting date of booked documents: order (its date), paid (its payment date) or run (BC's "
-                "work date)", check=check_posting_date),
+                "work date)", check=one_of("order", "paid", "run")),
             Key("customer_templates", "tabledict", {},
                 "Per billing country: writable fields given to new customers (over customer_template)",
                 example={"DE": {"taxAreaId": "<VAT business posting group id>", "taxLiable": "true"}}),
@@ -155,6 +155,15 @@ SCHEMA: dict[str, tuple[str, tuple[Key, ...]]] = {
             Key("customer_currency", "str", None,
                 "Currency of new customer cards (default: local_currency), never the order's",
                 example="USD", check=check_currency),
+            Key("on_cancel", "str", "undo", "A cancelled booked order: undo its BC document, or report it",
+                check=one_of("undo", "report")),
+            Key("refund_account", "str", None, "G/L account for refunded lines not restocked",
+                example="6640"),
+            Key("refund_amount_account", "str", None,
+                "G/L account (no tax) for refund amounts not tied to a line", example="6630"),
+            Key("post_credit_memos", "str", "auto",
+                "auto (post when target is posted_invoice), always or never",
+                check=one_of("auto", "always", "never")),
         ),
     ),
     "items": (

@@ -17,6 +17,7 @@ from wcbc.core.errors import RecordError
 from wcbc.core.time import odata_literal, parse
 from wcbc.sync.mapping import orders as mapping
 from wcbc.sync.mapping.money import MoneyError, parse_money
+from wcbc.sync.reconcile.refunds import check_refunds
 from wcbc.sync.reconcile.report import OrderIssue, OrdersCheck
 
 _DOCUMENTS = (
@@ -43,6 +44,7 @@ def check_orders(woo: Any, bc: Any, state: Any, config: Any, since: datetime | N
         return bool(state.link_by_bc("order", document_id))
 
     compare(check, web, documents, Decimal(str(cfg.total_tolerance)), linked)
+    check_refunds(woo, bc, state, config, since, check)  # refunds vs credit memos
     return check
 
 
