@@ -403,9 +403,5 @@ def plan_customer(order: dict[str, Any], known: Known, found: Found,
 
 
 # Pure as well, re-exported from their modules: the SKUs of a page, and what follows a booking.
-from wcbc.sync.orders.followup import (  # noqa: E402, F401
-    TotalsFollowUp,
-    booked_link_data,
-    follow_up_totals,
-)
+from wcbc.sync.orders.followup import booked_link_data  # noqa: E402, F401
 from wcbc.sync.orders.skus import check_items, wanted_skus  # noqa: E402, F401
