@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from wcbc.core.config import ServeConfig
 from wcbc.core.lock import run_lock
 from wcbc.core.state import State
 from wcbc.webhooks.service import Service, service_from_context
@@ -97,7 +98,7 @@ def test_worker_skips_a_round_while_cron_holds_the_lock(tmp_path: Path, fake_syn
 
 
 def test_service_from_context_takes_serve_settings(tmp_path: Path) -> None:
-    serve = SimpleNamespace(host="127.0.0.1", port=8787, workers=3, max_body=2048, max_backlog=10)
+    serve = ServeConfig(host="127.0.0.1", port=8787, workers=3, max_body=2048, max_backlog=10)
     vault = SimpleNamespace(get=lambda name: f"value-of-{name}")
     ctx = SimpleNamespace(config=SimpleNamespace(serve=serve, state=SimpleNamespace(path=tmp_path / "s.db")),
                           vault=vault, redactor=None)

@@ -14,6 +14,7 @@ from wcbc.core.errors import WcbcError
 from wcbc.core.time import iso_z, utcnow
 from wcbc.sync.common.cursors import SERVE_LAST_PROCESSED
 from wcbc.webhooks.app import SecretProvider, StateFactory, make_app
+from wcbc.webhooks.guard import Guard, Limits, fit_open_files
 
 if TYPE_CHECKING:
     from wcbc.core.state import State
@@ -53,6 +54,10 @@ def service_from_context(
         workers=workers or cfg.workers,
         max_body=cfg.max_body,
         max_backlog=cfg.max_backlog,
+        connection_limit=cfg.connection_limit,
+        channel_timeout=cfg.channel_timeout,
+        request_timeout=cfg.request_timeout,
+        backlog=cfg.backlog,
         **extra,
     )
 
@@ -122,7 +127,10 @@ class Service:
         max_body: int = 1_048_576,
         max_backlog: int = 100_000,
         interval: float = 60.0,
-        channel_timeout: int = 30,
+        connection_limit: int = Limits.connection_limit,
+        channel_timeout: int = Limits.channel_timeout,
+        request_timeout: int = Limits.request_timeout,
+        backlog: int = Limits.backlog,
         trusted_proxy: str | None = None,
         max_rounds: int = 50,
     ) -> None:
@@ -130,7 +138,9 @@ class Service:
         self.port = port
         self.workers = max(1, workers)
         self.interval = interval
-        self.channel_timeout = channel_timeout
+        self.limits = Limits(connection_limit=connection_limit, channel_timeout=channel_timeout,
+                             request_timeout=request_timeout, backlog=backlog, threads=self.workers)
+        self.guard: Guard | None = None
         self.trusted_proxy = trusted_proxy
         self.max_rounds = max(1, max_rounds)
         self.processor = processor
@@ -158,14 +168,17 @@ class Service:
         # Opened before any thread: a fresh state file is created and migrated exactly once.
         self._worker_state = self.state_factory()
 
+        self.limits = fit_open_files(self.limits)
         kwargs: dict[str, Any] = {
-            "host": self.host, "port": self.port, "threads": self.workers,
-            "max_request_body_size": self.app.bc_max_body, "channel_timeout": self.channel_timeout,
+            "host": self.host, "port": self.port, **self.limits.waitress_options(),
+            "max_request_body_size": self.app.bc_max_body,
             "ident": "wcbc", "clear_untrusted_proxy_headers": True,
         }
         if self.trusted_proxy:
             kwargs.update(trusted_proxy=self.trusted_proxy, trusted_proxy_headers={"x-forwarded-for"})
         self._server = waitress.create_server(self.app, **kwargs)
+        self.guard = Guard(self.limits)
+        self.guard.install(self._server)
         if hasattr(self._server, "effective_port"):
             self._bound = (str(self._server.effective_host), int(self._server.effective_port))
         else:  # several sockets (a host name resolving to IPv4 and IPv6): report the first
@@ -296,9 +309,13 @@ class Service:
         for _ in range(self.max_rounds):
             try:
                 result = self.processor(state) or {}
+            except WcbcError as exc:  # e.g. StateError (disk full): said plainly, the worker carries on
+                self.last_error = f"{type(exc).__name__}: {exc}"[:500]
+                log.error("inbox processing failed: %s (retried in %.0f s or at the next delivery)",
+                          exc.message, self.interval)
+                return
             except Exception as exc:
-                self.last_error = f"{type(exc).__name__}: {exc}"[:500] if isinstance(exc, WcbcError) \
-                    else type(exc).__name__
+                self.last_error = type(exc).__name__
                 log.exception("inbox processing failed")
                 return
             self.runs += 1
