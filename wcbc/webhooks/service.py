@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from wcbc.core.errors import WcbcError
+from wcbc.core.redact import Redactor
 from wcbc.core.time import iso_z, utcnow
 from wcbc.sync.common.cursors import SERVE_LAST_PROCESSED
 from wcbc.webhooks.app import SecretProvider, StateFactory, make_app
@@ -37,6 +38,7 @@ def service_from_context(
     webhook secrets read from the vault per request, and the worker running the syncs through
     :func:`wcbc.webhooks.worker.make_processor`. Unset arguments come from ``[serve]``."""
     from wcbc.core.state import State
+    from wcbc.ops.runs import redactor_of
     from wcbc.webhooks.worker import make_processor
 
     cfg = ctx.config.serve
@@ -49,6 +51,7 @@ def service_from_context(
             "bc_client_state": vault.get("bc_client_state"),
         },
         processor=make_processor(ctx, metrics_file=metrics_file),
+        redact=redactor_of(ctx),
         host=host or cfg.host,
         port=cfg.port if port is None else port,
         workers=workers or cfg.workers,
@@ -133,6 +136,7 @@ class Service:
         backlog: int = Limits.backlog,
         trusted_proxy: str | None = None,
         max_rounds: int = 50,
+        redact: Callable[[str], str] | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -143,6 +147,7 @@ class Service:
         self.guard: Guard | None = None
         self.trusted_proxy = trusted_proxy
         self.max_rounds = max(1, max_rounds)
+        self.redact = redact or Redactor()
         self.processor = processor
         self.state_factory = state_factory
         self.app = make_app(state_factory=state_factory, secret_provider=secret_provider,
@@ -310,7 +315,7 @@ class Service:
             try:
                 result = self.processor(state) or {}
             except WcbcError as exc:  # e.g. StateError (disk full): said plainly, the worker carries on
-                self.last_error = f"{type(exc).__name__}: {exc}"[:500]
+                self.last_error = self.redact(f"{type(exc).__name__}: {exc}")[:500]  # shown by /healthz
                 log.error("inbox processing failed: %s (retried in %.0f s or at the next delivery)",
                           exc.message, self.interval)
                 return
