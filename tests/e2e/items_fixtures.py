@@ -20,6 +20,15 @@ class Items:
     def __post_init__(self) -> None:
         self.ctx = self.e2e.context()
 
+    def reconfigure(self, extra: str) -> None:
+        """Rewrite the config with ``extra`` TOML appended and open a new context on it."""
+        self.ctx.close()
+        self.e2e.write_config(extra=extra)
+        self.ctx = self.e2e.context()
+
+    def cli(self, *args: str) -> tuple[int, str, str]:
+        return self.e2e.cli(*args)
+
     @property
     def state(self) -> Any:
         return self.ctx.state

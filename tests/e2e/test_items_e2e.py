@@ -8,6 +8,7 @@ in BC), MUG-001 12.50 (25/25), HOODIE variable with HOODIE-S 45.00 (not managed,
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -164,3 +165,98 @@ def test_dry_run_writes_nothing(items: Items) -> None:
     assert items.ctx.woo.calls.get("POST /products/batch", 0) == 0
     assert items.state.cursors() == {} and items.state.records() == [] and items.state.links("product") == []
     assert items.state.inbox_backlog("business_central") == 1
+
+
+# ------------------------------------------------------------------------ issue 13 item 9, issue 14 item 1
+
+
+def test_a_skipped_price_never_stops_the_stock(items: Items) -> None:
+    settle(items)
+    items.e2e.bc.set_price("MUG-001", 0)  # no price in BC
+    items.e2e.bc.move_stock("MUG-001", -5)
+    report = items.sync()
+    assert report.by_number() == {"MUG-001": "updated"}
+    mug = items.product("MUG-001")
+    assert (mug["regular_price"], mug["stock_quantity"]) == ("12.50", 20)  # price left, stock pushed
+    assert report.price_skipped == [("MUG-001", "the item has no price (0) in Business Central")]
+    steps = [j["step"] for j in items.state.journal_for("item:MUG-001")]
+    assert "price_skipped" in steps and items.state.record_get("item:MUG-001")["status"] == "done"
+
+
+def test_block_then_unblock_end_to_end(items: Items) -> None:
+    settle(items)
+    items.e2e.woo.edit_product("HOODIE-M", backorders="notify")  # the shop takes backorders for it
+    items.e2e.bc.add_item("SETUP-1", "Setup service", "80", type="Service")
+    items.e2e.woo.add_product("SETUP-1", "Setup service", "80.00")  # stock not managed
+    items.sync()
+    for number in ("MUG-001", "HOODIE-M", "SETUP-1"):
+        items.e2e.bc.block_item(number)
+    items.e2e.bc.set_price("MUG-001", "99.00")  # never pushed while blocked
+    blocked = items.sync()
+    assert blocked.by_number() == {"MUG-001": "updated", "HOODIE-M": "updated", "SETUP-1": "updated"}
+    mug, hoodie_m, setup = items.product("MUG-001"), items.product("HOODIE-M"), items.product("SETUP-1")
+    assert (mug["stock_quantity"], mug["stock_status"], mug["regular_price"]) == (0, "outofstock", "12.50")
+    assert (hoodie_m["stock_quantity"], hoodie_m["stock_status"], hoodie_m["backorders"]) == (
+        0, "outofstock", "no")
+    assert (setup["manage_stock"], setup["stock_status"]) == (False, "outofstock")
+    assert items.product("HOODIE")["stock_status"] == "instock"  # HOODIE-S still sells
+    # A reconcile while blocked finds nothing to change (the block is remembered in the links).
+    assert items.reconcile().differences == []
+    for number in ("MUG-001", "HOODIE-M", "SETUP-1"):
+        items.e2e.bc.block_item(number, blocked=False)
+    restored = items.sync()
+    assert restored.by_number() == {"MUG-001": "updated", "HOODIE-M": "updated", "SETUP-1": "updated"}
+    mug, hoodie_m, setup = items.product("MUG-001"), items.product("HOODIE-M"), items.product("SETUP-1")
+    assert (mug["stock_quantity"], mug["stock_status"], mug["regular_price"]) == (25, "instock", "99.00")
+    assert (hoodie_m["stock_quantity"], hoodie_m["stock_status"], hoodie_m["backorders"]) == (
+        5, "instock", "notify")
+    assert setup["stock_status"] == "instock"
+    assert items.reconcile().differences == []
+
+
+def test_each_tax_group_has_its_rate(items: Items) -> None:
+    items.e2e.bc.add_item("BOOK-1", "Book", "20", 4, taxGroupCode="REDUCED")
+    items.e2e.bc.add_item("ODD-1", "Odd", "10", 6, taxGroupCode="ODD")
+    items.e2e.woo.add_product("BOOK-1", "Book", "1.00", 4)
+    items.e2e.woo.add_product("ODD-1", "Odd", "1.00", 1)
+    items.reconfigure('\n[items]\nprices_include_tax = true\n'
+                      'tax_rates = { TAXABLE = "7.25", REDUCED = "5" }\n')
+    report = items.reconcile()
+    assert items.product("BOOK-1")["regular_price"] == "21.00"  # 5 %, not 7.25 %
+    assert items.product("MUG-001")["regular_price"] == "13.41"  # 12.50 + 7.25 %
+    odd = items.product("ODD-1")
+    assert (odd["regular_price"], odd["stock_quantity"]) == ("1.00", 6)  # no rate: price left, stock pushed
+    [(number, reason)] = [s for s in report.skipped if s[0] == "ODD-1"]
+    assert "tax group ODD" in reason and "[items] tax_rates" in reason and "items.tax_rate" in reason
+    # items.tax_rate is the rate of every group not in the table.
+    items.reconfigure('\n[items]\nprices_include_tax = true\ntax_rate = "20"\n'
+                      'tax_rates = { REDUCED = "5" }\n')
+    items.e2e.bc.move_stock("ODD-1", 1)
+    assert items.sync().by_number() == {"ODD-1": "updated"}
+    assert items.product("ODD-1")["regular_price"] == "12.00"
+
+
+def test_hostile_items_fail_alone_visible_and_replayable(items: Items) -> None:
+    settle(items)
+    items.e2e.bc.set_price("CAP-001", "1e309")  # a number no BC field holds
+    items.e2e.bc.move_stock("HOODIE-S", "1e20")  # beyond BC's decimal range
+    items.e2e.bc.set_price("MUG-001", "13.75")
+    report = items.sync()  # the run goes on
+    assert report.by_number() == {"CAP-001": "failed", "HOODIE-S": "failed", "MUG-001": "updated"}
+    assert items.product("MUG-001")["regular_price"] == "13.75"
+    assert items.product("CAP-001")["regular_price"] == "9.99"
+    assert items.product("HOODIE-S")["stock_quantity"] == 10  # its stock is never written
+    code, out, _ = items.cli("--json", "failures")
+    assert code == 0
+    failures = {row["id"]: row["last_error"] for row in json.loads(out)}
+    assert set(failures) == {"item:CAP-001", "item:HOODIE-S"}
+    assert "unitPrice" in failures["item:CAP-001"] and "range" in failures["item:CAP-001"]
+    assert "stock not written" in failures["item:HOODIE-S"]
+    # Fixed in BC: replayed by name, then done.
+    items.e2e.bc.set_price("CAP-001", "10.49")
+    items.e2e.bc.move_stock("HOODIE-S", "-1e20")
+    code, out, _ = items.cli("--json", "replay", "item:CAP-001")
+    assert code == 0, out
+    assert items.product("CAP-001")["regular_price"] == "10.49"
+    assert items.sync().by_number()["HOODIE-S"] in ("updated", "unchanged")
+    assert items.state.records(status="failed") == []

@@ -106,6 +106,7 @@ class ItemsConfig:
     prices_include_tax: bool = False
     tax_rate: Decimal | None = None
     hold_unbooked: bool = True
+    tax_rates: dict[str, Decimal] = field(default_factory=dict)  # BC tax group code -> percent
 
 
 @dataclass(frozen=True)
@@ -228,6 +229,13 @@ class Key:
     check: Callable[[Any], Any] | None = None  # returns the (normalised) value or raises _Bad
     aliases: tuple[str, ...] = ()
     field: str | None = None  # dataclass field name when it differs from the TOML name
+
+
+def _check_tax_rates(value: dict[str, str]) -> dict[str, Decimal]:
+    rates = {k.strip().upper(): _to_decimal(v) for k, v in value.items()}
+    if any(r < 0 or r > 1000 for r in rates.values()):
+        raise _Bad("each rate must be a percent from 0 to 1000")
+    return rates
 
 
 def _check_guid(value: str) -> str:
@@ -393,6 +401,8 @@ SCHEMA: dict[str, tuple[str, tuple[Key, ...]]] = {
             Key("tax_rate", "decimal", None, "Tax rate in percent added when prices_include_tax is true",
                 example="20", minimum=0),
             Key("hold_unbooked", "bool", True, "Hold back open BC orders and unbooked web orders from stock"),
+            Key("tax_rates", "strdict", {}, "Tax rate in percent per BC item tax group (else tax_rate)",
+                example={"TAXABLE": "7.25", "REDUCED": "5"}, check=_check_tax_rates),
         ),
     ),
     "serve": (

@@ -110,7 +110,9 @@ def test_guest_and_fee_orders_equal_the_recording(store: Any, woo_kit: Any) -> N
         _identities(mine)
 
 
-def test_fixed_cart_coupon_is_spread_over_line_subtotals(store: Any) -> None:
+def test_fixed_cart_coupon_is_split_per_unit_of_quantity(store: Any) -> None:
+    """woocommerce.md errata (corrected 2026-12-04): a fixed-cart coupon is split per unit of quantity,
+    not in proportion to line subtotals (which gave 16.66 / 8.33 here)."""
     s, ids = store
     s.add_coupon("five", "fixed_cart", "5")
     order = s.create_order(
@@ -118,7 +120,7 @@ def test_fixed_cart_coupon_is_spread_over_line_subtotals(store: Any) -> None:
         coupon_lines=[{"code": "five"}],
     )
     totals = [(li["subtotal"], li["total"]) for li in order["line_items"]]
-    assert totals == [("20.00", "16.66"), ("9.99", "8.33")]
+    assert totals == [("20.00", "17.50"), ("9.99", "7.49")]
     assert order["coupon_lines"][0]["discount"] == "5"
     assert order["discount_total"] == "5.00"
     _identities(order)

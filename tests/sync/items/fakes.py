@@ -167,7 +167,8 @@ class FakeWoo:
     def add_product(self, sku: str, price: str = "10.00", stock: int | None = None, **fields: Any) -> dict:
         product = {"id": self._id(), "sku": sku, "type": "simple", "parent_id": 0, "regular_price": price,
                    "sale_price": "", "manage_stock": stock is not None, "stock_quantity": stock,
-                   "variations": [], **fields}
+                   "stock_status": "instock", "backorders": "no", "variations": [], **fields}
+        _derive_stock_status(product)
         self.products[product["id"]] = product
         return product
 
@@ -250,6 +251,7 @@ class FakeWoo:
             if "stock_quantity" in change:
                 assert change.get("manage_stock") is True, "stock needs manage_stock true"
             product.update({k: v for k, v in change.items() if k != "id"})
+            _derive_stock_status(product)
             results.append(BatchResult(product["id"], True, dict(product), None))
         return results
 
@@ -258,6 +260,16 @@ class FakeWoo:
 
     def batch_variations(self, product_id: int, update: list[dict]) -> list[BatchResult]:
         return self._batch("POST /products/{id}/variations/batch", update, int(product_id))
+
+
+def _derive_stock_status(product: dict) -> None:
+    """WooCommerce's rule: a product that manages stock has the status its quantity and backorders give;
+    one that does not keeps the status it was given."""
+    if product.get("manage_stock") is True and product["type"] != "variable":
+        if (product.get("stock_quantity") or 0) > 0:
+            product["stock_status"] = "instock"
+        else:
+            product["stock_status"] = "onbackorder" if product.get("backorders") != "no" else "outofstock"
 
 
 def make_config(tmp_path: Path, **items: Any) -> SimpleNamespace:

@@ -84,8 +84,9 @@ def test_zero_price_is_skipped_never_written_as_zero() -> None:
     assert plan.reason == "the item has no price (0) in Business Central"
 
 
-def test_blocked_item_is_skipped_whatever_its_product_says() -> None:
-    plan = plan_item(item(blocked=True, price="99"), [product(price="1.00", stock=0)], NONE_HELD, CONFIG)
+def test_blocked_item_is_skipped_when_its_product_is_already_out_of_stock() -> None:
+    sold_out = product(price="1.00", stock=0, stock_status="outofstock")
+    plan = plan_item(item(blocked=True, price="99"), [sold_out], NONE_HELD, CONFIG)
     assert plan.decision == "skipped" and plan.writes == []
     assert "blocked" in (plan.reason or "")
 

@@ -155,17 +155,24 @@ def test_unknown_sku_reported_once_per_run(env: Env) -> None:
     assert env.woo.calls["GET /products?sku"] == 1
 
 
-def test_blocked_and_zero_price_items_are_skipped_never_written_as_zero(env: Env) -> None:
+def test_blocked_and_zero_price_items_never_get_a_price_written_their_stock_still_is(env: Env) -> None:
     env.bc.add_item("B-1", "5", 1, blocked=True)
     env.bc.add_item("Z-1", "0", 8)
-    env.woo.add_product("B-1", "5.00", 0)
+    env.woo.add_product("B-1", "5.00", 0)  # already not purchasable
     env.woo.add_product("Z-1", "3.00", 0)
     env.from_start()
     report = env.sync()
-    assert report.counts == {"skipped": 2}
-    assert env.woo.writes == []
+    assert report.counts == {"skipped": 1, "updated": 1}
+    z1 = env.woo.by_sku("Z-1")["id"]
+    assert env.woo.writes == [("POST /products/batch", [{"id": z1, "manage_stock": True, "stock_quantity": 8,
+                                                         "stock_status": "instock"}])]
+    assert env.woo.by_sku("Z-1")["regular_price"] == "3.00"  # never written as 0
     assert "blocked" in env.state.record_get("item:B-1")["last_error"]
-    assert env.state.record_get("item:Z-1")["status"] == "skipped"
+    assert env.state.record_get("item:B-1")["status"] == "skipped"
+    assert env.state.record_get("item:Z-1")["status"] == "done"
+    assert report.price_skipped == [("Z-1", "the item has no price (0) in Business Central")]
+    skipped = [j["detail"] for j in env.state.journal_for("item:Z-1") if j["step"] == "price_skipped"]
+    assert skipped == [{"reason": "the item has no price (0) in Business Central"}]
 
 
 def test_deleted_notification_is_recorded_and_product_left_alone(env: Env) -> None:

@@ -39,7 +39,7 @@ def shop(env: Env) -> None:
     env.woo.add_product("TSHIRT-001", "20.00", 100)
     env.woo.add_product("MUG-001", "15.00", 25)  # edited by hand in WooCommerce
     env.woo.add_variable("HOODIE", [("HOODIE-S", "45.00", 10), ("HOODIE-M", "47.00", 9)])
-    env.woo.add_product("BLOCKED-1", "5.00", 1)
+    env.woo.add_product("BLOCKED-1", "5.00", 0)  # already not purchasable (see test_block_and_unblock)
     env.woo.add_product("WOO-ONLY", "1.00", 1)
     env.woo.add_product("", "1.00")
     env.woo.add_product("SERVICE-1", "80.00")  # no stock managed: a service has none to push
@@ -56,16 +56,18 @@ def test_reconcile_puts_differences_right_and_reports(env: Env) -> None:
     }
     assert env.woo.by_sku("MUG-001")["regular_price"] == "12.50"
     assert env.woo.by_sku("HOODIE-M")["stock_quantity"] == 5
-    assert report.already_right == 3  # TSHIRT-001, HOODIE-S, SERVICE-1
+    assert report.already_right == 4  # TSHIRT-001, HOODIE-S, SERVICE-1, BLOCKED-1 (stock 0, out of stock)
     assert report.woo_only == ["WOO-ONLY"]
     assert report.bc_only == ["BC-ONLY"]
     assert report.skipped == [("BLOCKED-1", "the item is blocked in Business Central")]
     assert report.without_sku == 1 and report.duplicates == {}
-    assert env.woo.by_sku("BLOCKED-1")["stock_quantity"] == 1  # a blocked item is never written
+    blocked = env.woo.by_sku("BLOCKED-1")
+    assert (blocked["regular_price"], blocked["stock_quantity"]) == ("5.00", 0)  # its price never written
+    assert blocked["stock_status"] == "outofstock"
     assert env.state.record_get("item:MUG-001")["status"] == "done"
     # Second run: everything is right.
     again = reconcile(env)
-    assert again.differences == [] and again.already_right == 5
+    assert again.differences == [] and again.already_right == 6
 
 
 def test_duplicate_skus_are_reported(env: Env) -> None:
@@ -274,3 +276,45 @@ def test_a_dry_run_reconcile_shows_the_plan_the_real_one_performs(env: Env) -> N
     assert shown.plan.as_list() == done.plan.as_list() and len(done.plan) == 2
     sent = [change for _, chunk in env.woo.writes for change in chunk]  # variations go out per parent
     assert sorted(sent, key=str) == sorted((w["body"] for w in done.plan.as_list()), key=str)
+
+
+def test_block_and_unblock(env: Env) -> None:
+    env.bc.add_item("SVC-1", "80", 0, type="Service")
+    env.bc.add_item("B-2", "5", 4)
+    env.woo.add_product("SVC-1", "80.00")  # stock not managed: its status is what makes it purchasable
+    env.woo.add_product("B-2", "5.00", 4, backorders="notify")
+    assert reconcile(env).differences == []
+    env.bc.change("SVC-1", blocked=True)
+    env.bc.change("B-2", blocked=True, unitPrice=Decimal("6"))
+    blocked = reconcile(env)
+    assert {d.number: d.after for d in blocked.updated} == {
+        "SVC-1": {"stock_status": "outofstock"},
+        "B-2": {"manage_stock": True, "stock_quantity": 0, "stock_status": "outofstock", "backorders": "no"},
+    }
+    assert env.woo.by_sku("B-2")["regular_price"] == "5.00"  # a blocked item's price is never written
+    assert reconcile(env).differences == []  # stays not purchasable, nothing more to write
+    env.bc.change("SVC-1", blocked=False)
+    env.bc.change("B-2", blocked=False)
+    restored = reconcile(env)
+    assert {d.number: d.after for d in restored.updated} == {
+        "SVC-1": {"stock_status": "instock"},
+        "B-2": {"regular_price": "6.00", "manage_stock": True, "stock_quantity": 4, "stock_status": "instock",
+                "backorders": "notify"},
+    }
+    assert env.woo.by_sku("B-2")["stock_status"] == "instock"
+    assert reconcile(env).differences == []
+
+
+def test_a_hostile_item_fails_alone_in_reconcile(env: Env) -> None:
+    env.bc.add_item("OK-1", "5", 2)
+    bad = env.bc.add_item("BAD-1", "5", 2)
+    bad["unitPrice"] = float("inf")
+    env.woo.add_product("OK-1", "4.00", 2)
+    env.woo.add_product("BAD-1", "5.00", 1)
+    report = reconcile(env)
+    assert sorted((d.number, d.result) for d in report.differences) == [
+        ("BAD-1", "failed"), ("BAD-1", "updated"), ("OK-1", "updated")]  # its stock is still put right
+    assert report.failed and env.woo.by_sku("OK-1")["regular_price"] == "5.00"
+    assert env.woo.by_sku("BAD-1")["stock_quantity"] == 2
+    record = env.state.record_get("item:BAD-1")
+    assert record["status"] == "failed" and "unitPrice" in record["last_error"]

@@ -8,9 +8,17 @@ POST  /__admin/products                  {sku, name, price, stock?, manage_stock
 PATCH /__admin/products/{sku or id}      body = WooStore.edit_product kwargs -> the product
 POST  /__admin/customers                 body = WooStore.add_customer kwargs
 POST  /__admin/coupons                   {code, discount_type, amount}
+POST  /__admin/orders/{id}/refunds       {amount?, reason?, line_items?: [{id or sku, quantity, refund_total?,
+                                          refund_tax?}], restock?: true, refund_payment?: false} -> the refund
+GET   /__admin/orders/{id}/refunds       the order's refunds (v3 shape)
+POST  /__admin/orders/{id}/cancel        {} -> the order (status cancelled, stock back)
+POST  /__admin/orders/{id}/status        {status} -> the order (any transition, with its hooks)
+POST  /__admin/orders/{id}/paid          {transaction_id?, payment_method?, payment_method_title?, date_paid?}
+POST  /__admin/extensions                {shipment_tracking: bool} -> which EXTENSION routes answer
+GET   /__admin/emails                    e-mails the store sent (the "Customer note" e-mail)
 GET   /__admin/deliveries                ?webhook_id=&kind=  (bodies as text, headers as pairs)
 POST  /__admin/faults                    {latency, share_429, retry_after, share_500, share_503,
-                                          share_drop, webhook_delay, duplicate, reset}
+                                          share_drop, webhook_delay, duplicate, refund_error, reset}
 POST  /__admin/flush                     {timeout} -> {"flushed": bool}
 """
 
@@ -53,6 +61,13 @@ def handle_admin(store: WooStore, request: Request) -> Response:
         m = re.fullmatch(r"/__admin/orders/(\d+)", path)
         if m and method in ("PATCH", "PUT", "POST"):
             return json_response(200, store.update_order(int(m.group(1)), **body))
+        m = re.fullmatch(r"/__admin/orders/(\d+)/(refunds|cancel|status|paid)", path)
+        if m:
+            return _order_action(store, method, int(m.group(1)), m.group(2), body)
+        if method == "POST" and path == "/__admin/extensions":
+            return json_response(200, store.set_extensions(**body))
+        if method == "GET" and path == "/__admin/emails":
+            return json_response(200, store.sent_emails())
         if method == "POST" and path == "/__admin/products":
             if "variations" in body:
                 return json_response(201, store.add_variable_product(**body))
@@ -85,6 +100,20 @@ def handle_admin(store: WooStore, request: Request) -> Response:
     return json_response(404, {"error": f"no admin route {method} {path}"})
 
 
+def _order_action(store: WooStore, method: str, order_id: int, action: str, body: dict[str, Any]) -> Response:
+    if action == "refunds" and method == "GET":
+        return json_response(200, store.refunds(order_id))
+    if method != "POST":
+        return json_response(404, {"error": f"no admin route {method} {action}"})
+    if action == "refunds":
+        return json_response(201, store.refund_order(order_id, **body))
+    if action == "cancel":
+        return json_response(200, store.cancel_order(order_id))
+    if action == "status":
+        return json_response(200, store.set_order_status(order_id, str(body["status"])))
+    return json_response(200, store.mark_paid(order_id, **body))
+
+
 def _set_faults(store: WooStore, body: dict[str, Any]) -> dict[str, Any]:
     faults = store.faults
     if body.get("reset"):
@@ -98,6 +127,8 @@ def _set_faults(store: WooStore, body: dict[str, Any]) -> dict[str, Any]:
         store.webhook_delay = float(body["webhook_delay"])
     if "duplicate" in body:
         store.deliver_duplicate(int(body["duplicate"]))
+    if "refund_error" in body:
+        store.refund_gateway_error = None if body["refund_error"] is None else str(body["refund_error"])
     return {
         "latency": faults.latency,
         "share_429": faults.share_429,
@@ -106,5 +137,6 @@ def _set_faults(store: WooStore, body: dict[str, Any]) -> dict[str, Any]:
         "share_503": faults.share_503,
         "share_drop": faults.share_drop,
         "webhook_delay": store.webhook_delay,
+        "refund_error": store.refund_gateway_error,
         "injected": dict(faults.injected),
     }

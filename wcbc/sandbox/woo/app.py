@@ -12,7 +12,10 @@ Sandbox choices (real WooCommerce differs, on purpose):
 - ``enforce_safe_ports`` is False by default: WordPress only delivers to ports 80, 443 and 8080 (and the
   site's own port) and refuses private addresses; tests run receivers on random loopback ports, so the
   sandbox delivers anywhere unless asked to be strict (then other ports fail like a WP_Error, no code);
-- taxes apply to every order whatever its address (one store-wide set of rates).
+- taxes apply to every order whatever its address (one store-wide set of rates);
+- payment gateways: bacs, cheque and cod exist and cannot refund (as in core); stripe,
+  woocommerce_payments and ppcp-gateway refund at once (``payment_gateways`` changes the set);
+- the Shipment Tracking EXTENSION routes answer only with ``shipment_tracking=True``.
 """
 
 from __future__ import annotations
@@ -27,12 +30,14 @@ from typing import Any
 from wcbc.sandbox.core import Clock, Faults, Request, Response
 from wcbc.sandbox.woo.catalog import CatalogMixin
 from wcbc.sandbox.woo.hooks import Dispatcher
+from wcbc.sandbox.woo.manager import ManagerMixin
 from wcbc.sandbox.woo.model import (
     SHIPPING_KEYS,
     Coupon,
     Customer,
     Order,
     Product,
+    Refund,
     RestError,
     Webhook,
 )
@@ -43,6 +48,7 @@ from wcbc.sandbox.woo.money import (
     stored_price,
 )
 from wcbc.sandbox.woo.orders import OrdersMixin
+from wcbc.sandbox.woo.refunds import DEFAULT_GATEWAYS, RefundsMixin
 from wcbc.sandbox.woo.render import (
     render_coupon,
     render_customer,
@@ -65,7 +71,7 @@ CURRENCY_SYMBOLS = {
 DEFAULT_RATE = TaxRate(1, "CA State Tax", Decimal("7.25"))
 
 
-class WooStore(CatalogMixin, OrdersMixin):
+class WooStore(CatalogMixin, OrdersMixin, RefundsMixin, ManagerMixin):
     """The simulated store (a core.App) plus the Python admin API used by tests, the demo and the bench."""
 
     wc_version = "10.0.2"
@@ -80,6 +86,10 @@ class WooStore(CatalogMixin, OrdersMixin):
         prices_include_tax: bool = False,
         tax_rates: list[TaxRate] | None = None,
         reduced_rate: Decimal | str | None = None,
+        reduced_rate_shipping: bool = False,
+        shipping_tax_class: str = "inherit",
+        payment_gateways: dict[str, bool] | None = None,
+        shipment_tracking: bool = False,
         time_zone: str = "America/Los_Angeles",
         webhook_delay: float = 0.2,
         max_delivery_failures: int = 5,
@@ -101,8 +111,23 @@ class WooStore(CatalogMixin, OrdersMixin):
         self.prices_include_tax = prices_include_tax
         rates = list(tax_rates) if tax_rates is not None else [DEFAULT_RATE]
         if reduced_rate is not None:
-            rates.append(TaxRate(len(rates) + 1, "Reduced rate", dec(reduced_rate), tax_class="reduced-rate"))
+            rates.append(
+                TaxRate(
+                    len(rates) + 1,
+                    "Reduced rate",
+                    dec(reduced_rate),
+                    tax_class="reduced-rate",
+                    shipping=reduced_rate_shipping,
+                )
+            )
         self.tax_rates = rates
+        self.shipping_tax_class = shipping_tax_class
+        # gateway id -> supports refunds; an order whose payment_method is not here has no gateway
+        self.payment_gateways = dict(DEFAULT_GATEWAYS if payment_gateways is None else payment_gateways)
+        self.refund_gateway_error: str | None = None  # fault knob: the gateway refuses every refund
+        self.shipment_tracking = shipment_tracking  # EXTENSION: the Shipment Tracking routes answer
+        self.refund_index: dict[int, Refund] = {}
+        self.emails: list[dict[str, Any]] = []  # e-mails the store sent (the "Customer note" e-mail)
         self.time_zone = time_zone
         self.tz = zoneinfo.ZoneInfo(time_zone)
         self.webhook_delay = webhook_delay
@@ -527,6 +552,9 @@ class WooStore(CatalogMixin, OrdersMixin):
                 "products": sum(1 for p in self.products_by_id.values() if p.type != "variation"),
                 "variations": sum(1 for p in self.products_by_id.values() if p.type == "variation"),
                 "orders": len(self.order_index),
+                "refunds": len(self.refund_index),
+                "shipment_tracking": self.shipment_tracking,
+                "emails": len(self.emails),
                 "customers": len(self.customers),
                 "coupons": len(self.coupons),
                 "webhooks": [self.webhook_state(w) for w in self.webhooks],

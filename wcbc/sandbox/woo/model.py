@@ -260,6 +260,7 @@ class Order:
     notes: list[Note] = field(default_factory=list)
     stock_reduced: bool = False
     parent_id: int = 0
+    refunds: list[Refund] = field(default_factory=list)  # newest first
     # totals (Decimals, rounded to the store decimals)
     discount_total: Decimal = ZERO
     discount_tax: Decimal = ZERO
@@ -268,6 +269,24 @@ class Order:
     cart_tax: Decimal = ZERO
     total: Decimal = ZERO
     total_tax: Decimal = ZERO
+
+
+@dataclass(slots=True)
+class Refund:
+    """A ``shop_order_refund``: its own post id, negative copies of the refunded order items."""
+
+    id: int
+    parent_id: int
+    date_created: dt.datetime
+    amount: Decimal  # positive
+    reason: str
+    refunded_by: int
+    refunded_payment: bool = False
+    meta_data: list[Meta] = field(default_factory=list)
+    line_items: list[LineItem] = field(default_factory=list)
+    shipping_lines: list[ShippingLine] = field(default_factory=list)
+    fee_lines: list[FeeLine] = field(default_factory=list)
+    tax_lines: list[TaxLine] = field(default_factory=list)
 
 
 @dataclass(slots=True)

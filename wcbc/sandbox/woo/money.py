@@ -4,8 +4,13 @@ Its own Decimal maths (nothing shared with the connector). The rules follow what
 WooCommerce 10.0.2 produced (see contracts/woocommerce/real-store):
 
 - line ``subtotal`` = price x quantity, ``total`` = subtotal - the line's share of every coupon;
-- a percentage coupon is taken per line (in cents, floor, the leftover cents handed out line by line),
-  a fixed-cart coupon is spread over the lines in proportion to their subtotals;
+- coupons follow ``WC_Discounts`` in cents (woocommerce.md errata, corrected 2026-12-04 against a real
+  store): a percentage coupon is taken per line from the line's undiscounted price (floor), the cart's
+  wanted total rounded half *down* (``WC_DISCOUNT_ROUNDING_MODE`` = ``PHP_ROUND_HALF_DOWN``), the
+  leftover cents handed out one per unit of quantity, line by line; a fixed-cart coupon is split per
+  unit of quantity (amount // units each, floored, repeated on what is left, then one cent per unit);
+- shipping is taxed with the cart's tax class when the shipping tax class is ``inherit`` (see
+  ``shipping_tax_class``);
 - tax is computed per line and per rate and rounded per line (half up), shipping and fees likewise;
 - ``coupon_lines[].discount`` is unformatted (``"8.2"``, ``"5"``), ``discount_tax`` is the per-line rounded
   tax on the discount amounts;
@@ -16,7 +21,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_FLOOR, ROUND_HALF_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 ZERO = Decimal(0)
@@ -149,53 +154,94 @@ class CouponSpec:
     amount: Decimal
 
 
-def _spread_cents(weights: list[int], amount: int) -> list[int]:
-    """Split ``amount`` cents over ``weights`` proportionally (floor), leftover cents one by one."""
-    total = sum(weights)
-    if total <= 0 or amount <= 0:
-        return [0 for _ in weights]
-    amount = min(amount, total)
-    shares = [w * amount // total for w in weights]
-    left = amount - sum(shares)
-    i = 0
-    while left > 0 and any(s < w for s, w in zip(shares, weights, strict=True)):
-        if shares[i % len(shares)] < weights[i % len(shares)]:
-            shares[i % len(shares)] += 1
-            left -= 1
-        i += 1
+def _remainder(remaining: list[int], quantities: list[int], amount: int) -> list[int]:
+    """``apply_coupon_remainder``: one cent per unit of quantity, line by line, until ``amount`` is
+    reached (a line with nothing left to discount gets nothing)."""
+    shares = [0 for _ in remaining]
+    given = 0
+    for i, qty in enumerate(quantities):
+        for _ in range(qty):
+            if given >= amount:
+                return shares
+            if remaining[i] - shares[i] > 0:
+                shares[i] += 1
+                given += 1
+    return shares
+
+
+def _percent(prices: list[int], remaining: list[int], quantities: list[int], pct: Decimal) -> list[int]:
+    """``apply_coupon_percent`` (discounts not sequential, the store default): per line floor(price x pct)
+    of the line's undiscounted price, capped by what is left; the cart's discount rounded half down;
+    the difference handed out by ``_remainder``."""
+    shares = [
+        min(r, int((Decimal(p) * pct / 100).to_integral_value(ROUND_FLOOR)))
+        for p, r in zip(prices, remaining, strict=True)
+    ]
+    wanted = int((Decimal(sum(prices)) * pct / 100).to_integral_value(ROUND_HALF_DOWN))
+    if sum(shares) < wanted:
+        left = [r - s for r, s in zip(remaining, shares, strict=True)]
+        extra = _remainder(left, quantities, wanted - sum(shares))
+        shares = [s + e for s, e in zip(shares, extra, strict=True)]
+    return shares
+
+
+def _fixed_cart(remaining: list[int], quantities: list[int], amount: int) -> list[int]:
+    """``apply_coupon_fixed_cart``: every unit of quantity of a line with something left to discount gets
+    ``amount // units`` (capped by the line); what is left is split again the same way, and when less
+    than a cent per unit remains, one cent per unit (``_remainder``)."""
+    shares = [0 for _ in remaining]
+    left_to_give = amount
+    while left_to_give > 0:
+        left = [r - s for r, s in zip(remaining, shares, strict=True)]
+        units = sum(q for q, r in zip(quantities, left, strict=True) if r > 0)
+        if not units:
+            break
+        per_unit = left_to_give // units
+        if per_unit > 0:
+            given = [min(r, per_unit * q) if r > 0 else 0 for r, q in zip(left, quantities, strict=True)]
+            if sum(given) == 0:
+                break
+            shares = [s + g for s, g in zip(shares, given, strict=True)]
+            left_to_give -= sum(given)
+        else:
+            extra = _remainder(left, quantities, left_to_give)
+            shares = [s + e for s, e in zip(shares, extra, strict=True)]
+            break
     return shares
 
 
 def apply_coupons(lines: list[LineCalc], coupons: list[CouponSpec], dp: int, *, inclusive: bool) -> None:
     """Fill ``discounts`` on each line (gross amounts in the price basis), coupons in sequence."""
     unit = 10**dp
-    remaining = [int((ln.price * ln.quantity * unit).to_integral_value(ROUND_HALF_UP)) for ln in lines]
+    prices = [int((ln.price * ln.quantity * unit).to_integral_value(ROUND_HALF_UP)) for ln in lines]
+    quantities = [ln.quantity for ln in lines]
+    remaining = list(prices)
     for coupon in coupons:
         if coupon.discount_type == "percent":
-            pct = coupon.amount
-            shares = [int((Decimal(r) * pct / 100).to_integral_value(ROUND_FLOOR)) for r in remaining]
-            wanted = int((Decimal(sum(remaining)) * pct / 100).to_integral_value(ROUND_HALF_UP))
-            left = wanted - sum(shares)
-            idx = 0
-            while left > 0 and idx < len(shares) * 2:
-                j = idx % len(shares)
-                if shares[j] < remaining[j]:
-                    shares[j] += 1
-                    left -= 1
-                idx += 1
+            shares = _percent(prices, remaining, quantities, coupon.amount)
         elif coupon.discount_type == "fixed_product":
             shares = [
                 min(r, int((coupon.amount * ln.quantity * unit).to_integral_value(ROUND_HALF_UP)))
                 for r, ln in zip(remaining, lines, strict=True)
             ]
         else:  # fixed_cart
-            amount = int((coupon.amount * unit).to_integral_value(ROUND_HALF_UP))
-            shares = _spread_cents(remaining, amount)
+            cents = int((coupon.amount * unit).to_integral_value(ROUND_HALF_UP))
+            shares = _fixed_cart(remaining, quantities, cents)
         for i, share in enumerate(shares):
             remaining[i] -= share
             lines[i].discounts[coupon.code] = (
                 lines[i].discounts.get(coupon.code, ZERO) + Decimal(share) / unit
             )
+
+
+def shipping_tax_class(line_classes: list[str], class_slugs: list[str]) -> str | None:
+    """The class shipping is taxed with when its tax class is ``inherit`` (``WC_Abstract_Order::
+    calculate_taxes``): the first of standard ("") then the store's classes in their order that a taxable
+    line item has; None when no line item is taxable (shipping is then untaxed)."""
+    for slug in ["", *class_slugs]:
+        if slug in line_classes:
+            return slug
+    return None
 
 
 def calc_line(line: LineCalc, dp: int, *, inclusive: bool) -> None:

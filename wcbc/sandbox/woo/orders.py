@@ -33,6 +33,7 @@ from wcbc.sandbox.woo.money import (
     coupon_ex_tax_discount,
     dec,
     round_money,
+    shipping_tax_class,
     tax_on,
 )
 from wcbc.sandbox.woo.render import coupon_info
@@ -47,6 +48,23 @@ class OrdersMixin:
 
     def rates_for(self, tax_class: str) -> list[TaxRate]:
         return [r for r in self.tax_rates if r.tax_class == tax_class]
+
+    def shipping_class_for(self, order: Order) -> str | None:
+        """The tax class shipping is taxed with: the store's ``shipping_tax_class``, or with ``inherit``
+        the cart's class (standard if any taxable line is standard, else the first of the store's classes
+        a taxable line has; None = untaxed shipping when no line is taxable)."""
+        if self.shipping_tax_class != "inherit":
+            return self.shipping_tax_class
+        classes = [li.tax_class for li in order.line_items if li.taxable]
+        return shipping_tax_class(classes, self.tax_class_slugs())
+
+    def tax_class_slugs(self) -> list[str]:
+        """The store's additional tax classes in their settings order (WooCommerce's defaults first)."""
+        slugs = ["reduced-rate", "zero-rate"]
+        for rate in self.tax_rates:
+            if rate.tax_class and rate.tax_class not in slugs:
+                slugs.append(rate.tax_class)
+        return slugs
 
     def _resolve_line(self, data: dict[str, Any]) -> tuple[Product, Product | None]:
         """(product or variation to sell, parent if variation)."""
@@ -215,11 +233,12 @@ class OrdersMixin:
             li.taxes = {rid: (calc.total_taxes[rid], calc.subtotal_taxes[rid]) for rid in calc.total_taxes}
             for rid, amount in calc.total_taxes.items():
                 rate_totals.setdefault(rid, [ZERO, ZERO])[0] += amount
-        standard = self.rates_for("")
+        ship_class = self.shipping_class_for(order)
+        ship_rates = [] if ship_class is None else self.rates_for(ship_class)
         for sl in order.shipping_lines:
             sl.taxes = {}
             if sl.tax_status == "taxable":
-                for rate in standard:
+                for rate in ship_rates:
                     if rate.shipping:
                         sl.taxes[rate.rate_id] = round_money(tax_on(sl.total, rate, inclusive=False), dp)
                         rate_totals.setdefault(rate.rate_id, [ZERO, ZERO])[1] += sl.taxes[rate.rate_id]
@@ -308,10 +327,12 @@ class OrdersMixin:
             reduced = next((m for m in li.meta_data if m["key"] == "_reduced_stock"), None)
             if product is None or reduced is None or not product.manage_stock:
                 continue
+            li.meta_data.remove(reduced)
+            if not int(reduced["value"] or 0):
+                continue  # every unit already went back with a refund
             product.stock_quantity = (product.stock_quantity or 0) + int(reduced["value"])
             self._derive_stock_status(product)
             product.date_modified = now
-            li.meta_data.remove(reduced)
             self.emit("product", "updated", product.id)
 
     def change_order(self, order: Order, data: dict[str, Any]) -> None:
@@ -333,21 +354,30 @@ class OrdersMixin:
         if isinstance(data.get("meta_data"), list):
             self._merge_meta(order.meta_data, data["meta_data"])
         if data.get("status"):
-            new = str(data["status"]).removeprefix("wc-")
-            old = order.status
-            order.status = new
-            if new != old:
-                if new in ("processing", "completed") and order.date_paid is None:
-                    order.date_paid = now
-                if new == "completed":
-                    order.date_completed = now
-                if new in STOCK_STATUSES:
-                    self.reduce_stock(order)
-                elif new in ("cancelled", "pending"):
-                    self.restore_stock(order)
+            self.set_status(order, str(data["status"]).removeprefix("wc-"))
         if data.get("set_paid"):
             self.payment_complete(order)
         order.date_modified = now
+
+    def set_status(self, order: Order, new: str) -> None:
+        """A status transition and its hooks (§8.2): paid/completed dates, stock reduced for processing,
+        completed and on-hold, put back for cancelled and pending, ``wc_order_fully_refunded`` for
+        refunded; nothing for failed."""
+        old = order.status
+        order.status = new
+        if new == old:
+            return
+        now = self.now()
+        if new in ("processing", "completed") and order.date_paid is None:
+            order.date_paid = now
+        if new == "completed":
+            order.date_completed = now
+        if new in STOCK_STATUSES:
+            self.reduce_stock(order)
+        elif new in ("cancelled", "pending"):
+            self.restore_stock(order)
+        elif new == "refunded":
+            self.fully_refund(order)
 
     def add_note(
         self, order: Order, note: str, *, customer_note: bool = False, author: str = "admin"
@@ -355,6 +385,17 @@ class OrdersMixin:
         self._note_id += 1
         entry = Note(self._note_id, note, customer_note, author, self.now())
         order.notes.append(entry)
+        if customer_note and order.billing.get("email"):
+            # woocommerce_new_customer_note: the "Customer note" e-mail goes out at once, for good
+            self.emails.append(
+                {
+                    "to": order.billing["email"],
+                    "template": "customer_note",
+                    "order_id": order.id,
+                    "note": note,
+                    "date": entry.date_created.isoformat(),
+                }
+            )
         return entry
 
     # ------------------------------------------------------------------ webhooks

@@ -15,10 +15,15 @@ from wcbc.sandbox.woo.model import (
     SHIPPING_KEYS,
     Coupon,
     Customer,
+    FeeLine,
+    LineItem,
     Meta,
     Note,
     Order,
     Product,
+    Refund,
+    ShippingLine,
+    TaxLine,
     Webhook,
 )
 from wcbc.sandbox.woo.money import dec, fmt, fmt_trim, php_number
@@ -96,6 +101,99 @@ def _taxes(taxes: dict[int, Any], dp: int, *, with_subtotal: bool) -> list[dict[
     return out
 
 
+def render_line_item(li: LineItem, dp: int) -> dict[str, Any]:
+    return {
+        "id": li.id,
+        "name": li.name,
+        "product_id": li.product_id,
+        "variation_id": li.variation_id,
+        "quantity": li.quantity,
+        "tax_class": li.tax_class,
+        "subtotal": fmt(li.subtotal, dp),
+        "subtotal_tax": fmt(li.subtotal_tax, dp),
+        "total": fmt(li.total, dp),
+        "total_tax": fmt(li.total_tax, dp),
+        "taxes": _taxes(li.taxes, dp, with_subtotal=True),
+        "meta_data": [dict(m) for m in li.meta_data],
+        "sku": li.sku,
+        "price": php_number(li.total / li.quantity) if li.quantity else 0,
+        "image": {"id": li.image_id, "src": ""},
+        "parent_name": li.parent_name,
+    }
+
+
+def render_tax_line(tl: TaxLine, dp: int) -> dict[str, Any]:
+    return {
+        "id": tl.id,
+        "rate_code": tl.rate.rate_code,
+        "rate_id": tl.rate.rate_id,
+        "label": tl.rate.label,
+        "compound": False,
+        "tax_total": fmt(tl.tax_total, dp),
+        "shipping_tax_total": fmt(tl.shipping_tax_total, dp),
+        "rate_percent": tl.rate.percent_number,
+        "meta_data": [],
+    }
+
+
+def render_shipping_line(sl: ShippingLine, dp: int) -> dict[str, Any]:
+    return {
+        "id": sl.id,
+        "method_title": sl.method_title,
+        "method_id": sl.method_id,
+        "instance_id": sl.instance_id,
+        "total": fmt(sl.total, dp),
+        "total_tax": fmt(sl.total_tax, dp),
+        "taxes": _taxes(sl.taxes, dp, with_subtotal=False),
+        "tax_status": sl.tax_status,
+        "meta_data": [dict(m) for m in sl.meta_data],
+    }
+
+
+def render_fee_line(fl: FeeLine, dp: int) -> dict[str, Any]:
+    return {
+        "id": fl.id,
+        "name": fl.name,
+        "tax_class": fl.tax_class,
+        "tax_status": fl.tax_status,
+        "amount": "",
+        "total": fmt(fl.total, dp),
+        "total_tax": fmt(fl.total_tax, dp),
+        "taxes": _taxes(fl.taxes, dp, with_subtotal=False),
+        "meta_data": [dict(m) for m in fl.meta_data],
+    }
+
+
+def render_refund(refund: Refund, store: WooStore) -> dict[str, Any]:
+    """``/orders/{id}/refunds/{rid}`` (WC10 v2 refunds controller key order)."""
+    dp = store.decimals
+    api = store.api_url
+    return {
+        "id": refund.id,
+        "date_created": wp_date(refund.date_created, store, gmt=False),
+        "date_created_gmt": wp_date(refund.date_created, store, gmt=True),
+        "amount": fmt(refund.amount, dp),
+        "reason": refund.reason,
+        "refunded_by": refund.refunded_by,
+        "refunded_payment": refund.refunded_payment,
+        "meta_data": meta_list(refund.meta_data),
+        "line_items": [render_line_item(li, dp) for li in refund.line_items],
+        "shipping_lines": [render_shipping_line(sl, dp) for sl in refund.shipping_lines],
+        "tax_lines": [render_tax_line(tl, dp) for tl in refund.tax_lines],
+        "fee_lines": [render_fee_line(fl, dp) for fl in refund.fee_lines],
+        "_links": {
+            "self": [
+                {
+                    "href": f"{api}/orders/{refund.parent_id}/refunds/{refund.id}",
+                    "targetHints": {"allow": ["GET", "DELETE"]},
+                }
+            ],
+            "collection": [{"href": f"{api}/orders/{refund.parent_id}/refunds"}],
+            "up": [{"href": f"{api}/orders/{refund.parent_id}"}],
+        },
+    }
+
+
 def render_order(order: Order, store: WooStore) -> dict[str, Any]:
     dp = store.decimals
     base = store.base_url
@@ -131,69 +229,10 @@ def render_order(order: Order, store: WooStore) -> dict[str, Any]:
         "cart_hash": "",
         "number": str(order.id),
         "meta_data": meta_list(order.meta_data),
-        "line_items": [
-            {
-                "id": li.id,
-                "name": li.name,
-                "product_id": li.product_id,
-                "variation_id": li.variation_id,
-                "quantity": li.quantity,
-                "tax_class": li.tax_class,
-                "subtotal": fmt(li.subtotal, dp),
-                "subtotal_tax": fmt(li.subtotal_tax, dp),
-                "total": fmt(li.total, dp),
-                "total_tax": fmt(li.total_tax, dp),
-                "taxes": _taxes(li.taxes, dp, with_subtotal=True),
-                "meta_data": [dict(m) for m in li.meta_data],
-                "sku": li.sku,
-                "price": php_number(li.total / li.quantity) if li.quantity else 0,
-                "image": {"id": li.image_id, "src": ""},
-                "parent_name": li.parent_name,
-            }
-            for li in order.line_items
-        ],
-        "tax_lines": [
-            {
-                "id": tl.id,
-                "rate_code": tl.rate.rate_code,
-                "rate_id": tl.rate.rate_id,
-                "label": tl.rate.label,
-                "compound": False,
-                "tax_total": fmt(tl.tax_total, dp),
-                "shipping_tax_total": fmt(tl.shipping_tax_total, dp),
-                "rate_percent": tl.rate.percent_number,
-                "meta_data": [],
-            }
-            for tl in order.tax_lines
-        ],
-        "shipping_lines": [
-            {
-                "id": sl.id,
-                "method_title": sl.method_title,
-                "method_id": sl.method_id,
-                "instance_id": sl.instance_id,
-                "total": fmt(sl.total, dp),
-                "total_tax": fmt(sl.total_tax, dp),
-                "taxes": _taxes(sl.taxes, dp, with_subtotal=False),
-                "tax_status": sl.tax_status,
-                "meta_data": [dict(m) for m in sl.meta_data],
-            }
-            for sl in order.shipping_lines
-        ],
-        "fee_lines": [
-            {
-                "id": fl.id,
-                "name": fl.name,
-                "tax_class": fl.tax_class,
-                "tax_status": fl.tax_status,
-                "amount": "",
-                "total": fmt(fl.total, dp),
-                "total_tax": fmt(fl.total_tax, dp),
-                "taxes": _taxes(fl.taxes, dp, with_subtotal=False),
-                "meta_data": [dict(m) for m in fl.meta_data],
-            }
-            for fl in order.fee_lines
-        ],
+        "line_items": [render_line_item(li, dp) for li in order.line_items],
+        "tax_lines": [render_tax_line(tl, dp) for tl in order.tax_lines],
+        "shipping_lines": [render_shipping_line(sl, dp) for sl in order.shipping_lines],
+        "fee_lines": [render_fee_line(fl, dp) for fl in order.fee_lines],
         "coupon_lines": [
             {
                 "id": cl.id,
@@ -207,7 +246,9 @@ def render_order(order: Order, store: WooStore) -> dict[str, Any]:
             }
             for cl in order.coupon_lines
         ],
-        "refunds": [],
+        "refunds": [
+            {"id": r.id, "reason": r.reason, "total": "-" + fmt(r.amount, dp)} for r in order.refunds
+        ],
         "payment_url": f"{base}/checkout/order-pay/{order.id}/?pay_for_order=true&key={order.order_key}",
         "is_editable": order.status in EDITABLE_STATUSES,
         "needs_payment": order.status in ("pending", "failed") and order.total > 0,

@@ -46,13 +46,16 @@ from wcbc.sandbox.woo.render import (
     render_note,
     render_order,
 )
+from wcbc.sandbox.woo.rest_refunds import REFUND_ALLOW, RefundRoutes
 from wcbc.sandbox.woo.rest_resources import ResourceRoutes
+from wcbc.sandbox.woo.tracking import ITEM_ALLOW as TRACKING_ITEM_ALLOW
+from wcbc.sandbox.woo.tracking import TRACKING_NS, TrackingRoutes
 
 if TYPE_CHECKING:
     from wcbc.sandbox.woo.app import WooStore
 
 
-class WooRest(ResourceRoutes):
+class WooRest(ResourceRoutes, RefundRoutes, TrackingRoutes):
     """Routes, auth, validation and pagination; orders here, the other resources in ResourceRoutes."""
 
     def __init__(self, store: WooStore) -> None:
@@ -67,6 +70,11 @@ class WooRest(ResourceRoutes):
         r("DELETE", r"/orders/(?P<id>\d+)", self.order_delete, ITEM_ALLOW)
         r("GET", r"/orders/(?P<id>\d+)/notes", self.notes_list, COLLECTION_ALLOW)
         r("POST", r"/orders/(?P<id>\d+)/notes", self.notes_create, COLLECTION_ALLOW)
+        r("GET", r"/orders/(?P<id>\d+)/refunds", self.refunds_list, COLLECTION_ALLOW)
+        r("POST", r"/orders/(?P<id>\d+)/refunds", self.refunds_create, COLLECTION_ALLOW)
+        r("GET", r"/orders/(?P<id>\d+)/refunds/(?P<rid>\d+)", self.refund_get, REFUND_ALLOW)
+        r("DELETE", r"/orders/(?P<id>\d+)/refunds/(?P<rid>\d+)", self.refund_delete, REFUND_ALLOW)
+        r("GET", "/refunds", self.refunds_all, "GET")
         r("GET", "/customers", self.customers_list, COLLECTION_ALLOW)
         r("POST", "/customers", self.customers_create, COLLECTION_ALLOW)
         r("GET", r"/customers/(?P<id>\d+)", self.customer_get, ITEM_ALLOW)
@@ -95,10 +103,21 @@ class WooRest(ResourceRoutes):
         r("GET", r"/webhooks/(?P<id>\d+)", self.webhook_get, ITEM_ALLOW)
         r("POST|PUT|PATCH", r"/webhooks/(?P<id>\d+)", self.webhook_update, ITEM_ALLOW)
         r("DELETE", r"/webhooks/(?P<id>\d+)", self.webhook_delete, ITEM_ALLOW)
+        # EXTENSION (Shipment Tracking): these answer 404 rest_no_route unless store.shipment_tracking
+        t = self._route_ns
+        trackings = r"/orders/(?P<id>\d+)/shipment-trackings"
+        t("GET", trackings, self.tracking_list, COLLECTION_ALLOW)
+        t("POST", trackings, self.tracking_create, COLLECTION_ALLOW)
+        t("GET", trackings + r"/(?P<tid>[0-9a-f]+)", self.tracking_get, TRACKING_ITEM_ALLOW)
+        t("DELETE", trackings + r"/(?P<tid>[0-9a-f]+)", self.tracking_delete, TRACKING_ITEM_ALLOW)
+        t("GET", "/shipment-trackings/providers", self.tracking_providers, "GET")
 
-    def _route(self, methods: str, pattern: str, handler: Handler, allow: str) -> None:
+    def _route(self, methods: str, pattern: str, handler: Handler, allow: str, ns: str = NS) -> None:
         for method in methods.split("|"):
-            self.routes.append((method, re.compile(f"^{NS}{pattern}/?$"), handler, allow))
+            self.routes.append((method, re.compile(f"^{ns}{pattern}/?$"), handler, allow))
+
+    def _route_ns(self, methods: str, pattern: str, handler: Handler, allow: str) -> None:
+        self._route(methods, pattern, handler, allow, TRACKING_NS)
 
     # ------------------------------------------------------------------ responses
 
@@ -172,7 +191,7 @@ class WooRest(ResourceRoutes):
             return self._error(err, allow, request.method)
 
     def _authenticate(self, request: Request) -> str | None:
-        if not request.path.startswith("/wp-json/wc/") or request.scheme != "https":
+        if not request.path.startswith(("/wp-json/wc/", "/wp-json/wc-")) or request.scheme != "https":
             return (
                 None  # over plain HTTP WooCommerce only tries OAuth 1.0a: Basic and ?consumer_key are ignored
             )
@@ -544,7 +563,7 @@ class WooRest(ResourceRoutes):
             order = self._order(ctx)
             body = render_order(order, self.store)
             if force:
-                del self.store.order_index[order.id]
+                self.store.delete_order(order)
             else:
                 if order.status == "trash":
                     raise RestError(
@@ -610,21 +629,28 @@ class WooRest(ResourceRoutes):
             oid = batch_id(raw)
             if not oid:
                 return None
-            order = store.order_index.pop(oid, None)
+            order = store.order_index.get(oid)
             if order is None:
                 raise RestError(404, "woocommerce_rest_shop_order_invalid_id", "Invalid ID.")
-            return render_order(order, store)
+            body = render_order(order, store)
+            store.delete_order(order)
+            return body
 
         with store.lock:
             return self._batch(data, {"create": create, "update": update, "delete": delete})
 
     def notes_list(self, request: Request, ctx: Ctx) -> Response:
+        kind = self._enum_param(request, ctx, "type", ("any", "customer", "internal"), "any")
         self._need(ctx, LIST_MSG)
         with self.store.lock:
             order = self.store.order_index.get(int(ctx.params["id"]))
             if order is None:
                 raise RestError(404, "woocommerce_rest_order_invalid_id", "Invalid order ID.")
             notes = sorted(order.notes, key=lambda n: n.id, reverse=True)
+            if kind == "customer":
+                notes = [n for n in notes if n.customer_note]
+            elif kind == "internal":
+                notes = [n for n in notes if not n.customer_note]
             return self._ok([render_note(order, n, self.store) for n in notes], COLLECTION_ALLOW)
 
     def notes_create(self, request: Request, ctx: Ctx) -> Response:
@@ -640,8 +666,12 @@ class WooRest(ResourceRoutes):
                     "woocommerce_rest_invalid_order_note",
                     "Cannot create order note, please provide a note.",
                 )
+            # author: "system" unless added_by_user, then the API user (woocommerce.md §8.4)
             note = self.store.add_note(
-                order, str(data["note"]), customer_note=bool(data.get("customer_note"))
+                order,
+                str(data["note"]),
+                customer_note=data.get("customer_note") in (True, 1, "1", "true"),
+                author="admin" if data.get("added_by_user") in (True, 1, "1", "true") else "system",
             )
             body = render_note(order, note, self.store)
         return self._ok(

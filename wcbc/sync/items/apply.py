@@ -45,6 +45,9 @@ class Sink(Protocol):
     def linked(self, item: BCItem, product: WooProduct) -> None: ...
     def no_write(self, number: str, status: str, reason: str,
                  detail: dict[str, Any] | None = None) -> None: ...
+    def fail(self, number: str, cause: str) -> str: ...
+    def price_skipped(self, number: str, reason: str) -> None: ...
+    def inbox_failed(self, row: dict[str, Any], cause: str) -> str: ...
     def update(self, update: Update) -> None: ...
     def unchanged(self, item: BCItem, product: WooProduct) -> None: ...
     def link_many(self, rows: list[LinkRow]) -> None: ...
@@ -91,6 +94,15 @@ class DryRun:
     def no_write(self, number: str, status: str, reason: str, detail: dict[str, Any] | None = None) -> None:
         pass
 
+    def fail(self, number: str, cause: str) -> str:
+        return "failed"
+
+    def price_skipped(self, number: str, reason: str) -> None:
+        pass
+
+    def inbox_failed(self, row: dict[str, Any], cause: str) -> str:
+        return "failed"
+
     def update(self, update: Update) -> None:
         self.plan.add(update.write)
         self.on_outcome(ItemOutcome(update.item.number, "would_update", update.product.id, update.public,
@@ -128,6 +140,7 @@ class Apply:
         self.plan = plan
         self.ledger = Ledger(state, run_id)
         self.writer = Writer(woo, self.ledger, config, on_outcome=on_outcome)
+        self.max_attempts = int(config.items.max_attempts)
 
     def take_inbox(self) -> list[dict[str, Any]]:
         return self.state.inbox_claim(INBOX_SOURCE, limit=10_000, worker="sync-items")
@@ -159,6 +172,23 @@ class Apply:
     def no_write(self, number: str, status: str, reason: str, detail: dict[str, Any] | None = None) -> None:
         self.ledger.put(record_id(number), "item", number, status, error=reason,
                         detail=detail if detail is not None else {"reason": reason})
+
+    def fail(self, number: str, cause: str) -> str:
+        """The item's record fails (counted toward on hold); its writes, if any, leave it failed."""
+        self.writer.failed_numbers.add(number)
+        return self.ledger.fail(record_id(number), "item", number, cause, max_attempts=self.max_attempts)
+
+    def price_skipped(self, number: str, reason: str) -> None:
+        self.ledger.journal(record_id(number), "price_skipped", {"reason": reason})
+
+    def inbox_failed(self, row: dict[str, Any], cause: str) -> str:
+        """A notification that cannot be read: its inbox row and an ``inbox:<id>`` record fail with the
+        cause, together."""
+        with self.state.batch():
+            self.state.inbox_fail(row["id"], cause[:1000])
+            self.ledger.put(f"inbox:{row['id']}", "inbox", str(row["id"]), "failed", error=cause,
+                            step="result", detail={"status": "failed", "error": cause})
+        return "failed"
 
     def update(self, update: Update) -> None:
         self.plan.add(update.write)

@@ -55,6 +55,10 @@ class WooProduct:
     manage_stock: bool | str | None = None
     stock_quantity: int | float | None = None
     name: str = ""
+    stock_status: str | None = None  # instock | outofstock | onbackorder; None: not known
+    backorders: str | None = None  # no | notify | yes; None: not known
+    # What a block changed (``stock_status``, ``backorders``) and an unblock puts back: kept in the link only.
+    restore: dict[str, str] | None = None
 
     @property
     def is_variation(self) -> bool:
@@ -87,6 +91,8 @@ class WooProduct:
             manage_stock=data.get("manage_stock"),
             stock_quantity=quantity,
             name=str(data.get("name") or ""),
+            stock_status=_text_or_none(data.get("stock_status")),
+            backorders=_text_or_none(data.get("backorders")),
         )
 
     def as_product(self) -> dict[str, Any]:
@@ -97,6 +103,8 @@ class WooProduct:
             "regular_price": self.regular_price,
             "manage_stock": self.manage_stock,
             "stock_quantity": self.stock_quantity,
+            "stock_status": self.stock_status,
+            "backorders": self.backorders,
         }
 
     def applied(self, changes: dict[str, Any]) -> WooProduct:
@@ -110,11 +118,14 @@ class WooProduct:
             manage_stock=changes.get("manage_stock", self.manage_stock),
             stock_quantity=changes.get("stock_quantity", self.stock_quantity),
             name=self.name,
+            stock_status=changes.get("stock_status", self.stock_status),
+            backorders=changes.get("backorders", self.backorders),
+            restore=self.restore,
         )
 
     def link_data(self) -> dict[str, Any]:
         """What the link remembers: where to write, and the values WooCommerce had after our last look."""
-        return {
+        data = {
             "parent_id": self.parent_id,
             "type": self.type,
             "sku": self.sku,
@@ -122,6 +133,10 @@ class WooProduct:
             "manage_stock": self.manage_stock,
             "stock_quantity": self.stock_quantity,
         }
+        for name in ("stock_status", "backorders", "restore"):
+            if getattr(self, name) is not None:
+                data[name] = getattr(self, name)
+        return data
 
     @classmethod
     def from_link(cls, link: dict[str, Any]) -> WooProduct | None:
@@ -138,7 +153,21 @@ class WooProduct:
             regular_price=data.get("regular_price"),
             manage_stock=data.get("manage_stock"),
             stock_quantity=quantity if isinstance(quantity, int | float) else None,
+            stock_status=_text_or_none(data.get("stock_status")),
+            backorders=_text_or_none(data.get("backorders")),
+            restore=_restore(data.get("restore")),
         )
+
+
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _restore(value: Any) -> dict[str, str] | None:
+    if not isinstance(value, dict):
+        return None
+    kept = {k: v for k, v in value.items() if k in ("stock_status", "backorders") and isinstance(v, str)}
+    return kept or None
 
 
 class SkuMap:

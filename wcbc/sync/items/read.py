@@ -14,7 +14,7 @@ import re
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import unquote
 
@@ -25,16 +25,21 @@ from wcbc.sync.items.catalog import sku_key
 
 log = logging.getLogger("wcbc.items")
 
-# `type` is read too: a Service or Non-Inventory item has no stock to push (its inventory reads 0).
-ITEM_FIELDS = "id,number,displayName,type,unitPrice,inventory,blocked,priceIncludesTax,lastModifiedDateTime"
+# `type` is read too: a Service or Non-Inventory item has no stock to push (its inventory reads 0);
+# `taxGroupCode` picks the rate that converts its price (the VAT product posting group under VAT).
+ITEM_FIELDS = ("id,number,displayName,type,unitPrice,inventory,blocked,priceIncludesTax,taxGroupCode,"
+               "lastModifiedDateTime")
 NO_STOCK_TYPES = frozenset({"Service", "Non-Inventory", "Non_x002D_Inventory"})
 _ITEM_RESOURCE = re.compile(r"/items\(([0-9A-Fa-f-]{36})\)\s*$")
+# A collection notification reaching back before this is not BC's (it would re-read every item).
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 _COLLECTION_TIME = re.compile(r"lastModifiedDateTime\s+gt\s+([0-9T:.\-]+Z?)", re.IGNORECASE)
 
 
 @dataclass(slots=True)
 class BCItem:
-    """A BC item, reduced to what item sync needs."""
+    """A BC item, reduced to what item sync needs. Values are kept as read (a wrong type included): the
+    planner checks them, so a bad one fails this item alone."""
 
     id: str
     number: str
@@ -42,9 +47,10 @@ class BCItem:
     type: str
     unit_price: Any
     inventory: Any
-    blocked: bool
-    price_includes_tax: bool
+    blocked: Any  # true or false; anything else fails the item
+    price_includes_tax: Any
     modified: str
+    tax_group: Any = ""
 
     @property
     def key(self) -> str:
@@ -67,10 +73,16 @@ class BCItem:
             type=str(data.get("type") or "Inventory"),
             unit_price=data.get("unitPrice"),
             inventory=data.get("inventory"),
-            blocked=bool(data.get("blocked")),
-            price_includes_tax=bool(data.get("priceIncludesTax")),
+            blocked=_flag(data.get("blocked")),
+            price_includes_tax=_flag(data.get("priceIncludesTax")),
             modified=str(data.get("lastModifiedDateTime") or ""),
+            tax_group=data.get("taxGroupCode") if data.get("taxGroupCode") is not None else "",
         )
+
+
+def _flag(value: Any) -> Any:
+    """A BC boolean: missing or null is false; any other non-boolean is kept for the planner to refuse."""
+    return False if value is None else value
 
 
 def read_items(bc: Any, flt: str | None = None, *, orderby: str | None = None) -> Iterator[BCItem]:
@@ -104,36 +116,49 @@ class Wanted:
     deleted: list[str] = field(default_factory=list)
     ledger_max: int | None = None
     ledger_entries: int = 0
+    bad: list[tuple[dict[str, Any], str]] = field(default_factory=list)  # (inbox row, cause)
 
 
 def wanted_from_inbox(rows: Iterable[dict[str, Any]], started: datetime) -> Wanted:
     """The items BC notifications name: ``items(<id>)`` to read back, ``deleted`` ids, and for a
-    ``collection`` notification (over 1,000 changes) the time the modified poll must reach back to."""
+    ``collection`` notification (over 1,000 changes) the time the modified poll must reach back to.
+
+    Each row is read on its own: one that cannot be (a hostile time, say) goes to ``wanted.bad`` with its
+    cause and the others are read as usual."""
     wanted = Wanted()
     for row in rows:
-        resource = unquote(str(row.get("resource_id") or ""))
-        topic = str(row.get("topic") or "")
-        if "/items" not in resource:
-            log.debug("inbox:%s is not about items (%s): ignored", row.get("id"), resource[:80])
-            continue
-        if topic == "collection":
-            match = _COLLECTION_TIME.search(resource)
-            moment = parse(match.group(1)) if match else None
-            if moment is None:
-                # No filter (a delete was among the changes): go back a little before the notice.
-                noticed = parse(_json(row.get("body")).get("lastModifiedDateTime")) or started
-                moment = noticed - timedelta(minutes=5)
-            wanted.since = moment if wanted.since is None else min(wanted.since, moment)
-            continue
-        match = _ITEM_RESOURCE.search(resource)
-        if not match:
-            continue
-        item_id = match.group(1).lower()
-        if topic == "deleted":
-            wanted.deleted.append(item_id)
-        else:
-            wanted.ids.add(item_id)
+        try:
+            _read_row(row, started, wanted)
+        except (ValueError, ArithmeticError, TypeError, AttributeError) as exc:
+            wanted.bad.append((row, f"BC notification inbox:{row.get('id')} cannot be read: {exc}"))
     return wanted
+
+
+def _read_row(row: dict[str, Any], started: datetime, wanted: Wanted) -> None:
+    resource = unquote(str(row.get("resource_id") or ""))
+    topic = str(row.get("topic") or "")
+    if "/items" not in resource:
+        log.debug("inbox:%s is not about items (%s): ignored", row.get("id"), resource[:80])
+        return
+    if topic == "collection":
+        match = _COLLECTION_TIME.search(resource)
+        moment = parse(match.group(1)) if match else None
+        if moment is None:
+            # No filter (a delete was among the changes): go back a little before the notice.
+            noticed = parse(_json(row.get("body")).get("lastModifiedDateTime")) or started
+            moment = noticed - timedelta(minutes=5)
+        if moment < EARLIEST:
+            raise ValueError(f"collection time {moment.isoformat()} is before {EARLIEST.year}: not BC's")
+        wanted.since = moment if wanted.since is None else min(wanted.since, moment)
+        return
+    match = _ITEM_RESOURCE.search(resource)
+    if not match:
+        return
+    item_id = match.group(1).lower()
+    if topic == "deleted":
+        wanted.deleted.append(item_id)
+    else:
+        wanted.ids.add(item_id)
 
 
 class ItemReader:

@@ -36,6 +36,8 @@ class ItemReport:
     dry_run: bool = False
     calls: dict[str, int] = field(default_factory=dict)
     plan: Plan = field(default_factory=Plan)  # every write the run decided on (made, or shown in a dry run)
+    # (item number, reason) of each item whose price was not written while its stock was planned
+    price_skipped: list[tuple[str, str]] = field(default_factory=list)
 
     def count(self, result: str) -> int:
         return sum(1 for o in self.outcomes if o.result == result)
@@ -63,4 +65,6 @@ class ItemReport:
 
     def summary(self) -> dict[str, Any]:
         return {"items_read": self.items_read, "notifications": self.notifications,
-                "ledger_entries": self.ledger_entries, **self.counts, "calls": self.calls}
+                "ledger_entries": self.ledger_entries, **self.counts,
+                **({"price_skipped": len(self.price_skipped)} if self.price_skipped else {}),
+                "calls": self.calls}

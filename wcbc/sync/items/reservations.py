@@ -45,9 +45,14 @@ class Reservations:
     open: dict[str, Decimal] = field(default_factory=dict)
     unbooked: dict[str, Decimal] = field(default_factory=dict)
     orders_read: int = 0
+    # Item number -> why its reserved quantity cannot be known (a hostile line): its stock fails alone.
+    bad: dict[str, str] = field(default_factory=dict)
 
     def stock(self, item: _Stocked) -> int:
+        """The item's sellable stock; ``ValueError`` with the cause when a value it needs is unreadable."""
         key = sku_key(item.number)
+        if key in self.bad:
+            raise ValueError(f"reserved quantity unknown: {self.bad[key]}")
         return stock.sellable_stock(item.inventory, self.open.get(key, 0), self.unbooked.get(key, 0))
 
     @classmethod
@@ -56,17 +61,20 @@ class Reservations:
         result = cls()
         if not config.items.hold_unbooked:
             return result
-        result.open = read_open_quantities(bc, config)
+        result.open = read_open_quantities(bc, config, bad=result.bad)
         orders = list(_unbooked_orders(woo, state, config, started))
         result.orders_read = len(orders)
         booked = {str(order.get("id")) for order in orders if state.link_get("order", str(order.get("id")))}
-        for sku, quantity in stock.unbooked_quantities(orders, booked).items():
+        bad_skus: dict[str, str] = {}
+        for sku, quantity in stock.unbooked_quantities(orders, booked, bad=bad_skus).items():
             number = skus.number_for(sku)
             result.unbooked[number] = result.unbooked.get(number, Decimal(0)) + quantity
+        for sku, cause in bad_skus.items():
+            result.bad.setdefault(skus.number_for(sku), cause)
         return result
 
 
-def read_open_quantities(bc: Any, config: Any) -> dict[str, Decimal]:
+def read_open_quantities(bc: Any, config: Any, *, bad: dict[str, str] | None = None) -> dict[str, Decimal]:
     """One read of the open sales orders with their lines (only the fields needed), BC's largest pages."""
     line_fields = "lineType,lineObjectNumber,quantity,shippedQuantity"
     documents: list[dict] = list(bc.iter("salesOrders", {
@@ -79,7 +87,7 @@ def read_open_quantities(bc: Any, config: Any) -> dict[str, Decimal]:
             "$select": "id,number,status",
             "$expand": "salesInvoiceLines($select=lineType,lineObjectNumber,quantity)",
         }))
-    return stock.open_quantities(documents)
+    return stock.open_quantities(documents, bad=bad)
 
 
 def _unbooked_orders(woo: Any, state: Any, config: Any, started: datetime) -> Iterator[dict]:

@@ -6,6 +6,10 @@ store's decimals and whole stock quantities.
 Stock that may be sold in the store = BC ``inventory`` (total over all locations; it drops only when a
 shipment or invoice is posted) minus what open BC sales orders still have to ship minus what web orders
 not yet booked in BC hold, rounded down and never below 0.
+
+Every number read from BC or WooCommerce goes through :func:`bounded`: finite, of a type a JSON number can
+have, and within Business Central's decimal range (:data:`BC_DECIMAL_MAX`). Anything else is a
+``ValueError`` naming the value, which fails that item alone.
 """
 
 from __future__ import annotations
@@ -18,6 +22,12 @@ from typing import Any
 from wcbc.core.errors import ConfigError
 from wcbc.sync.mapping.money import ZERO, MoneyError, format_money, parse_money
 
+# AL's Decimal range: every BC price and quantity is within it (a value outside it is not a BC value).
+BC_DECIMAL_MAX = Decimal("999999999999999.99")
+# What a blocked item's products are set to, and the statuses a product may have.
+OUT_OF_STOCK = "outofstock"
+IN_STOCK = "instock"
+
 # WooCommerce order statuses whose lines no longer hold stock (cancelled/failed orders give it back).
 RELEASED_STATUSES = frozenset({"cancelled", "refunded", "failed", "trash", "checkout-draft", "draft"})
 # Unposted BC sales invoice statuses (a posted invoice has already lowered inventory). The wire form of
@@ -25,11 +35,26 @@ RELEASED_STATUSES = frozenset({"cancelled", "refunded", "failed", "trash", "chec
 UNPOSTED_INVOICE_STATUSES = frozenset({"Draft", "In Review", "In_x0020_Review"})
 
 
-def _quantity(value: Any) -> Decimal:
+def bounded(value: Any, what: str = "amount") -> Decimal:
+    """``value`` as a Decimal when it is a finite number within BC's decimal range, else ``ValueError``
+    naming ``what`` and the value (NaN, infinities, ``"1e309"``, a huge number, a bool, a list...)."""
     try:
-        return parse_money(value)
+        result = parse_money(value)
     except MoneyError:
-        raise ValueError(f"not a quantity: {value!r}") from None
+        raise ValueError(f"{what}: not a number: {_shown(value)}") from None
+    if abs(result) > BC_DECIMAL_MAX:
+        raise ValueError(f"{what}: {_shown(value)} is outside Business Central's range "
+                         f"(at most {BC_DECIMAL_MAX} either way)")
+    return result
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _quantity(value: Any) -> Decimal:
+    return bounded(value, "quantity")
 
 
 def sellable_stock(inventory: Any, open_sales_qty: Any = 0, unbooked_web_qty: Any = 0) -> int:
@@ -51,6 +76,7 @@ class StorePrice:
 
     price: str | None
     skip_reason: str | None = None
+    unreadable: bool = False  # the BC value itself is wrong (not a number, out of range): a failure
 
     @property
     def skipped(self) -> bool:
@@ -74,14 +100,15 @@ def price_for_store(
     up to ``decimals``. They differ and ``tax_rate`` is ``None`` -> :class:`ConfigError` (``items.tax_rate``).
 
     Skipped (``price`` None, ``skip_reason`` set) when the item is blocked or its price is 0 or less (a
-    missing BC price must not make the product free).
+    missing BC price must not make the product free); skipped and ``unreadable`` when the price is not a
+    number within BC's range.
     """
     if blocked:
         return StorePrice(None, "the item is blocked in Business Central")
     try:
-        price = parse_money(unit_price)
-    except MoneyError:
-        return StorePrice(None, f"unreadable Business Central price {unit_price!r}")
+        price = bounded(unit_price, "unitPrice")
+    except ValueError as exc:
+        return StorePrice(None, f"unreadable Business Central price ({exc})", unreadable=True)
     if price <= 0:
         return StorePrice(None, "the item has no price (0) in Business Central")
     if bool(bc_includes_tax) != bool(store_includes_tax):
@@ -89,7 +116,8 @@ def price_for_store(
             raise ConfigError(
                 "Business Central and the store disagree on prices including tax and no tax rate is set",
                 key="items.tax_rate",
-                hint="set items.tax_rate (in percent, e.g. 20) or make items.prices_include_tax match BC",
+                hint="set items.tax_rate (in percent, e.g. 20; [items] tax_rates per tax group) or make "
+                     "items.prices_include_tax match BC",
             )
         try:
             rate = parse_money(tax_rate)
@@ -99,6 +127,8 @@ def price_for_store(
             raise ConfigError("the tax rate must not be negative", key="items.tax_rate")
         factor = 1 + rate / 100
         price = price * factor if store_includes_tax else price / factor
+        if price > BC_DECIMAL_MAX:
+            return StorePrice(None, f"the converted price {price:.2f} is out of range", unreadable=True)
     text = format_money(price, decimals)
     if parse_money(text) <= 0:
         return StorePrice(None, "the price rounds to 0 in the store's decimals")
@@ -114,7 +144,8 @@ def _same_amount(current: Any, wanted: Any) -> bool:
         return False
 
 
-def product_changes(product: Mapping[str, Any], *, price: str | None, stock: int | None) -> dict[str, Any]:
+def product_changes(product: Mapping[str, Any], *, price: str | None, stock: int | None,
+                    status: str | None = None, backorders: str | None = None) -> dict[str, Any]:
     """The minimal WooCommerce update for ``product`` (a product or a variation as WooCommerce returns it).
 
     Returns ``{"id": ..., "regular_price": "12.50", "manage_stock": True, "stock_quantity": 7}`` with only
@@ -123,6 +154,11 @@ def product_changes(product: Mapping[str, Any], *, price: str | None, stock: int
     variations); grouped and external products never get stock. Stock is always sent as the pair
     ``manage_stock: true`` + ``stock_quantity`` (WooCommerce ignores a quantity without managed stock).
     ``price``/``stock`` ``None`` leaves that part alone. ``sale_price`` is never touched.
+
+    ``status`` (``stock_status``) and ``backorders`` are written when given and different, only where a
+    buyer can put the product itself in a cart: never on variable, grouped or external products (a variable
+    parent's status follows its variations). WooCommerce applies ``stock_status`` as sent when the product
+    does not manage stock (or the store manages none) and derives it from the quantity otherwise.
     """
     kind = str(product.get("type") or "simple")
     changes: dict[str, Any] = {}
@@ -144,6 +180,11 @@ def product_changes(product: Mapping[str, Any], *, price: str | None, stock: int
         if not managed or not _same_amount(product.get("stock_quantity"), quantity):
             changes["manage_stock"] = True
             changes["stock_quantity"] = quantity
+    if kind not in ("variable", "grouped", "external"):
+        if status is not None and product.get("stock_status") != status:
+            changes["stock_status"] = status
+        if backorders is not None and product.get("backorders") != backorders:
+            changes["backorders"] = backorders
     if not changes:
         return {}
     return {"id": product.get("id"), **changes}
@@ -153,14 +194,16 @@ def _item_number(value: Any) -> str:
     return str(value or "").strip().upper()
 
 
-def open_quantities(sales_orders_with_lines: Iterable[Mapping[str, Any]]) -> dict[str, Decimal]:
+def open_quantities(sales_orders_with_lines: Iterable[Mapping[str, Any]], *,
+                    bad: dict[str, str] | None = None) -> dict[str, Decimal]:
     """Per BC item number (upper-cased), the quantity still to ship on open sales documents.
 
     Takes BC ``salesOrders`` read with ``$expand=salesOrderLines``: on each ``lineType: "Item"`` line,
     ``quantity - shippedQuantity`` (never below 0), keyed by ``lineObjectNumber``. Unposted sales invoices
     (``salesInvoices`` with ``$expand=salesInvoiceLines`` and status Draft or In Review) may be passed too:
     their whole line quantity counts, since invoice lines carry no shipped quantity. Items with nothing open
-    are left out.
+    are left out. ``bad`` given: a line whose quantity is unreadable is put there (item number -> cause)
+    instead of raising, so only that item's stock fails.
     """
     result: dict[str, Decimal] = {}
     for document in sales_orders_with_lines:
@@ -180,9 +223,15 @@ def open_quantities(sales_orders_with_lines: Iterable[Mapping[str, Any]]) -> dic
             number = _item_number(line.get("lineObjectNumber"))
             if not number:
                 continue
-            remaining = _quantity(line.get("quantity"))
-            if shipped_field:
-                remaining -= _quantity(line.get(shipped_field))
+            try:
+                remaining = _quantity(line.get("quantity"))
+                if shipped_field:
+                    remaining -= _quantity(line.get(shipped_field))
+            except ValueError as exc:
+                if bad is None:
+                    raise
+                bad.setdefault(number, f"BC document {document.get('number')}: {exc}")
+                continue
             if remaining > 0:
                 result[number] = result.get(number, ZERO) + remaining
     return result
@@ -193,13 +242,15 @@ def unbooked_quantities(
     booked_order_ids: Iterable[int | str],
     *,
     released_statuses: frozenset[str] = RELEASED_STATUSES,
+    bad: dict[str, str] | None = None,
 ) -> dict[str, Decimal]:
     """Per SKU (trimmed, upper-cased), the quantity on WooCommerce orders that are not in BC yet.
 
     An order counts unless its id is in ``booked_order_ids`` (compared as text) or its status gave the stock
     back (``cancelled``, ``refunded``, ``failed``, ``trash``, drafts). Lines without a SKU are left out.
     SKUs are upper-cased because WooCommerce matches SKUs case-insensitively and BC stores item numbers
-    upper-cased: look results up with ``sku.strip().upper()``.
+    upper-cased: look results up with ``sku.strip().upper()``. ``bad`` given: a line whose quantity is
+    unreadable is put there (SKU key -> cause) instead of raising.
     """
     booked = {str(order_id) for order_id in booked_order_ids}
     result: dict[str, Decimal] = {}
@@ -211,14 +262,22 @@ def unbooked_quantities(
             key = sku.strip().upper() if isinstance(sku, str) else ""
             if not key:
                 continue
-            quantity = _quantity(line.get("quantity"))
+            try:
+                quantity = _quantity(line.get("quantity"))
+            except ValueError as exc:
+                if bad is None:
+                    raise
+                bad.setdefault(key, f"web order {order.get('id')}: {exc}")
+                continue
             if quantity > 0:
                 result[key] = result.get(key, ZERO) + quantity
     return result
 
 
 __all__ = [
+    "BC_DECIMAL_MAX",
     "RELEASED_STATUSES",
+    "bounded",
     "StorePrice",
     "open_quantities",
     "price_for_store",

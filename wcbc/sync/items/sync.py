@@ -33,7 +33,7 @@ from wcbc.sync.common import cursors
 from wcbc.sync.common.batching import chunks
 from wcbc.sync.items.apply import advance_modified, sink_for
 from wcbc.sync.items.catalog import LINK_KIND, Catalog, SkuMap, WooProduct, sku_key
-from wcbc.sync.items.plan import ItemPlan, plan_item, record_id, screen
+from wcbc.sync.items.plan import ITEM_ERRORS, ItemPlan, plan_item, record_id, screen
 from wcbc.sync.items.read import BCItem, ItemReader, ids_of, wanted_from_inbox
 from wcbc.sync.items.report import ItemOutcome, ItemReport
 from wcbc.sync.items.reservations import Reservations
@@ -72,6 +72,12 @@ class ItemSync:
         rows = self.sink.take_inbox()
         wanted = wanted_from_inbox(rows, self.started)
         self.report.notifications = len(rows)
+        bad_rows = {id(row) for row, _ in wanted.bad}
+        for row, cause in wanted.bad:  # a notification that cannot be read fails alone
+            log.error("%s", cause)
+            status = self.sink.inbox_failed(row, cause)
+            self.report.outcomes.append(ItemOutcome(f"inbox:{row.get('id')}", status, message=cause))
+        rows = [row for row in rows if id(row) not in bad_rows]
         reader = ItemReader(self.bc, self.state, self.started)
         try:
             self._deleted(wanted.deleted)
@@ -156,27 +162,38 @@ class ItemSync:
         needs_stock = any(item.has_stock and products.get(item.key) for item in active)
         reservations = self.reservations() if needs_stock else Reservations()
         for item in active:
-            plan = plan_item(item, products.get(item.key, []), reservations, self.config,
-                             sku=self.skus.sku_for(item.number))
+            try:
+                plan = plan_item(item, products.get(item.key, []), reservations, self.config,
+                                 sku=self.skus.sku_for(item.number))
+            except ITEM_ERRORS as exc:  # the planner catches its own; this is the last line per item
+                plan = ItemPlan(item.number, "failed", item, reason=f"cannot be planned: {exc}",
+                                failure=f"cannot be planned: {exc}")
             self._decided(plan)
 
     def _products(self, items: list[BCItem]) -> dict[str, list[WooProduct]]:
         """Item key -> its products: from the links, else one ``?sku=`` search for the chunk (and the
-        products found are linked)."""
+        products found are linked). A blocked item's products are always searched: a block must see the
+        store's live backorders setting, which a hand edit may have changed since the link was saved."""
         found: dict[str, list[WooProduct]] = {}
         unlinked: list[BCItem] = []
+        remembered: dict[int, WooProduct] = {}
         for item in items:
             product = self.catalog.linked(item.id)
             if product is not None and sku_key(product.sku) == sku_key(self.skus.sku_for(item.number)):
-                found[item.key] = [product]
-            else:
-                unlinked.append(item)
+                if item.blocked is not True:
+                    found[item.key] = [product]
+                    continue
+                remembered[product.id] = product
+            unlinked.append(item)
         if unlinked:
             by_key = {i.key: i for i in unlinked}
             for key, products in self.catalog.search([i.number for i in unlinked]).items():
                 item = by_key.get(key)
                 if item is None:
                     continue
+                for product in products:
+                    if product.id in remembered and product.restore is None:
+                        product.restore = remembered[product.id].restore
                 found[key] = products
                 for product in products:
                     self.sink.linked(item, product)
@@ -187,11 +204,20 @@ class ItemSync:
         if plan.decision == "held":
             self.report.outcomes.append(ItemOutcome(plan.number, "held", message=plan.reason))
             return
-        if plan.decision in ("skipped", "unknown"):
-            key = sku_key(plan.number)
+        key = sku_key(plan.number)
+        if plan.decision in ("failed", "skipped", "unknown"):
             if key in self._reported:  # reported once per run, however often it was named
                 return
             self._reported.add(key)
+        if plan.failure:
+            # A hostile value: the record fails with its cause (visible in `wcbc failures`, retried by the
+            # next run and by `wcbc replay`); what could still be planned is written all the same.
+            log.error("item %s: %s", plan.number, plan.failure)
+            status = self.sink.fail(plan.number, plan.failure)
+            self.report.outcomes.append(ItemOutcome(plan.number, status, message=plan.failure))
+        if plan.decision in ("failed", "skipped", "unknown"):
+            if plan.decision == "failed" or plan.failure:
+                return
             reason = plan.reason or plan.decision
             self.sink.no_write(plan.number, "skipped", reason)
             if plan.decision == "skipped":
@@ -201,6 +227,10 @@ class ItemSync:
             self.report.outcomes.append(ItemOutcome(plan.number, plan.decision, message=reason))
             return
         assert plan.item is not None
+        if plan.price_note:
+            log.warning("item %s: price not written: %s", plan.number, plan.price_note)
+            self.sink.price_skipped(plan.number, plan.price_note)
+            self.report.price_skipped.append((plan.number, plan.price_note))
         for product, update in plan.products:
             if update is not None:
                 self.sink.update(update)

@@ -175,6 +175,7 @@ class Writer:
         except (KeyError, TypeError, ValueError):
             after = product.applied(update.changes)
         after.sku = after.sku or product.sku
+        after.restore = update.restore  # what a block changed, for the unblock to put back
         link = Link(LINK_KIND, str(after.id), str(item.id or ""), item.number, after.link_data())
         if item.number in self.failed_numbers:  # another product of the item failed: the record stays so
             with self.state.batch():

@@ -28,7 +28,7 @@ from wcbc.core.time import utcnow
 from wcbc.sync.common import cursors
 from wcbc.sync.items.apply import LinkRow, advance_modified, sink_for
 from wcbc.sync.items.catalog import Catalog, SkuMap, WooProduct
-from wcbc.sync.items.plan import screen, store_price, update_for
+from wcbc.sync.items.plan import ITEM_ERRORS, Target, target_for, update_for
 from wcbc.sync.items.read import BCItem, newest_ledger_entry, read_items
 from wcbc.sync.items.report import ItemOutcome
 from wcbc.sync.items.reservations import Reservations
@@ -102,7 +102,7 @@ class Reconciler:
     def _compare(self, items: dict[str, BCItem], reservations: Reservations) -> None:
         seen: dict[str, int] = {}  # SKU key -> first product id
         matched: set[str] = set()
-        prices: dict[str, str | None] = {}  # item key -> store price (None: skipped)
+        targets: dict[str, Target] = {}  # item key -> what its products should show
         watched = {r["key"] for r in self.state.records(status="failed", kind="item")}
         watched |= {r["key"] for r in self.state.records(status="on_hold", kind="item")}
         open_parent = 0
@@ -131,12 +131,17 @@ class Reconciler:
                         self.report.woo_only.append(product.sku)
                     continue
                 matched.add(number_key)
-                if number_key not in prices:
-                    prices[number_key] = self._price(item)
-                if prices[number_key] is None:
+                if number_key not in targets:
+                    targets[number_key] = self._target(item, reservations)
+                target = targets[number_key]
+                if not target.writes_anything:
                     continue
-                quantity = reservations.stock(item) if item.has_stock else None
-                update = update_for(item, product, prices[number_key], quantity)
+                product = self._remembered(product, target)
+                try:
+                    update = update_for(item, product, target)
+                except ITEM_ERRORS as exc:
+                    self._fail(item.number, f"product {product.id}: {exc}", product.id)
+                    continue
                 if update is not None:
                     self._skus_by_id[product.id] = product.sku
                     self.sink.update(update)
@@ -149,15 +154,33 @@ class Reconciler:
         self.report.bc_only = sorted(items[k].number for k in items.keys() - matched)
         self.report.woo_only.sort()
 
-    def _price(self, item: BCItem) -> str | None:
-        """The item's store price, or None (reported skipped once) when nothing may be written for it."""
-        screened = screen(item, self.config)
-        if screened is not None:
-            reason = screened.reason or "skipped"
+    def _target(self, item: BCItem, reservations: Reservations) -> Target:
+        """What the item's products should show; a skipped price (reported once: the stock is still
+        compared) and a hostile value (the item's record fails) are recorded here."""
+        target = target_for(item, reservations, self.config)
+        if target.failure:
+            self._fail(item.number, target.failure, 0)
+        elif target.price_note:
+            reason = target.price_note
             self.report.skipped.append((item.number, reason))
             self.sink.no_write(item.number, "skipped", reason, {"reason": reason, "by": "reconcile"})
-            return None
-        return store_price(item, self.config).price
+        return target
+
+    def _fail(self, number: str, cause: str, product_id: int) -> None:
+        log.error("item %s: %s", number, cause)
+        status = self.sink.fail(number, cause)
+        self._outcome(ItemOutcome(number, status, product_id or None, message=cause))
+
+    def _remembered(self, product: WooProduct, target: Target) -> WooProduct:
+        """The listing knows nothing of a block: what one changed is in the product's link, read only for
+        the products a block concerns (a blocked item's, or one out of stock)."""
+        if not (target.blocked or product.stock_status == "outofstock"):
+            return product
+        link = self.state.link_get("product", str(product.id))
+        remembered = WooProduct.from_link(link) if link else None
+        if remembered is not None and remembered.restore:
+            product.restore = remembered.restore
+        return product
 
     def _already_right(self, item: BCItem, product: WooProduct, was_failing: bool) -> None:
         """Keep the links table right for products already right: a stale link is rewritten at once, new
