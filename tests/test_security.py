@@ -6,12 +6,17 @@ from __future__ import annotations
 import base64
 import contextlib
 import hmac
+import http.server
 import inspect
 import io
 import json
 import logging
 import os
+import re
 import stat
+import subprocess
+import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
@@ -84,7 +89,7 @@ def test_vault_key_file_and_state_db_are_private(tmp_path: Path, monkeypatch: py
     monkeypatch.delenv("WCBC_MASTER_KEY", raising=False)
     # Force the key file: no keyring backend, whatever another test in this worker left installed
     # (PYTHON_KEYRING_BACKEND is read only when keyring is first imported).
-    monkeypatch.setattr("wcbc.core.vault._usable_keyring", lambda: None)
+    monkeypatch.setattr("wcbc.core.vault.keys._usable_keyring", lambda: None)
     previous = os.umask(0o022)  # a permissive umask: 0600 must come from wcbc, not from the umask
     try:
         modes, state_path = _write_private_files(tmp_path)
@@ -247,3 +252,133 @@ class _NullState:
 
     def inbox_add(self, *args: object, **kwargs: object) -> int:
         raise AssertionError("nothing may be stored")
+
+
+# ------------------------------------------------------------------------------- an upstream echoing headers
+
+
+class _EchoHandler(http.server.BaseHTTPRequestHandler):
+    """A store that answers every call 401 and echoes the request's headers, as some proxies and
+    debugging plugins do (JSON, and a PHP $_SERVER dump inside it)."""
+
+    def _answer(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)
+        auth = self.headers.get("Authorization", "")
+        token = auth.split(" ", 1)[-1]
+        url_safe = base64.urlsafe_b64encode(base64.b64decode(token)).decode().rstrip("=") if token else ""
+        body = json.dumps({
+            "code": "rest_forbidden",
+            "message": f"Sorry, you are not allowed to do that with {token} (that is {url_safe}).",
+            "data": {"status": 401, "headers": {k.lower(): [v] for k, v in self.headers.items()},
+                     "debug": f"Array\n(\n    [HTTP_AUTHORIZATION] => {auth}\n)",
+                     "token": token},
+        }).encode()
+        self.send_response(401)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = do_PUT = _answer
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_upstream_echoing_the_authorization_header_leaks_nothing(e2e: E2E) -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _EchoHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        text = e2e.config_path.read_text()
+        text = re.sub(r'(?m)^url = "https://127\.0\.0\.1:\d+"$', f'url = "http://127.0.0.1:{server.server_port}"\n'
+                      "allow_http = true", text, count=1)
+        e2e.config_path.write_text(text)
+        with captured_logs("debug") as logs:
+            runs = {"sync-orders": e2e.cli("--debug", "sync-orders"), "doctor": e2e.cli("--debug", "doctor"),
+                    "json doctor": e2e.cli("--json", "doctor"), "status": e2e.cli("status")}
+    finally:
+        server.shutdown()
+        server.server_close()
+    creds = e2e.sandbox.credentials
+    pair = f"{creds.consumer_key}:{creds.consumer_secret}".encode()
+    basic = base64.b64encode(pair).decode()
+    forms = secret_forms([creds.consumer_key, creds.consumer_secret], *pair.decode().split(":", 1))
+    forms["basic auth, url-safe, unpadded"] = base64.urlsafe_b64encode(pair).decode().rstrip("=")
+    forms["basic auth, first half"] = basic[: len(basic) // 2]
+    texts: dict[str, str | bytes] = {"logs": logs.getvalue()}
+    for name, (_, out, err) in runs.items():
+        texts[f"{name} stdout"] = out
+        texts[f"{name} stderr"] = err
+    texts.update(db_bytes(e2e.state_path))
+    with State(e2e.state_path) as state:
+        texts["run summaries"] = json.dumps(state.last_runs(), default=str)
+    codes = {name: code for name, (code, _, _) in runs.items()}
+    assert codes["sync-orders"] != 0 and codes["doctor"] != 0  # the echoing store really answered
+    everything = "".join(str(v) for v in texts.values())
+    assert "you are not allowed to do that with ***" in everything  # the echoed message was shown, masked
+    assert leaks(forms, {"probe": f"Authorization: Basic {basic}"})  # the search finds the credential
+    assert leaks(forms, texts) == []
+
+
+# ------------------------------------------------------------------------------- refused files: CLI exit 2
+
+
+def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "wcbc", *args], capture_output=True, text=True, timeout=60,
+                          env={**{k: v for k, v in os.environ.items() if not k.startswith("WCBC_")}, **env})
+
+
+def _minimal_config(tmp_path: Path) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        '[woocommerce]\nurl = "https://shop.example.com"\n[business_central]\ntenant_id = "contoso.com"\n'
+        'environment = "Production"\ncompany_id = "11111111-2222-3333-4444-555555555555"\nclient_id = "abc"\n'
+        f'[state]\npath = "{tmp_path / "wcbc.db"}"\n'
+    )
+    return path
+
+
+def test_key_file_open_to_others_stops_the_cli_with_exit_2(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WCBC_MASTER_KEY", raising=False)
+    monkeypatch.setattr("wcbc.core.vault.keys._usable_keyring", lambda: None)
+    config = _minimal_config(tmp_path)
+    Vault.open(tmp_path / "vault.bin").set("woo_consumer_key", "ck_" + "c" * 40)
+    key_file = tmp_path / "vault.key"
+    key_file.chmod(0o644)
+    env = {"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+    result = _cli("--config", str(config), "credentials", "show", env=env)
+    assert result.returncode == 2, result.stderr
+    assert str(key_file) in result.stderr and "chmod 600" in result.stderr
+    assert "internal error" not in result.stderr and "Traceback" not in result.stderr
+    key_file.chmod(0o600)
+    assert _cli("--config", str(config), "credentials", "show", env=env).returncode == 0
+
+
+def test_damaged_or_copied_state_file_stops_the_cli_with_exit_2(tmp_path: Path) -> None:
+    config = _minimal_config(tmp_path)
+    env = {"WCBC_MASTER_KEY": generate_master_key(), "WCBC_HOST_ID": "this-host"}
+    with State(tmp_path / "wcbc.db") as state:  # used by another host a minute ago
+        state.db.execute("UPDATE hosts SET host_id = 'other-host'")
+    result = _cli("--config", str(config), "status", env=env)
+    assert result.returncode == 2, result.stderr
+    assert "in use elsewhere" in result.stderr and "host id other-host" in result.stderr  # same name: ids
+    assert "--take-over" in result.stderr and "internal error" not in result.stderr
+
+    with State(tmp_path / "wcbc.db", take_over=True) as state:
+        with state.batch():
+            for n in range(300):
+                state.record_put(f"order:{n}", "order", str(n), "done", data={"pad": "x" * 400})
+        state.db.execute("UPDATE meta SET value = '2000-01-01T00:00:00.000000Z' WHERE key = 'quick_check_at'")
+    path = tmp_path / "wcbc.db"
+    pages = path.stat().st_size // 4096
+    with open(path, "r+b") as fh:  # a damaged page in the middle of the file
+        fh.seek(4096 * (pages // 2))
+        fh.write(bytes(range(256)) * 16)
+    result = _cli("--config", str(config), "status", env=env)
+    assert result.returncode == 2, result.stderr
+    assert str(path) in result.stderr and "damaged" in result.stderr
+    assert "internal error" not in result.stderr and "Traceback" not in result.stderr

@@ -17,8 +17,9 @@ REFERENCE = re.compile(r"\bwcbc ((?:[a-z][a-z-]*)(?: [a-z][a-z-]*)*)")
 # Words that follow "wcbc" in prose ("wcbc runs finished", "not a wcbc vault file"): not command names.
 # Any other word after "wcbc" in a string of the code must be a command.
 PROSE = frozenset({
-    "always", "are", "cannot", "configuration", "does", "error", "handler", "install", "lists", "needs",
-    "never", "outside", "reads", "refuses", "runs", "sends", "state", "under", "upgrades", "vault",
+    "always", "are", "cannot", "configuration", "does", "error", "handler", "install", "knows", "lists",
+    "needs", "never", "outside", "process", "reads", "refuses", "runs", "sends", "state", "under", "upgrades",
+    "vault",
 })
 
 

@@ -422,3 +422,31 @@ def test_write_config_refuses_overwrite_and_is_private(tmp_path: Path) -> None:
     assert path.read_text() == "b = 2\n"
     assert [p.name for p in path.parent.iterdir()] == ["config.toml"]  # no temp files left
     assert not os.access(path, os.X_OK)
+
+
+def test_woocommerce_concurrency_has_one_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from wcbc.core.config import WOO_CONCURRENCY, WooConfig
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg-state"))
+    spec = next(k for k in SCHEMA["woocommerce"][1] if k.name == "concurrency")
+    assert WOO_CONCURRENCY == 4 and spec.default == WOO_CONCURRENCY and spec.comment
+    assert WooConfig(url="https://x.example").concurrency == WOO_CONCURRENCY
+    assert load_config(write(tmp_path, MINIMAL)).woocommerce.concurrency == WOO_CONCURRENCY
+    assert "`concurrency` (4)" in (REPO / "README.md").read_text()
+    cfg = load_config(write(tmp_path, MINIMAL.replace("[woocommerce]\n", "[woocommerce]\nconcurrency = 2\n")))
+    assert cfg.woocommerce.concurrency == 2
+
+
+@pytest.mark.parametrize("value", ["2026-01-31", "2026-01-31T10:00:00Z", "2026-01-31T10:00:00.1234567+02:00"])
+def test_start_date_accepts_every_iso_form(tmp_path: Path, value: str) -> None:
+    cfg = load_config(write(tmp_path, MINIMAL + f'\n[orders]\nstart_date = "{value}"\n'))
+    assert cfg.orders.start_date == value
+
+
+def test_state_copy_keys(tmp_path: Path) -> None:
+    cfg = load_config(write(tmp_path, MINIMAL))
+    assert cfg.state.on_copy == "refuse" and cfg.state.copy_window_hours == 24.0
+    cfg = load_config(write(tmp_path, MINIMAL + '\n[state]\non_copy = "warn"\ncopy_window = "90m"\n'))
+    assert cfg.state.on_copy == "warn" and cfg.state.copy_window_hours == 1.5
+    with pytest.raises(ConfigError, match=r"state\.on_copy.*refuse, warn"):
+        load_config(write(tmp_path, MINIMAL + '\n[state]\non_copy = "ignore"\n'))

@@ -7,31 +7,16 @@ import multiprocessing
 import sqlite3
 import stat
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from tests.core.conftest import FakeClock
 from wcbc.core import state as state_mod
 from wcbc.core.errors import StateError
 from wcbc.core.redact import Redactor
 from wcbc.core.state import MIGRATIONS, State, iso, normalise_ts
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kwargs: float) -> None:
-        self.now += timedelta(**kwargs)
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 @pytest.fixture
@@ -60,12 +45,12 @@ def test_file_is_private_wal_and_migrated(tmp_path: Path) -> None:
 
 def test_older_file_is_upgraded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "wcbc.db"
-    monkeypatch.setattr(state_mod, "MIGRATIONS", MIGRATIONS[:1])
+    monkeypatch.setattr(state_mod.migrations, "MIGRATIONS", MIGRATIONS[:1])
     with State(path) as old:
         assert old.migrations() == [MIGRATIONS[0][0]]
         assert "inbox" not in old.db.table_names()
         old.link_set("order", "16", "guid-16", "SO-1")
-    monkeypatch.setattr(state_mod, "MIGRATIONS", MIGRATIONS)
+    monkeypatch.setattr(state_mod.migrations, "MIGRATIONS", MIGRATIONS)
     with State(path) as new:
         assert new.migrations() == [name for name, _ in MIGRATIONS]
         assert new.link_get("order", "16")["bc_number"] == "SO-1"  # type: ignore[index]

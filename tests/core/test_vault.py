@@ -275,6 +275,25 @@ def test_keyring_unavailable_uses_env_then_key_file(tmp_path: Path, monkeypatch:
     assert (tmp_path / "b" / "vault.key").exists()
 
 
+@pytest.mark.parametrize("bad_mode", [0o644, 0o640, 0o604, 0o620])
+def test_key_file_open_to_others_is_refused(tmp_path: Path, bad_mode: int) -> None:
+    from wcbc.core.errors import ExitCode, VaultError
+
+    path = tmp_path / "conf" / "vault.bin"
+    fill(Vault.open(path))
+    key_file = path.with_suffix(".key")
+    key_file.chmod(bad_mode)
+    with pytest.raises(VaultError) as info:
+        Vault.open(path)
+    assert str(key_file) in str(info.value) and f"mode {bad_mode:o}" in str(info.value)
+    assert info.value.hint and f"chmod 600 {key_file}" in info.value.hint
+    assert info.value.exit_code == ExitCode.CONFIG == 2
+    key_file.chmod(0o600)  # the fix the message names works
+    assert Vault.open(path).get("woo_consumer_key") == SECRETS["woo_consumer_key"]
+    key_file.chmod(0o400)  # read-only for the owner is fine too
+    assert Vault.open(path).get("woo_consumer_key") == SECRETS["woo_consumer_key"]
+
+
 def test_broken_keyring_falls_back_to_key_file(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     keyring.set_keyring(BrokenKeyring())
     vault = Vault.open(tmp_path / "vault.bin")

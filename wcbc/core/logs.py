@@ -27,10 +27,6 @@ _STANDARD = set(vars(logging.LogRecord("x", logging.INFO, "x", 0, "x", None, Non
 _HANDLER_FLAG = "_wcbc_handler"
 
 
-def _identity(text: str) -> str:
-    return text
-
-
 class _Swappable:
     """The redact callable shared by a handler's filter and formatter; replaced by set_redactor()."""
 
@@ -134,7 +130,9 @@ def setup_logging(
         raise UsageError(f"unknown log level {level!r}; use {', '.join(LEVELS)}") from None
     if quiet:
         numeric = max(numeric, logging.WARNING)
-    redact = _Swappable(redactor if redactor is not None else _identity)
+    # without a redactor yet (before the vault is open) the patterns still apply: Authorization headers,
+    # Basic/Bearer credentials, ck_/cs_ keys, credential fields
+    redact = _Swappable(redactor if redactor is not None else Redactor())
 
     handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
     setattr(handler, _HANDLER_FLAG, redact)

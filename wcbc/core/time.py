@@ -91,3 +91,8 @@ def age_s(value: object, now: datetime | None = None) -> float | None:
     if moment is None:
         return None
     return ((now or utcnow()) - moment).total_seconds()
+
+
+def normalise_ts(value: str | datetime) -> str:
+    """Any ISO-8601 timestamp (naive = UTC) in the state DB's form; a malformed one raises ValueError."""
+    return iso_micro(parse_strict(value))

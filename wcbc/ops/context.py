@@ -23,6 +23,7 @@ from wcbc.core.vault import Vault
 class Context:
     config: Config
     _closers: list = field(default_factory=list)
+    take_over: bool = False  # the CLI's --take-over: this host becomes the state file's only user
 
     @functools.cached_property
     def vault(self) -> Vault:
@@ -34,7 +35,7 @@ class Context:
 
     @functools.cached_property
     def state(self) -> State:
-        state = State(self.config.state.path, redact=self.redactor)
+        state = State.from_config(self.config.state, redact=self.redactor, take_over=self.take_over)
         self._closers.append(state.close)
         return state
 

@@ -98,3 +98,19 @@ def test_fail_counts_attempts_until_on_hold(state: State) -> None:
     rows = state.journal_for("order:7")
     assert rows[0]["step"] == "skipped" and rows[0]["detail"] == {"reason": "status draft"}
     assert all(r["run_id"] == 3 for r in state.journal_for("order:9"))
+
+
+def test_counted_reports_answer_from_their_outcomes() -> None:
+    from dataclasses import dataclass, field
+
+    from wcbc.sync.common.outcome import Counted
+
+    @dataclass
+    class Report(Counted):
+        outcomes: list = field(default_factory=list)
+
+    report = Report([Outcome("a", "booked"), Outcome("b", "booked"), Outcome("c", "skipped")])
+    assert report.count("booked") == 2 and report.counts == {"booked": 2, "skipped": 1}
+    assert not report.failed
+    report.outcomes.append(Outcome("d", "on_hold"))
+    assert report.failed

@@ -28,6 +28,7 @@ from wcbc.adapters.http.classify import (
 )
 from wcbc.adapters.http.decode import default_error_decoder, default_route, path_of
 from wcbc.core.errors import AmbiguousWriteError, RemoteError, UnreachableError
+from wcbc.core.redact import Redactor
 from wcbc.core.time import utcnow
 
 log = logging.getLogger("wcbc.http")
@@ -108,7 +109,7 @@ class HttpClient:
         self.error_decoder = error_decoder
         self.route = route
         self.limiter = limiter
-        self._secrets = [s for s in secrets if s]
+        self._redactor = Redactor(secrets)
         self._sleep = sleep if sleep is not None else time.sleep
         self._now = now or utcnow
         self._rng = rng
@@ -125,16 +126,11 @@ class HttpClient:
     # ----------------------------------------------------------------- plumbing
     def add_secret(self, value: str) -> None:
         """Register one more value that must never appear in a message (e.g. a fresh token)."""
-        if value:
-            with self._lock:
-                if value not in self._secrets:
-                    self._secrets.append(value)
+        self._redactor.add(value)
 
     def redact(self, text: str) -> str:
-        for secret in self._secrets:
-            if secret and secret in text:
-                text = text.replace(secret, "***")
-        return text
+        """The secrets (also inside base64: the Basic credential) and every credential carrier masked."""
+        return self._redactor(text)
 
     def clock_skew(self) -> float | None:
         """The remote clock minus this host's, in seconds, from the last answer's Date header (None

@@ -65,3 +65,20 @@ def tally(outcomes: Iterable[Any]) -> dict[str, int]:
 
 def any_failed(outcomes: Iterable[Any]) -> bool:
     return any(o.result in FAILED_RESULTS for o in outcomes)
+
+
+class Counted:
+    """What every run report answers from its ``outcomes``: the counts per result, and whether any failed."""
+
+    outcomes: list[Any]
+
+    def count(self, result: str) -> int:
+        return sum(1 for o in self.outcomes if o.result == result)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return tally(self.outcomes)
+
+    @property
+    def failed(self) -> bool:
+        return any_failed(self.outcomes)

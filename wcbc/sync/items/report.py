@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from wcbc.sync.common.outcome import any_failed, tally
+from wcbc.sync.common.outcome import Counted
 from wcbc.sync.common.plan import Plan
 
 # Item number -> its worst result: failed > on_hold > unknown > ... > unchanged.
@@ -28,7 +28,7 @@ class ItemOutcome:
 
 
 @dataclass
-class ItemReport:
+class ItemReport(Counted):
     outcomes: list[ItemOutcome] = field(default_factory=list)
     items_read: int = 0
     notifications: int = 0
@@ -39,16 +39,6 @@ class ItemReport:
     # (item number, reason) of each item whose price was not written while its stock was planned
     price_skipped: list[tuple[str, str]] = field(default_factory=list)
 
-    def count(self, result: str) -> int:
-        return sum(1 for o in self.outcomes if o.result == result)
-
-    @property
-    def counts(self) -> dict[str, int]:
-        return tally(self.outcomes)
-
-    @property
-    def failed(self) -> bool:
-        return any_failed(self.outcomes)
 
     @property
     def unknown(self) -> list[str]:

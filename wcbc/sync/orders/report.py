@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from wcbc.sync.common.outcome import Outcomes, any_failed, tally
+from wcbc.sync.common.outcome import Counted, Outcomes
 
 
 @dataclass
@@ -24,7 +24,7 @@ class Outcome:
 
 
 @dataclass
-class Report:
+class Report(Counted):
     """The outcomes (each one appended advances the progress display), customers created, the dry run's
     preview (the plan's customers and documents, as they would be sent)."""
 
@@ -32,13 +32,3 @@ class Report:
     customers_created: int = 0
     preview: list[dict] = field(default_factory=list)
 
-    def count(self, result: str) -> int:
-        return sum(1 for o in self.outcomes if o.result == result)
-
-    @property
-    def counts(self) -> dict[str, int]:
-        return tally(self.outcomes)
-
-    @property
-    def failed(self) -> bool:
-        return any_failed(self.outcomes)
