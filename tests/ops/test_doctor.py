@@ -13,6 +13,7 @@ import pytest
 
 from tests.e2e.conftest import E2E
 from wcbc.adapters.http.client import skew_from
+from wcbc.core.state import HOST_ID_ENV, State
 from wcbc.ops.clock import Skew, skew_of, verdict
 from wcbc.ops.doctor import Check, Warn, _attempt
 
@@ -110,3 +111,75 @@ def test_doctor_redacts_what_an_upstream_echoes(e2e: E2E, monkeypatch: pytest.Mo
         for value in (key, secret, basic):
             assert value not in out + err, args
         assert "rejected" in out + err
+
+
+# ----------------------------------------------------------------------------- the state file
+
+
+def test_doctor_checks_the_state_file_and_shows_its_users(e2e: E2E, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(HOST_ID_ENV, "this-host")
+    code, out, err = e2e.cli("--json", "doctor")
+    assert code == 0, out + err
+    checks = checks_of(out)
+    assert checks["state integrity"]["result"] == "pass"
+    assert "quick_check: ok" in checks["state integrity"]["detail"]
+    owner = checks["state owner"]
+    assert owner["result"] == "pass" and "instance " in owner["detail"]
+    assert str(e2e.state_path) in owner["detail"] and "no other host or path has used it" in owner["detail"]
+
+
+def test_doctor_fails_a_damaged_state_file_with_how_to_restore_it(e2e: E2E) -> None:
+    with State(e2e.state_path) as state:  # a file checked a moment ago: opening it will not check again
+        with state.batch():
+            for n in range(300):
+                state.record_put(f"order:{n}", "order", str(n), "done", data={"pad": "x" * 400})
+        assert state.integrity_check() == []
+    pages = e2e.state_path.stat().st_size // 4096
+    with open(e2e.state_path, "r+b") as fh:  # garbage over a page in the middle (never the header)
+        fh.seek(4096 * (pages // 2))
+        fh.write(bytes(range(256)) * 16)
+    code, out, err = e2e.cli("--json", "doctor")
+    assert code == 2, out + err
+    integrity = checks_of(out)["state integrity"]
+    assert integrity["result"] == "FAIL" and "damaged" in integrity["detail"]
+    assert str(e2e.state_path) in integrity["detail"]
+    assert "restore" in integrity["hint"] and "Backups" in integrity["hint"]
+
+
+def another_host_used_it(e2e: E2E, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The state file was used a minute ago by host-b; this is host-a."""
+    monkeypatch.setenv(HOST_ID_ENV, "host-b")
+    with State(e2e.state_path) as state:
+        state.run_start("sync-orders")
+    monkeypatch.setenv(HOST_ID_ENV, "host-a")
+
+
+def test_a_copy_in_use_elsewhere_fails_doctor_until_taken_over(
+    e2e: E2E, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    another_host_used_it(e2e, monkeypatch)
+    code, out, err = e2e.cli("--json", "doctor")
+    assert code == 2, out + err
+    state = checks_of(out)["state"]
+    assert state["result"] == "FAIL" and "in use elsewhere" in state["detail"]
+    assert "--take-over" in state["hint"]
+    assert e2e.cli("status")[0] == 2  # every command is refused the same way...
+    code, out, err = e2e.cli("--take-over", "status")  # ...until this host takes the file over
+    assert code == 0, out + err
+    code, out, err = e2e.cli("--json", "doctor")
+    assert code == 0, out + err
+    assert "earlier also used by" not in checks_of(out)["state owner"]["detail"]  # the other was forgotten
+
+
+def test_doctor_warns_when_another_host_used_the_file_lately_with_on_copy_warn(
+    e2e: E2E, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = e2e.config_path.read_text().replace("[state]\n", '[state]\non_copy = "warn"\n', 1)
+    e2e.config_path.write_text(text)
+    another_host_used_it(e2e, monkeypatch)
+    code, out, err = e2e.cli("--json", "doctor")
+    assert code == 0, out + err  # a warning, not a failure
+    owner = checks_of(out)["state owner"]
+    assert owner["result"] == "warn" and "ALSO IN USE" in owner["detail"]
+    assert "host id host-b" in owner["detail"]
+    assert "--take-over" in owner["hint"]

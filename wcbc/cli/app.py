@@ -68,6 +68,13 @@ def _root(
             help="After each run, merge its metrics into this Prometheus textfile-collector file.",
         ),
     ] = None,
+    take_over: Annotated[
+        bool,
+        typer.Option(
+            "--take-over",
+            help="Make this host the state file's only user (after stopping a copy running elsewhere).",
+        ),
+    ] = False,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
     ] = False,
@@ -76,7 +83,7 @@ def _root(
         raise typer.BadParameter("--log-format must be text or json")
     OPTS.config, OPTS.debug, OPTS.quiet, OPTS.json = config, debug, quiet, json_out
     OPTS.allow_http, OPTS.log_format = allow_http, log_format
-    OPTS.metrics_file = metrics_file
+    OPTS.metrics_file, OPTS.take_over = metrics_file, take_over
     OPTS.redactor, OPTS.state_path = None, None
     from wcbc.core.logs import setup_logging
 

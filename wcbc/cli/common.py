@@ -26,6 +26,7 @@ class Options:
     allow_http: bool = False
     log_format: str = "text"
     metrics_file: Path | None = None
+    take_over: bool = False
     # set once the command's context is open: its redactor (knowing the vault's secrets) and state file
     redactor: Callable[[str], str] | None = None
     state_path: Path | None = None
@@ -61,6 +62,7 @@ def context():  # noqa: ANN201 - imported lazily so `wcbc --help` stays fast
     from wcbc.ops.context import open_context
 
     ctx = open_context(OPTS.config, allow_http=OPTS.allow_http)
+    ctx.take_over = OPTS.take_over  # before anything opens the state
     OPTS.state_path = ctx.config.state.path
     try:
         from wcbc.core.logs import set_redactor

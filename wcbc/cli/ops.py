@@ -17,7 +17,7 @@ def doctor() -> None:
     """Check config, vault and state, then ping WooCommerce and Business Central for real."""
     from wcbc.ops.doctor import exit_code, run_checks
 
-    checks = run_checks(OPTS.config, allow_http=OPTS.allow_http)
+    checks = run_checks(OPTS.config, allow_http=OPTS.allow_http, take_over=OPTS.take_over)
     if OPTS.json:
         print_json([{**c.__dict__, "result": c.result} for c in checks])
     else:

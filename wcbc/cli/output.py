@@ -1,6 +1,6 @@
 """What the commands print: summaries (a table, JSON with ``--json``, nothing with ``--quiet``), outcome
 lines and the tables of doctor, audit and failures. Everything printed here goes through
-:func:`wcbc.cli.common.redact` first (cells before a table folds them, JSON as text)."""
+:func:`wcbc.cli.common.redact` first (cells before a table folds them, each string of JSON)."""
 
 from __future__ import annotations
 
@@ -11,14 +11,16 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from wcbc.cli.common import OPTS, redact
+from wcbc.cli.common import OPTS, redact, redact_data
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
 
 def print_json(data: Any) -> None:
-    print(redact(json.dumps(data, indent=2, default=str)))
+    """``data`` as JSON, each string redacted on its own (redacting the JSON text could break it)."""
+    plain = json.loads(json.dumps(data, default=str))
+    print(json.dumps(redact_data(plain), indent=2))
 
 
 def cell(value: Any) -> str:

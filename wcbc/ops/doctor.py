@@ -45,12 +45,12 @@ def _attempt(name: str, fn: Callable[[], str]) -> Check:
         return Check(name, False, str(exc), exc.hint, exc.exit_code)
 
 
-def run_checks(config_path: Path | None, *, allow_http: bool = False) -> list[Check]:
+def run_checks(config_path: Path | None, *, allow_http: bool = False, take_over: bool = False) -> list[Check]:
     """Each check runs even when an earlier one failed, unless it depends on it. Every detail and hint
     is passed through the installation's redactor (or, without a readable vault, the pattern-only one)."""
     holder: dict[str, Any] = {}
     try:
-        checks = _run(config_path, allow_http, holder)
+        checks = _run(config_path, allow_http, take_over, holder)
     finally:
         if "ctx" in holder:
             holder["ctx"].close()
@@ -72,14 +72,14 @@ def _redactor(ctx: Any) -> Callable[[str], str]:
     return Redactor()
 
 
-def _run(config_path: Path | None, allow_http: bool, holder: dict[str, Any]) -> list[Check]:
+def _run(config_path: Path | None, allow_http: bool, take_over: bool, holder: dict[str, Any]) -> list[Check]:
     from wcbc.core.config import load_config
     from wcbc.ops.context import Context
 
     checks: list[Check] = []
 
     def config() -> str:
-        holder["ctx"] = Context(load_config(config_path, allow_http=allow_http))
+        holder["ctx"] = Context(load_config(config_path, allow_http=allow_http), take_over=take_over)
         return str(holder["ctx"].config.path)
 
     checks.append(_attempt("config", config))
@@ -107,6 +107,12 @@ def _run(config_path: Path | None, allow_http: bool, holder: dict[str, Any]) -> 
         return f"{ctx.config.state.path} ({sum(counts.values())} records)"
 
     checks.append(_attempt("state", state))
+    if checks[-1].ok:
+        from wcbc.ops import state_checks
+
+        checks.append(_attempt("state integrity", lambda: state_checks.integrity(ctx.state)))
+        checks.append(_attempt("state owner", lambda: state_checks.owner(
+            ctx.state, ctx.config.state.copy_window_hours)))
     if not checks[1].ok:
         return checks
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("wcbc.server")
 
 Processor = Callable[["State"], dict]
+HEARTBEAT_S = 600.0
 
 
 def service_from_context(
@@ -45,7 +47,9 @@ def service_from_context(
     vault = ctx.vault
     extra: dict[str, Any] = {} if interval is None else {"interval": interval}
     return Service(
-        state_factory=lambda: State(ctx.config.state.path, redact=ctx.redactor),
+        # each thread's State registers this host like any command (--take-over included)
+        state_factory=lambda: State.from_config(ctx.config.state, redact=ctx.redactor,
+                                                take_over=getattr(ctx, "take_over", False)),
         secret_provider=lambda: {
             "woo_webhook_secret": vault.get("woo_webhook_secret"),
             "bc_client_state": vault.get("bc_client_state"),
@@ -163,6 +167,7 @@ class Service:
         self._worker_thread: threading.Thread | None = None
         self._bound: tuple[str, int] | None = None
         self._worker_state: State | None = None
+        self._last_heartbeat: float | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -308,7 +313,20 @@ class Service:
                 except Exception:
                     log.debug("closing the worker's state", exc_info=True)
 
+    def _heartbeat(self, state: State) -> None:
+        """Tell copies of the state file that this host is using it, even on days without deliveries
+        (runs do it too; at most every ``HEARTBEAT_S``)."""
+        now = time.monotonic()
+        if self._last_heartbeat is not None and now - self._last_heartbeat < HEARTBEAT_S:
+            return
+        self._last_heartbeat = now
+        try:
+            state.heartbeat()
+        except WcbcError as exc:
+            log.error("cannot record this host's activity in the state file: %s", exc.message)
+
     def _run_rounds(self, state: State) -> None:
+        self._heartbeat(state)
         if self.processor is None:
             return
         for _ in range(self.max_rounds):
