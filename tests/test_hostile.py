@@ -273,10 +273,10 @@ def test_metacharacters_flow_end_to_end_into_bc(e2e: E2E) -> None:
     code, out, err = e2e.cli("sync-orders")
     assert code == 1, out + err  # the trap order failed; the others went on
     assert f"order {trap_order['number']}" in out + err and "is not a BC item number" in out + err
-    assert e2e.bc.documents_by_external_number(str(trap_order["number"])) == []
+    assert e2e.documents(trap_order["number"]) == []
     booked = {}
     for order, (first, last, email) in zip(orders, BUYERS, strict=True):
-        (doc,) = e2e.bc.documents_by_external_number(str(order["number"]))
+        (doc,) = e2e.documents(order["number"])
         items = [ln["lineObjectNumber"] for ln in doc["salesOrderLines"] if ln["lineType"] == "Item"]
         assert items == [line["sku"].upper() for line in order["line_items"]]
         customer = next(c for c in e2e.bc.customers() if c["number"] == doc["customerNumber"])
@@ -291,8 +291,8 @@ def test_metacharacters_flow_end_to_end_into_bc(e2e: E2E) -> None:
     code, out, err = e2e.cli("sync-orders", *[f"--order={o['id']}" for o in again])
     assert code == 0, out + err
     for order, first_order in zip(again, orders, strict=True):
-        (doc,) = e2e.bc.documents_by_external_number(str(order["number"]))
-        (first_doc,) = e2e.bc.documents_by_external_number(str(first_order["number"]))
+        (doc,) = e2e.documents(order["number"])
+        (first_doc,) = e2e.documents(first_order["number"])
         assert doc["customerNumber"] == first_doc["customerNumber"]
     assert len(e2e.bc.customers()) == customers_before + len(BUYERS)
     # The state DB holds the names as values: its tables are intact and the journal is readable.

@@ -80,15 +80,16 @@ def test_wait_acquires_once_the_holder_releases(tmp_path) -> None:
     from wcbc.core.lock import run_lock
 
     state = tmp_path / "state.db"
-    released = threading.Event()
+    released, held = threading.Event(), threading.Event()
 
     def hold() -> None:
         with run_lock(state, "sync-items"):
+            held.set()
             released.wait(5)
 
     holder = threading.Thread(target=hold)
     holder.start()
-    _time.sleep(0.2)
+    assert held.wait(5)
     threading.Timer(0.5, released.set).start()
     started = _time.monotonic()
     with run_lock(state, "sync-items", wait=5):

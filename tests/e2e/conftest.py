@@ -30,6 +30,19 @@ class E2E:
     def bc(self):  # the simulated BC (admin API)
         return self.sandbox.bc
 
+    def external_number(self, number: object) -> str:
+        """The externalDocumentNumber the order number is booked under (the config's orders.number_prefix)."""
+        import tomllib
+
+        from wcbc.core.config import OrdersConfig
+
+        orders = tomllib.loads(self.config_path.read_text()).get("orders", {})
+        return f"{orders.get('number_prefix', OrdersConfig().number_prefix)}{number}".strip().upper()
+
+    def documents(self, number: object) -> list[dict]:
+        """The BC documents of a WooCommerce order number."""
+        return self.sandbox.bc.documents_by_external_number(self.external_number(number))
+
     def context(self):
         from wcbc.ops.context import open_context
 

@@ -64,7 +64,7 @@ def test_webhooks_and_subscription_through_a_running_serve(served) -> None:
     # A web order reaches BC through order.created -> serve -> inbox -> worker, with no cron run.
     jane = next(c["id"] for c in e2e.woo.customers_list() if c["email"] == "jane.doe@example.test")
     order = e2e.woo.create_order(customer_id=jane, line_items=[{"sku": "MUG-001", "quantity": 2}])
-    assert wait_until(lambda: len(e2e.bc.documents_by_external_number(str(order["number"]))) == 1, 30)
+    assert wait_until(lambda: len(e2e.documents(order["number"])) == 1, 30)
     # A BC price change reaches the store through the BC notification, read back from BC.
     e2e.bc.set_price("CAP-001", "11.25")
     assert wait_until(lambda: e2e.woo.get_product_by_sku("CAP-001")["regular_price"] == "11.25", 30)
@@ -77,7 +77,7 @@ def test_webhooks_and_subscription_through_a_running_serve(served) -> None:
     assert e2e.woo.flush_webhooks(10)
     # Every delivery has been answered, so each is stored or refused: the worker has drained them all.
     assert wait_until(lambda: requests.get(f"{public}/healthz", timeout=5).json()["backlog"] == 0, 30)
-    assert len(e2e.bc.documents_by_external_number(str(order["number"]))) == 1
+    assert len(e2e.documents(order["number"])) == 1
 
 
 def test_disabled_webhook_is_detected_and_repaired(served) -> None:

@@ -81,7 +81,7 @@ def tally(env: E2E, orders: list[dict]) -> Tally:
     records = state_rows(env.state_path, "SELECT id, status FROM records")
     status = {r[0]: r[1] for r in records}
     for order in orders:
-        found = env.bc.documents_by_external_number(str(order["number"]))
+        found = env.documents(order["number"])
         documents += len(found)
         duplicates += max(0, len(found) - 1)
         missing += 0 if found else 1

@@ -162,5 +162,5 @@ def test_retry_after_is_waited_for_real(env: E2E) -> None:
         f"{[round(g, 2) for g in gaps]} s (measured by BC)"
     )
     assert report.count("booked") == 1
-    assert len(env.bc.documents_by_external_number(str(order["number"]))) == 1
+    assert len(env.documents(order["number"])) == 1
     assert len(gaps) == 3 and all(g >= 1.0 for g in gaps)

@@ -33,4 +33,4 @@ def test_one_run_books_every_page_of_old_orders(env: E2E) -> None:
     numbers = {d["externalDocumentNumber"].upper(): d["number"] for d in env.bc.sales_orders()}
     for order in orders:
         meta = {m["key"]: m["value"] for m in env.woo.get_order(order["id"])["meta_data"]}
-        assert meta.get("_wcbc_bc_document") == numbers[str(order["number"]).upper()]
+        assert meta.get("_wcbc_bc_document") == numbers[env.external_number(order["number"])]

@@ -85,7 +85,7 @@ def test_sigkill_mid_run_then_clean_rerun(env: E2E) -> None:
     # Each order's link points at the one document BC has for it.
     links = dict(state_rows(env.state_path, "SELECT woo_id, bc_number FROM links WHERE kind='order'"))
     for order in orders:
-        (doc,) = env.bc.documents_by_external_number(str(order["number"]))
+        (doc,) = env.documents(order["number"])
         assert links[str(order["id"])] == doc["number"]
 
 
@@ -115,7 +115,7 @@ def test_crash_between_link_and_record_done(env: E2E) -> None:
     rid = f"order:{order['id']}"
     statuses = state_rows(env.state_path, "SELECT status FROM records WHERE id = ?", (rid,))
     print(f"crash while committing link + record: rerun exit {code}, record {statuses}, "
-          f"{len(env.bc.documents_by_external_number(str(order['number'])))} document(s)")
+          f"{len(env.documents(order['number']))} document(s)")
     assert code == 0, out + err
     assert statuses == [("done",)]
-    assert len(env.bc.documents_by_external_number(str(order["number"]))) == 1
+    assert len(env.documents(order["number"])) == 1

@@ -145,12 +145,14 @@ def replay(
     force: Annotated[bool, typer.Option("--force", help="Re-run a record that is already done.")] = False,
 ) -> None:
     """Re-run a failed or held record from a fresh read of its source."""
+    from wcbc.ops.runs import command_run
     from wcbc.sync.replay import replay_records
 
     if not record and not failed:
         raise UsageError("name a record (e.g. order:16) or use --failed")
     with opened_context() as ctx:
-        result = replay_records(ctx, record=record, failed=failed, since=parse_since(since), force=force)
+        result = replay_records(ctx, record=record, failed=failed, since=parse_since(since), force=force,
+                                run=command_run)
         emit("replay", list(result.rows()), result.as_dict())
         exit_failed_if(result.failed)
 

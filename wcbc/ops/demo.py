@@ -66,7 +66,9 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 20.0) -> bool:
 
 
 def _docs(sb: Sandbox, number: Any) -> list[dict]:
-    return sb.bc.documents_by_external_number(str(number))
+    from wcbc.core.config import OrdersConfig  # the demo's config keeps the default number_prefix
+
+    return sb.bc.documents_by_external_number(f"{OrdersConfig().number_prefix}{number}")
 
 
 def run_demo(console: Console, workdir: Path | None = None) -> ExitCode:

@@ -98,12 +98,6 @@ def replay_targets(state: Any, record: str | None, *, since: dt.datetime | None 
     return [parse_record_id(r["id"]) for r in rows if r["kind"] in ("order", "item")]
 
 
-def _command_run(ctx: Any, command: str) -> AbstractContextManager[Any]:
-    from wcbc.ops.runs import command_run
-
-    return command_run(ctx, command)
-
-
 def _order_sync(ctx: Any, run_id: int) -> Any:
     from wcbc.sync.orders.sync import OrderSync
 
@@ -122,16 +116,16 @@ def replay_records(
     record: str | None,
     failed: bool,
     since: dt.datetime | None = None,
+    run: Callable[[Any, str], AbstractContextManager[Any]],
     force: bool = False,
-    run: Callable[[Any, str], AbstractContextManager[Any]] = _command_run,
     order_sync: Callable[[Any, int], Any] = _order_sync,
     item_sync: Callable[[Any, int], Any] = _item_sync,
 ) -> ReplayResult:
     """Replays orders through OrderSync and items through ItemSync, each under its run (lock, run row).
 
     ``record`` names one record; without it, every failed and held record is replayed (the CLI asks for
-    ``failed`` then). ``run``, ``order_sync`` and ``item_sync`` build the run wrapper and the syncs (tests
-    pass fakes).
+    ``failed`` then). ``run`` is the run wrapper (the CLI passes :func:`wcbc.ops.runs.command_run`: a sync
+    never imports the operations layer); ``order_sync`` and ``item_sync`` build the syncs (tests pass fakes).
     """
     targets = replay_targets(ctx.state, record, since=since, force=force)
     outcomes: list[dict] = []

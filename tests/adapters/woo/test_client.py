@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import re
 from datetime import UTC, datetime, timedelta, timezone
 from urllib.parse import parse_qs, urlsplit
 
@@ -14,7 +15,7 @@ import requests_mock as rm
 
 from tests.contracts import WOO_REST
 from wcbc.adapters.http import USER_AGENT
-from wcbc.adapters.woo.client import HINT_KEY_IGNORED, BatchResult, WooClient, bare_utc
+from wcbc.adapters.woo.client import HINT_KEY_IGNORED, BatchResult, WooClient
 from wcbc.core.errors import (
     AmbiguousWriteError,
     AuthError,
@@ -24,6 +25,7 @@ from wcbc.core.errors import (
     ThrottledError,
     ValidationError,
 )
+from wcbc.core.time import bare_utc
 
 REST = WOO_REST
 STORE = "https://127.0.0.1:8443"
@@ -435,3 +437,22 @@ def test_no_secret_in_retry_logs(
     assert caplog.records
     for text in [caplog.text, str(info.value), info.value.hint or "", repr(info.value.args)]:
         assert CS not in text and CK not in text
+
+
+def test_store_now_follows_the_last_answers_date_header(requests_mock: rm.Mocker, woo: WooClient) -> None:
+    assert woo.store_now() is None  # nothing answered yet
+    requests_mock.get(re.compile(r".*/orders/7$"), json={"id": 7},
+                      headers={"Date": "Mon, 07 Dec 2026 16:00:00 GMT"})
+    woo.get_order(7)
+    now = woo.store_now()
+    assert now is not None
+    assert datetime(2026, 12, 7, 16, 0, tzinfo=UTC) <= now < datetime(2026, 12, 7, 16, 0, 5, tzinfo=UTC)
+
+
+def test_store_now_ignores_a_missing_or_unreadable_date(requests_mock: rm.Mocker, woo: WooClient) -> None:
+    requests_mock.get(re.compile(r".*/orders/7$"), json={"id": 7}, headers={"Date": "not a date"})
+    woo.get_order(7)
+    assert woo.store_now() is None
+    requests_mock.get(re.compile(r".*/orders/8$"), json={"id": 8})
+    woo.get_order(8)
+    assert woo.store_now() is None

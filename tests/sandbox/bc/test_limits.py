@@ -37,10 +37,11 @@ def test_concurrency_cap_rejects_in_reject_mode(sbx: BCSandbox) -> None:
     sbx.bc.limiter.rate = 10_000
     sbx.bc.limiter.max_concurrent = 1
     sbx.bc.limiter.reject_over_concurrency = True
-    gate = threading.Event()
+    gate, entered = threading.Event(), threading.Event()
     original = sbx.bc._api.dispatch
 
     def slow(*args, **kwargs):
+        entered.set()  # the first request holds its slot from here on
         gate.wait(2)
         return original(*args, **kwargs)
 
@@ -49,7 +50,7 @@ def test_concurrency_cap_rejects_in_reject_mode(sbx: BCSandbox) -> None:
     results: list[int] = []
     t = threading.Thread(target=lambda: results.append(s1.get(f"{sbx.company_url}/items").status_code))
     t.start()
-    time.sleep(0.3)
+    assert entered.wait(5)
     r = s2.get(f"{sbx.company_url}/items")
     gate.set()
     t.join(5)
@@ -64,9 +65,12 @@ def test_concurrency_queue_mode_waits(sbx: BCSandbox) -> None:
     original = sbx.bc._api.dispatch
     calls = {"n": 0}
 
+    entered = threading.Event()
+
     def slow(*args, **kwargs):
         calls["n"] += 1
         if calls["n"] == 1:
+            entered.set()
             gate.wait(2)
         return original(*args, **kwargs)
 
@@ -75,11 +79,13 @@ def test_concurrency_queue_mode_waits(sbx: BCSandbox) -> None:
     out: dict[str, int] = {}
     t1 = threading.Thread(target=lambda: out.__setitem__("a", s1.get(f"{sbx.company_url}/items").status_code))
     t1.start()
-    time.sleep(0.2)
+    assert entered.wait(5)
     t2 = threading.Thread(target=lambda: out.__setitem__("b", s2.get(f"{sbx.company_url}/items").status_code))
     t2.start()
-    time.sleep(0.2)
-    assert "b" not in out  # queued behind the first request
+    deadline = time.monotonic() + 5
+    while sbx.bc.limiter.waiting < 1 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert sbx.bc.limiter.waiting == 1 and "b" not in out  # queued behind the first request
     gate.set()
     t1.join(5)
     t2.join(5)

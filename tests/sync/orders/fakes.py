@@ -50,7 +50,9 @@ def order(order_id: int, *, skus: tuple[str, ...] = ("MUG-001",), customer_id: i
 
 
 def config(**orders: Any) -> SimpleNamespace:
-    values: dict[str, Any] = {"add_note": False}
+    # The empty prefix of installs from before "WC-" became the default (they keep it): keys are the bare
+    # order numbers, which keeps these tests' expectations short.
+    values: dict[str, Any] = {"add_note": False, "number_prefix": ""}
     values.update(orders)
     return SimpleNamespace(
         orders=OrdersConfig(**values),
@@ -61,7 +63,11 @@ def config(**orders: Any) -> SimpleNamespace:
 
 
 class FakeWoo:
-    def __init__(self, *orders: dict) -> None:
+    """Orders by id. ``now`` is the store's clock: a write-back answers each order with it as
+    ``date_modified_gmt`` (a simplification: the stored order keeps its date, so pages never shift)."""
+
+    def __init__(self, *orders: dict, now: Any = None) -> None:
+        self.now = now or (lambda: dt.datetime.now(dt.UTC))
         self.orders = {o["id"]: o for o in orders}
         self.batches: list[list[dict]] = []
         self.notes: list[tuple[int, str]] = []
@@ -93,7 +99,8 @@ class FakeWoo:
         for update in updates:
             stored = self.orders[update["id"]]
             stored["meta_data"] = [*stored.get("meta_data", []), *update["meta_data"]]
-            results.append(BatchResult(update["id"], True, stored, None))
+            answer = {**stored, "date_modified_gmt": self.now().strftime("%Y-%m-%dT%H:%M:%S")}
+            results.append(BatchResult(update["id"], True, answer, None))
         return results
 
     def add_order_note(self, order_id: int, note: str) -> dict:
@@ -158,8 +165,26 @@ class FakeBC:
         return dict(created)
 
     def action(self, path: str) -> None:
+        """Microsoft.NAV.post: the draft keeps its id and gets a posted number (as BC renames it)."""
         self.actions.append(path)
+        with self._lock:
+            errors = self.fail.get("post") or []
+            error = errors.pop(0) if errors else None
         doc_id = path.split("(")[1].split(")")[0]
+        if error is not None and not self.land_before_failing:
+            raise error
         for doc in self.documents["salesInvoices"]:
-            if doc["id"] == doc_id:
+            if doc["id"] == doc_id and doc["status"] == "Draft":
                 doc["status"] = "Open"
+                doc["number"] = "P" + doc["number"]
+        if error is not None:
+            raise error
+
+    def get(self, path: str) -> dict:
+        """One document by id: ``salesInvoices(<id>)``."""
+        entity, _, rest = path.partition("(")
+        doc_id = rest.rstrip(")")
+        for doc in self.documents.get(entity, []):
+            if doc["id"] == doc_id:
+                return dict(doc)
+        raise NotFoundError("no such document", system="business_central", call=f"GET {path}", status=404)

@@ -103,19 +103,70 @@ def test_what_to_look_up() -> None:
 # ------------------------------------------------------------------------------------------- decide
 
 
+GUS = Known(customers={"guest:gus@example.test": "C1"})  # the guest of order(16) has BC customer C1
+
+
+def ours(o: dict, entity: str = "salesOrders", **fields: Any) -> dict:
+    """A BC document as the mapping wrote it for ``o``: its comment line, customer C1 and total."""
+    lines = "salesOrderLines" if entity == "salesOrders" else "salesInvoiceLines"
+    doc = {"id": "d1", "number": "S-9", "externalDocumentNumber": str(o["number"]), "@entity": entity,
+           "customerNumber": "C1", "totalAmountIncludingTax": float(o["total"]),
+           lines: [{"lineType": "Comment", "description": mapping.comment_text(o)},
+                   {"lineType": "Item", "description": "Mug"}]}
+    doc.update(fields)
+    return doc
+
+
 def test_document_found_in_bc_is_linked_not_booked() -> None:
+    # Changed with issue 14: the document must be proved to be the order's (comment line, customer,
+    # total); a bare document carrying the key is no longer linked (see the test after this one).
     o = order(16, number="16")
-    doc = {"id": "d1", "number": "S-9", "externalDocumentNumber": "16", "@entity": "salesOrders"}
-    p = decide(o, found=Found(documents={"16": doc}, items={}), add_note=True)
+    doc = ours(o)
+    p = decide(o, known=GUS, found=Found(documents={"16": doc}, items={}), add_note=True)
     assert p.decision == "linked" and p.document == "S-9" and p.found is doc
     assert [w.action for w in p.writes] == ["write_back", "add_note"]
 
 
+def test_a_document_that_merely_carries_the_key_is_refused_naming_it() -> None:
+    o = order(16, number="16")
+    bare = {"id": "d1", "number": "S-9", "externalDocumentNumber": "16", "@entity": "salesOrders",
+            "customerNumber": "C9", "totalAmountIncludingTax": 99, "salesOrderLines": []}
+    p = decide(o, known=GUS, found=Found(documents={"16": bare}, items={}))
+    assert p.decision == "rejected" and p.writes == []
+    assert "BC document S-9 (customer C9) carries its externalDocumentNumber 16" in str(p.message)
+    for reason in ("no comment line names web order #16", "its customer is C9, the order's is C1",
+                   "its total is 99, the order's 10.00", "wcbc replay order:16"):
+        assert reason in str(p.message)
+    # another web order's comment line: refused too (wc-16 upper-cased is WC-16)
+    other = ours(order(17, number="wc-16"), externalDocumentNumber="WC-16")
+    p = decide(order(16, number="WC-16"), known=GUS, found=Found(documents={"WC-16": other}, items={}))
+    assert p.decision == "rejected" and "no comment line names web order #WC-16" in str(p.message)
+    # a buyer without a BC customer yet cannot own a document
+    p = decide(o, found=Found(documents={"16": ours(o)}, items={}))
+    assert p.decision == "rejected" and "the buyer has no BC customer yet" in str(p.message)
+    # ours among others: the proved one is linked
+    both = Found(candidates={"16": [bare, ours(o, id="d2", number="S-10")]}, items={})
+    p = decide(o, known=GUS, found=both)
+    assert p.decision == "linked" and p.document == "S-10"
+
+
+def test_two_orders_whose_keys_collide_for_bc_the_second_is_refused_before_any_write() -> None:
+    claimed: dict[str, Any] = {}
+    policy, options = setup()
+    first = plan.decide(order(16, number="wc-16"), Known(), Found(items={"MUG-001": False}), policy, options,
+                        SkuMap(), claimed=claimed)
+    second = plan.decide(order(17, number=" WC-16 "), Known(), Found(items={"MUG-001": False}), policy,
+                         options, SkuMap(), claimed=claimed)
+    assert first.decision == "book" and claimed == {"WC-16": {"id": 16, "number": "wc-16"}}
+    assert second.decision == "rejected" and second.writes == []
+    assert "as that of order wc-16 (id 16) in this run" in str(second.message)
+
+
 def test_draft_invoice_found_is_posted_when_the_target_is_posted_invoice() -> None:
-    doc = {"id": "d1", "number": "I-9", "@entity": "salesInvoices", "status": "Draft"}
-    p = decide(order(16), found=Found(documents={"16": doc}), target="posted_invoice")
+    doc = ours(order(16), "salesInvoices", number="I-9", status="Draft")
+    p = decide(order(16), known=GUS, found=Found(documents={"16": doc}), target="posted_invoice")
     assert p.decision == "linked" and [(w.action, w.key) for w in p.writes][0] == ("post", "16")
-    p = decide(order(16), found=Found(documents={"16": doc}), target="sales_invoice")
+    p = decide(order(16), known=GUS, found=Found(documents={"16": doc}), target="sales_invoice")
     assert p.write("post") is None
 
 
@@ -224,3 +275,15 @@ def test_totals_follow_up_warns_when_bc_prices_include_tax_otherwise() -> None:
     assert follow_up.prices_include_tax and "orders.prices_include_tax" in follow_up.prices_include_tax
     assert plan.follow_up_totals(order(16), {**doc, "pricesIncludeTax": True}, policy, options
                                  ).prices_include_tax is None
+
+
+def test_values_bc_would_refuse_in_a_filter_are_not_asked_for() -> None:
+    """A 21-character SKU or an 81-character e-mail would make BC refuse the page's whole lookup: they are
+    left out, and the mapping fails that order alone (or makes the customer without the e-mail)."""
+    long_sku = order(1, skus=("X" * 21, "MUG-001"))
+    assert plan.wanted_skus([long_sku], SkuMap(), {}) == {"MUG-001"}
+    long_mail = order(2, email="a" * 70 + "@example.test")  # 83 characters
+    policy, options = setup()
+    assert plan.wanted_emails([long_mail, order(3)], Known(), options) == {"gus@example.test"}
+    p = decide(long_sku, found=Found(items={"MUG-001": False}))
+    assert p.decision == "rejected" and "is not a BC item number (longer than BC's 20" in str(p.message)

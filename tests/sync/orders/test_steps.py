@@ -79,7 +79,11 @@ def test_preview_reports_the_plan_without_writing() -> None:
     assert error is None and [o.result for o in outcomes] == ["would_book", "would_book"]
     assert [list(p) for p in report.preview] == [["order", "create_customer"], ["order", "entity", "document",
                                                   "woo_total"], ["order", "entity", "document", "woo_total"]]
-    doc = {"id": "d", "number": "S-9", "@entity": "salesOrders"}
+    # a document proved to be order 3's (issue 14: comment line, customer, total; a bare one is refused)
+    doc = {"id": "d", "number": "S-9", "@entity": "salesOrders", "customerNumber": "C1",
+           "totalAmountIncludingTax": 10,
+           "salesOrderLines": [{"lineType": "Comment", "description": mapping.comment_text(order(3))}]}
     found = plan.Found(documents={"3": doc})
-    linked = plan.decide(order(3), plan.Known(), found, policy, options, plan.SkuMap())
+    known = plan.Known(customers={"guest:gus@example.test": "C1"})
+    linked = plan.decide(order(3), known, found, policy, options, plan.SkuMap())
     assert preview.settle(linked) == Outcome(3, "3", "linked", document="S-9", message="already in BC")

@@ -223,7 +223,9 @@ def test_limit_and_bookmark(state: State) -> None:
     assert state.cursor_get(ORDERS_MODIFIED_AFTER) == "2026-11-26T20:03:00Z"
     report = sync(woo, bc, state, config(batch_size=2, overlap_seconds=0)).run()
     assert [o.order_id for o in report.outcomes] == [4, 5]
-    assert state.cursor_get(ORDERS_MODIFIED_AFTER) > "2026-12"  # the whole window: the run's start
+    # The whole window was read: the newest change read, by the store's clock. (Changed with issue 14: it
+    # was the run's start by this host's clock, which lost orders when the host's clock was ahead.)
+    assert state.cursor_get(ORDERS_MODIFIED_AFTER) == "2026-11-26T20:05:00Z"
 
 
 def test_posted_invoice_and_totals(state: State) -> None:
@@ -256,3 +258,32 @@ def test_a_crash_while_committing_leaves_no_link_without_its_record(state: State
     report = sync(woo, bc, state).run(since=SINCE)
     assert [(o.result, o.message) for o in report.outcomes] == [("linked", "found in BC, linked")]
     assert state.record_get("order:1")["status"] == "done" and len(bc.documents["salesOrders"]) == 1
+
+
+def test_the_default_prefix_is_wc_and_an_empty_one_is_kept(state: State) -> None:
+    from wcbc.core.config import OrdersConfig
+
+    assert OrdersConfig().number_prefix == "WC-"
+    woo, bc = FakeWoo(order(1)), FakeBC()
+    cfg = config()
+    cfg.orders = OrdersConfig(add_note=False)  # the default
+    sync(woo, bc, state, cfg).run(since=SINCE)
+    assert [d["externalDocumentNumber"] for d in bc.documents["salesOrders"]] == ["WC-1"]
+    woo.orders[2] = order(2)
+    sync(woo, bc, state, config(number_prefix="")).run(since=SINCE)  # an install that set "" keeps it
+    assert [d["externalDocumentNumber"] for d in bc.documents["salesOrders"]] == ["WC-1", "2"]
+
+
+def test_keys_colliding_for_bc_across_pages_of_one_run_book_one_document(state: State) -> None:
+    woo = FakeWoo(order(1, number="wc-7", modified=T0), order(2, modified=T0 + dt.timedelta(minutes=1)),
+                  order(3, number=" WC-7 ", modified=T0 + dt.timedelta(minutes=2)))
+    bc = FakeBC()
+    report = sync(woo, bc, state, config(batch_size=2)).run(since=SINCE)  # order 3 is on the second page
+    assert report.counts == {"booked": 2, "failed": 1}
+    assert [d["externalDocumentNumber"] for d in bc.documents["salesOrders"]] == ["WC-7", "2"]
+    assert "as that of order wc-7 (id 1) in this run" in state.record_get("order:3")["last_error"]
+    # the next run meets order 1's document under the key: not order 3's (its comment names #wc-7)
+    again = sync(woo, bc, state, config(batch_size=2)).run(since=SINCE)
+    assert [o.result for o in again.outcomes if o.order_id == 3] == ["failed"]
+    assert "no comment line names web order #WC-7" in state.record_get("order:3")["last_error"]
+    assert len(bc.documents["salesOrders"]) == 2

@@ -141,6 +141,7 @@ def test_reconcile_moves_sync_items_bookmarks(env: Env) -> None:
 
 def test_orders_check(env: Env) -> None:
     env.state.cursor_set(CURSOR_LEDGER, "0")
+    env.config.orders = dataclasses.replace(env.config.orders, number_prefix="")  # keys = order numbers
     ok = env.woo.add_order("processing", [("A", 1)], total="10.00")
     missing = env.woo.add_order("completed", [("A", 1)], total="5.00")
     differs = env.woo.add_order("processing", [("A", 1)], total="20.00")

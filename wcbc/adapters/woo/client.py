@@ -19,8 +19,10 @@
 from __future__ import annotations
 
 import collections
+import email.utils
 import ipaddress
 import re
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -31,6 +33,7 @@ import requests
 
 from wcbc.adapters.http import DEFAULT_MAX_TOTAL_WAIT, HttpClient, default_error_decoder, json_of, path_of
 from wcbc.core.errors import ConfigError, RemoteError
+from wcbc.core.time import bare_utc
 
 SYSTEM = "woocommerce"
 API_PREFIX = "/wp-json/wc/v3"
@@ -96,18 +99,6 @@ def _route(method: str, url: str) -> str:
         path = path[len(API_PREFIX):] or "/"
     path = re.sub(r"/\d+(?=/|$)", "/{id}", path)
     return f"{method} {path}"
-
-
-def bare_utc(value: datetime, *, round_up: bool = False) -> str:
-    """``YYYY-MM-DDTHH:MM:SS`` in UTC, no suffix (a naive datetime is taken as UTC).
-
-    Sub-second parts are dropped (``round_up`` moves to the next second instead, for upper bounds).
-    """
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    if round_up and value.microsecond:
-        value = value + timedelta(seconds=1)
-    return value.replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def _is_loopback(host: str) -> bool:
@@ -183,6 +174,7 @@ class WooClient:
         self.url = _store_url(url, allow_http)
         self.api_url = self.url + API_PREFIX
         self.per_page = max(1, min(int(per_page), MAX_PER_PAGE))
+        self._store_date: tuple[datetime, float] | None = None  # (the store's Date, time.monotonic())
         self.http = HttpClient(
             SYSTEM,
             verify=verify,
@@ -206,8 +198,31 @@ class WooClient:
 
     def _request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
                  body: Any = None, idempotent: bool | None = None) -> requests.Response:
-        return self.http.request(method, self._url(path), params=params, json_body=body,
-                                 idempotent=idempotent)
+        response = self.http.request(method, self._url(path), params=params, json_body=body,
+                                     idempotent=idempotent)
+        self._note_date(response.headers.get("Date"))
+        return response
+
+    def _note_date(self, header: str | None) -> None:
+        """Remember the store's clock from an answer's ``Date`` header (whole seconds, RFC 7231)."""
+        if not header:
+            return
+        try:
+            moment = email.utils.parsedate_to_datetime(header)
+        except (TypeError, ValueError):
+            return
+        if moment.tzinfo is None:
+            return  # "-0000": no zone information; not a reading of the store's UTC clock
+        self._store_date = (moment.astimezone(UTC), time.monotonic())
+
+    def store_now(self) -> datetime | None:
+        """The store's current time: its last answer's ``Date`` plus the time elapsed here since; None
+        before any answer. (Within a second: the header has whole seconds.)"""
+        reading = self._store_date
+        if reading is None:
+            return None
+        moment, at = reading
+        return moment + timedelta(seconds=time.monotonic() - at)
 
     def _json(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self._request(method, path, **kwargs)

@@ -58,7 +58,7 @@ class OrdersConfig:
     target: str = "sales_order"  # sales_order|sales_invoice|posted_invoice
     statuses: tuple[str, ...] = ("processing", "completed")
     start_date: str | None = None
-    number_prefix: str = ""
+    number_prefix: str = "WC-"  # an install that set "" keeps it (README, Upgrading)
     prices_include_tax: bool = False
     shipping_account: str | None = None
     shipping_item: str | None = None

@@ -106,6 +106,12 @@ class Limiter:
                 self._active[client] -= 1
                 self._cond.notify_all()
 
+    @property
+    def waiting(self) -> int:
+        """Requests queued behind the concurrency cap right now (all clients)."""
+        with self._cond:
+            return sum(self._waiting.values())
+
     def reset(self) -> None:
         with self._cond:
             self._hits.clear()

@@ -13,6 +13,14 @@ from typing import Any
 
 ZERO = Decimal(0)
 
+# The largest amount BC holds: AL's Decimal type spans -999,999,999,999,999.99 .. +999,999,999,999,999.99
+# (every Decimal field of the Sales Header and Sales Line tables: Quantity, Unit Price, Line Discount Amount,
+# Amount Including VAT...). A value beyond it would be refused by BC, or lose digits on the way as a JSON
+# number, so it is refused here, before anything is sent.
+BC_DECIMAL_MAX = Decimal("999999999999999.99")
+# Sales Line "Quantity" has DecimalPlaces 0:5: BC keeps at most 5 decimals of a quantity.
+QUANTITY_DECIMALS = 5
+
 
 class MoneyError(ValueError):
     """A value cannot be read as an amount of money."""

@@ -10,21 +10,30 @@ whose commit was lost. Every journal row carries the run id.
 :class:`Applier` also owns the run's other writes: the inbox rows it claims and settles, the bookmarks,
 the write-back (:mod:`.writeback`). ``--dry-run`` uses :class:`wcbc.sync.orders.preview.Preview` instead,
 with the same methods and no writes.
+
+Each order is isolated here too: whatever an order's booking raises (a BC validation error, a mapping
+that fails on its content, a lost answer) fails that order alone; only BC or WooCommerce being down,
+credentials refused, or the state DB failing stop the run. ``posted_invoice``: after the post action the
+invoice is read again, and its POSTED number (BC renames the draft) is what the link keeps and the store
+is told; a lost answer to the post is settled by that read, or left to the next run's lookup for that order
+alone.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import sqlite3
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from wcbc.adapters.http import AmbiguousWriteError
-from wcbc.core.errors import SYSTEMIC, RecordError, RemoteError, UnreachableError
+from wcbc.core.errors import SYSTEMIC, RecordError, RemoteError, StateError, UnreachableError
 from wcbc.core.time import iso_z
 from wcbc.sync.common.apply import Ledger, Link
 from wcbc.sync.mapping import orders as mapping
+from wcbc.sync.orders.clock import StoreClock
 from wcbc.sync.orders.customers import Customers, Unsettled
 from wcbc.sync.orders.plan import OrderPlan, Policy, booked_link_data, follow_up_totals
 from wcbc.sync.orders.read import Reader
@@ -53,7 +62,7 @@ class Applier:
 
     def __init__(self, *, woo: Any, bc: Any, state: Any, reader: Reader, policy: Policy,
                  options: mapping.MappingOptions, report: Report, run_id: int | None, concurrency: int,
-                 woo_concurrency: int) -> None:
+                 woo_concurrency: int, store_clock: StoreClock | None = None) -> None:
         self.woo, self.bc, self.state = woo, bc, state
         self.reader = reader
         self.policy = policy
@@ -61,7 +70,8 @@ class Applier:
         self.report = report
         self.concurrency = concurrency
         self.ledger = OrderLedger(state, run_id)
-        self.writeback = WriteBack(woo, workers=woo_concurrency)
+        self.writeback = WriteBack(woo, workers=woo_concurrency,
+                                   on_answer=store_clock.observe_answer if store_clock else None)
         self._count = threading.Lock()
         self.customers = Customers(bc=bc, state=state, ledger=self.ledger, lookup=reader.customers_by_email,
                                    on_created=self._customer_created)
@@ -137,9 +147,9 @@ class Applier:
         entity = doc["@entity"]
         self.ledger.journal(plan.rid, "answered", {"lookup": entity, "found": doc.get("number")})
         if plan.write("post"):
-            self._post(plan.rid, doc)
+            doc = self._post(plan.rid, doc)
         self._done(plan, doc, entity)
-        return Outcome(plan.order_id, plan.number, "linked", document=doc.get("number"),
+        return Outcome(plan.order_id, plan.number, "linked", document=str(doc.get("number")),
                        message="found in BC, linked")
 
     def _link_by_meta(self, plan: OrderPlan) -> None:
@@ -159,9 +169,28 @@ class Applier:
         self.ledger.done(plan.rid, "order", plan.number, links=(link,),
                          data={"document": number, "entity": entity}, detail={"document": number})
 
-    def _post(self, rid: str, doc: dict) -> None:
+    def _post(self, rid: str, doc: dict) -> dict:
+        """Post a draft invoice; returns the invoice read again after posting: same id, the POSTED number
+        (business-central.md §3.5: BC renames the draft). A lost answer is settled by that read: posted
+        (status no longer Draft) is done; still a draft is :class:`Unsettled` (this order alone; the next
+        run finds the invoice by externalDocumentNumber and posts it or links the posted one)."""
         self.ledger.journal(rid, "sent", {"action": "Microsoft.NAV.post", "document": doc.get("number")})
-        self.bc.action(f"salesInvoices({doc['id']})/Microsoft.NAV.post")
+        path = f"salesInvoices({doc['id']})"
+        try:
+            self.bc.action(f"{path}/Microsoft.NAV.post")
+        except UnreachableError as exc:
+            if not isinstance(exc, AmbiguousWriteError):
+                raise  # not sent: BC is down, the run stops
+            posted = self.bc.get(path)
+            if not posted or posted.get("status") in (None, "Draft"):
+                raise Unsettled(f"the answer to the post of invoice {doc.get('number')} was lost "
+                                f"({exc.detail}) and it is still a draft") from exc
+            self.ledger.journal(rid, "retried", {"post_settled_by_read": posted.get("number")})
+        else:
+            posted = self.bc.get(path)
+        posted = {**doc, **posted, "@entity": doc.get("@entity", "salesInvoices")}
+        self.ledger.journal(rid, "answered", {"posted": posted.get("number"), "status": posted.get("status")})
+        return posted
 
     def _tell_the_store(self, plan: OrderPlan, number: str | None) -> None:
         if number is None:
@@ -183,7 +212,7 @@ class Applier:
         else:
             results = [self._book_safely(p) for p in plans]
         for plan, (outcome, _) in zip(plans, results, strict=True):
-            if outcome.result == "booked":
+            if outcome.result in ("booked", "linked"):
                 self._tell_the_store(plan, outcome.document)
         systemic = next((error for _, error in results if error is not None), None)
         return [outcome for outcome, _ in results], systemic
@@ -192,6 +221,8 @@ class Applier:
         if plan.decision == "rejected":
             return self._fail(plan, str(plan.message)), None
         try:
+            if plan.decision == "linked":
+                return self._link_found(plan), None
             return self._book(plan), None
         except Unsettled as exc:
             message = f"order {plan.number}: {exc}; retried on the next run"
@@ -203,6 +234,10 @@ class Applier:
             return Outcome(plan.order_id, plan.number, "aborted", message=str(exc)), exc
         except (RecordError, RemoteError) as exc:
             return self._fail(plan, f"order {plan.number}: {exc}"), None
+        except (StateError, sqlite3.Error):
+            raise  # the state DB is everyone's: the run stops
+        except Exception as exc:  # noqa: BLE001 - whatever this order's content caused, it alone fails
+            return self._fail(plan, f"order {plan.number}: {type(exc).__name__}: {exc}"[:500]), None
 
     def _fail(self, plan: OrderPlan, message: str) -> Outcome:
         """attempts += 1 (on hold at ``orders.max_attempts``), kept for ``wcbc replay``."""
@@ -225,7 +260,7 @@ class Applier:
             doc = self.bc.post(entity, body)
         except UnreachableError as exc:
             # The POST may have landed before the connection broke: settle it by the idempotency key.
-            found = self.reader.documents([plan.order]).get(create.key.upper())
+            found = self._ours(plan, create.key, customer_number)
             if not found:
                 if isinstance(exc, AmbiguousWriteError):
                     # BC answered the lookup, so it is up: only this order is unsettled. The next run's
@@ -240,10 +275,20 @@ class Applier:
                                                    "total": doc.get("totalAmountIncludingTax")})
         difference = self._check_totals(plan, doc, entity)
         if plan.write("post"):
-            self._post(plan.rid, doc)
+            doc = self._post(plan.rid, doc)
         self._done(plan, doc, entity)
         return Outcome(plan.order_id, plan.number, "booked", document=str(doc.get("number")),
                        difference=difference)
+
+    def _ours(self, plan: OrderPlan, key: str, customer_number: str) -> dict | None:
+        """The document BC holds under ``key`` that is proved to be this order's (a POST whose answer was
+        lost), or None."""
+        for doc in self.reader.documents([plan.order]).get(key.upper(), []):
+            if not mapping.document_mismatches(plan.order, doc, customer=customer_number,
+                                               tolerance=self.policy.total_tolerance,
+                                               decimals=self.options.decimals):
+                return doc
+        return None
 
     def _check_totals(self, plan: OrderPlan, doc: dict, entity: str) -> Any:
         follow_up = follow_up_totals(plan.order, doc, self.policy, self.options)

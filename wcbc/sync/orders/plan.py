@@ -13,13 +13,21 @@ Decisions, in the order they are taken:
   planned again when the order does not carry it yet) or a ``conflict`` (changed after booking: reported,
   never booked twice); an order on hold is ``held`` until replayed; a status outside ``orders.statuses`` is
   ``skipped``. ``None``: the order needs the page's BC lookups.
-* :func:`decide`, after them: BC already holds a document under the order's externalDocumentNumber:
-  ``linked`` (a crash or a lost state DB left it; a draft invoice is posted when the target is
-  ``posted_invoice``); the order carries our write-back meta but BC shows nothing: ``linked_by_meta``
+* :func:`decide`, after them: the order's externalDocumentNumber is already the key of another order of
+  this run (equal after BC's upper-casing and trimming): ``rejected`` naming that order, before any write;
+  BC already holds a document under the order's externalDocumentNumber and it is proved to be the order's
+  (:func:`wcbc.sync.mapping.orders.document_mismatches`: the comment line naming the web order, the
+  customer, the total): ``linked`` (a crash or a lost state DB left it; a draft invoice is posted when the
+  target is ``posted_invoice``); a document that is not the order's: ``rejected`` naming it (number,
+  customer) and how to fix it; the order carries our write-back meta but BC shows nothing: ``linked_by_meta``
   (booked once, never booked again); otherwise ``book``: create the buyer's customer when BC has none
   (key: the buyer), create the document (key: externalDocumentNumber), post it (``posted_invoice``), write
   the BC number back and add a note. An order that cannot be booked (unknown or blocked SKU, nothing to
   book, a guest without e-mail...) is ``rejected`` with the reason.
+
+Every per-order step is isolated: an order whose content cannot be read (a wrong type, an amount beyond
+BC's range, lines that are not objects...) is ``rejected`` with the cause (:func:`isolated`), never an
+error of the page.
 
 The BC numbers of a new customer and of a new document are known only once BC answers: the plan carries
 the placeholder ``(new customer for ...)`` (shown by ``--dry-run``) and apply puts the real number in.
@@ -27,7 +35,7 @@ the placeholder ``(new customer for ...)`` (shown by ``--dry-run``) and apply pu
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -36,6 +44,7 @@ from wcbc.core.errors import RecordError
 from wcbc.sync.common.plan import Write
 from wcbc.sync.items.catalog import SkuMap
 from wcbc.sync.mapping import orders as mapping
+from wcbc.sync.mapping.orders.text import CUSTOMER_LENGTHS
 
 # The decisions an OrderPlan can carry.
 DECISIONS = ("unchanged", "conflict", "held", "skipped", "linked", "linked_by_meta", "book", "rejected")
@@ -91,6 +100,13 @@ class Found:
     documents: dict[str, dict[str, Any]] = field(default_factory=dict)  # externalDocumentNumber -> doc
     items: Mapping[str, bool | None] = field(default_factory=dict)  # number -> blocked; None: not an item
     customers: dict[str, dict[str, Any]] = field(default_factory=dict)  # e-mail (lower) -> customer
+    # every document under each externalDocumentNumber, the preferred one (``documents``) first
+    candidates: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    def documents_for(self, key: str) -> list[dict[str, Any]]:
+        if key in self.candidates:
+            return self.candidates[key]
+        return [self.documents[key]] if key in self.documents else []
 
 
 @dataclass
@@ -155,7 +171,7 @@ def external_number(order: Mapping[str, Any], policy: Policy) -> str | None:
     """The order's externalDocumentNumber (its idempotency key in BC), or None when it cannot have one."""
     try:
         return mapping.document_number(order, policy.number_prefix)
-    except RecordError:
+    except Exception:  # noqa: BLE001 - any unreadable number: decide() fails the order with the cause
         return None
 
 
@@ -163,13 +179,26 @@ def buyer_link_key(order: Mapping[str, Any], options: mapping.MappingOptions) ->
     """The customer link key of the order's buyer; None for the shared guest customer or no buyer."""
     try:
         kind, key = mapping.buyer_key(order, options)
-    except RecordError:
+    except Exception:  # noqa: BLE001 - a hostile buyer: decide() fails the order with the cause
         return None
     return None if kind == "guest_customer" else f"{kind}:{key}"
 
 
 def _email(order: Mapping[str, Any]) -> str:
-    return str((order.get("billing") or {}).get("email") or "").strip()
+    billing = order.get("billing")
+    return str((billing if isinstance(billing, Mapping) else {}).get("email") or "").strip()
+
+
+def isolated(order: dict[str, Any], step: Callable[[], OrderPlan | None]) -> OrderPlan | None:
+    """Run one per-order step; whatever the order's content makes it raise, the order alone is
+    ``rejected`` with the cause (a :class:`RecordError` as it is, anything else named by its type)."""
+    try:
+        return step()
+    except RecordError as exc:
+        return _rejected(order, exc)
+    except Exception as exc:  # noqa: BLE001 - a hostile or broken order must not stop the others
+        message = f"{mapping.order_label(order)}: cannot be read ({type(exc).__name__}: {exc})"
+        return OrderPlan(order, "rejected", message=message[:500])
 
 
 # ------------------------------------------------------------------------------------------- triage
@@ -215,22 +244,17 @@ def _tell_the_store(order: Mapping[str, Any], policy: Policy) -> list[Write]:
 # ------------------------------------------------------------------------------- what to look up
 
 
-def wanted_skus(orders: list[dict[str, Any]], skus: SkuMap, known_items: Mapping[str, Any]) -> set[str]:
-    """The BC item numbers of the orders' lines not checked yet in this run."""
-    lines = [line for order in orders for line in order.get("line_items") or []]
-    numbers = {skus.number_for(str(line.get("sku") or "")) for line in lines}
-    return numbers - {""} - set(known_items)
-
-
 def wanted_emails(orders: list[dict[str, Any]], known: Known, options: mapping.MappingOptions) -> set[str]:
-    """The e-mails of buyers without a customer link: BC is asked whether it has them."""
+    """The e-mails of buyers without a customer link: BC is asked whether it has them (not one longer than
+    BC's e-mail field, Text[80]: BC would refuse the whole filter, and the customer is made without it)."""
     emails: set[str] = set()
     for order in orders:
         key = buyer_link_key(order, options)
         if key is None or key in known.customers:
             continue
-        if _email(order):
-            emails.add(_email(order))
+        email = _email(order)
+        if email and mapping._utf16_len(email) <= CUSTOMER_LENGTHS["email"]:
+            emails.add(email)
     return emails
 
 
@@ -239,18 +263,53 @@ def wanted_emails(orders: list[dict[str, Any]], known: Known, options: mapping.M
 
 def decide(order: dict[str, Any], known: Known, found: Found, policy: Policy,
            options: mapping.MappingOptions, skus: SkuMap,
-           item_numbers: Mapping[str, str] | None = None) -> OrderPlan:
+           item_numbers: Mapping[str, str] | None = None, *, claimed: dict[str, Any] | None = None
+           ) -> OrderPlan:
     """The plan of an order that passed :func:`triage`, given the page's BC lookups.
 
-    ``item_numbers``: ``skus.numbers_by_sku()``, computed once per run by the caller.
+    ``item_numbers``: ``skus.numbers_by_sku()``, computed once per run by the caller. ``claimed``: the
+    externalDocumentNumbers already taken in this run (key -> the order holding it, ``{"id", "number"}``);
+    the order's own key is added when it is linked or booked.
     """
+    plan = isolated(order, lambda: _decide(order, known, found, policy, options, skus, item_numbers,
+                                           claimed if claimed is not None else {}))
+    assert plan is not None
+    return plan
+
+
+def _decide(order: dict[str, Any], known: Known, found: Found, policy: Policy,
+            options: mapping.MappingOptions, skus: SkuMap, item_numbers: Mapping[str, str] | None,
+            claimed: dict[str, Any]) -> OrderPlan:
+    ext = mapping.document_number(order, policy.number_prefix)  # RecordError: empty, too long
+    holder = claimed.get(ext)
+    if holder is not None and holder["id"] != order["id"]:
+        return OrderPlan(order, "rejected", message=(
+            f"order {order.get('number')}: its externalDocumentNumber {ext} is the same, for BC (which "
+            f"upper-cases and trims it), as that of order {holder['number']} (id {holder['id']}) in this "
+            "run: not booked, so that neither is linked to the other's document; give the orders distinct "
+            "numbers (or set orders.number_prefix), then `wcbc replay`"))
+    documents = found.documents_for(ext.upper())
+    if documents:
+        plan = _found_in_bc(order, ext, documents, known, found, policy, options)
+    else:
+        plan = _not_in_bc(order, ext, known, found, policy, options, skus, item_numbers)
+    if plan.decision in ("linked", "book", "linked_by_meta"):
+        claimed[ext] = {"id": order["id"], "number": order.get("number")}
+    return plan
+
+
+def _found_in_bc(order: dict[str, Any], ext: str, documents: list[dict[str, Any]], known: Known,
+                 found: Found, policy: Policy, options: mapping.MappingOptions) -> OrderPlan:
+    """A document carries the order's key: linked when it is proved to be the order's, else rejected."""
     rid = record_id(order)
-    try:
-        ext = mapping.document_number(order, policy.number_prefix)
-    except RecordError as exc:
-        return _rejected(order, exc)
-    doc = found.documents.get(ext.upper())
-    if doc:
+    customer = expected_customer(order, known, found, options)
+    refused: list[tuple[dict[str, Any], list[str]]] = []
+    for doc in documents:
+        reasons = mapping.document_mismatches(order, doc, customer=customer, tolerance=policy.total_tolerance,
+                                              decimals=options.decimals)
+        if reasons:
+            refused.append((doc, reasons))
+            continue
         plan = OrderPlan(order, "linked", document=str(doc.get("number")), found=doc)
         draft_invoice = doc["@entity"] == "salesInvoices" and doc.get("status") == "Draft"
         if policy.target == "posted_invoice" and draft_invoice:
@@ -258,6 +317,27 @@ def decide(order: dict[str, Any], known: Known, found: Found, policy: Policy,
         if not mapping.has_document_meta(order, plan.document):
             plan.writes += _tell_the_store(order, policy)
         return plan
+    doc, reasons = refused[0]
+    return OrderPlan(order, "rejected", message=(
+        f"order {order.get('number')}: BC document {mapping.describe_document(doc)} carries its "
+        f"externalDocumentNumber {ext} but is not this order's ({'; '.join(reasons)}): not linked, not "
+        "booked. If that document is someone else's, change its External Document No. in BC (or set a "
+        "distinct orders.number_prefix); then `wcbc replay order:" f"{order['id']}`"))
+
+
+def expected_customer(order: dict[str, Any], known: Known, found: Found,
+                      options: mapping.MappingOptions) -> str | None:
+    """The BC customer number the order is (or was) booked on, None when the buyer has none yet."""
+    try:
+        return plan_customer(order, known, found, options).number
+    except RecordError:
+        return None
+
+
+def _not_in_bc(order: dict[str, Any], ext: str, known: Known, found: Found, policy: Policy,
+               options: mapping.MappingOptions, skus: SkuMap,
+               item_numbers: Mapping[str, str] | None) -> OrderPlan:
+    rid = record_id(order)
     meta = mapping.meta_value(order, mapping.DOCUMENT_META_KEY)
     if meta:
         message = (
@@ -265,18 +345,16 @@ def decide(order: dict[str, Any], known: Known, found: Found, policy: Policy,
             f"{ext}: not booked again; check orders.number_prefix or the document in BC"
         )
         return OrderPlan(order, "linked_by_meta", document=str(meta), message=message)
-    try:
-        check_items(order, found.items, skus)
-        customer = plan_customer(order, known, found, options)
-        body = mapping.map_document(
-            order,
-            options,
-            customer_number=customer.number or customer.placeholder,
-            sell_to_from_billing=customer.key == "",  # the shared guest customer: keep the buyer's address
-            item_numbers=skus.numbers_by_sku() if item_numbers is None else item_numbers,
-        )
-    except RecordError as exc:
-        return _rejected(order, exc)
+    check_items(order, found.items, skus)
+    mapping.expected_total(order)  # RecordError now, not after the POST: the totals are checked then
+    customer = plan_customer(order, known, found, options)
+    body = mapping.map_document(
+        order,
+        options,
+        customer_number=customer.number or customer.placeholder,
+        sell_to_from_billing=customer.key == "",  # the shared guest customer: keep the buyer's address
+        item_numbers=skus.numbers_by_sku() if item_numbers is None else item_numbers,
+    )
     plan = OrderPlan(order, "book", customer=customer)
     if customer.create is not None:
         plan.writes.append(customer.create)
@@ -289,25 +367,6 @@ def decide(order: dict[str, Any], known: Known, found: Found, policy: Policy,
 
 def _rejected(order: dict[str, Any], exc: RecordError) -> OrderPlan:
     return OrderPlan(order, "rejected", message=f"order {order.get('number', order['id'])}: {exc}")
-
-
-def check_items(order: Mapping[str, Any], items: Mapping[str, bool | None], skus: SkuMap) -> None:
-    """Every line's SKU is a BC item that is not blocked; else :class:`RecordError` naming the line."""
-    for line in order.get("line_items") or []:
-        sku = str(line.get("sku") or "").strip()
-        if not sku:
-            continue  # the mapping names a line without SKU
-        number = skus.number_for(sku)
-        state = items.get(number, False)
-        where = f"order {order.get('number')}: line {line.get('id')} ({line.get('name')})"
-        mapped = "" if number == sku.upper() else f" (mapped to {number} by items.mapping_file)"
-        if state is None:
-            raise RecordError(
-                f"{where}: SKU {sku!r}{mapped} is not a BC item number",
-                hint="create the item in BC (or fix the SKU or the mapping), then `wcbc replay`",
-            )
-        if state is True:
-            raise RecordError(f"{where}: BC item {number!r} is blocked")
 
 
 def plan_customer(order: dict[str, Any], known: Known, found: Found,
@@ -328,39 +387,10 @@ def plan_customer(order: dict[str, Any], known: Known, found: Found,
     return CustomerPlan(link_key, create=create, email=email)
 
 
-# ------------------------------------------------------------------------------------ after booking
-
-
-@dataclass(frozen=True)
-class TotalsFollowUp:
-    """What the totals check asks for once BC answered: a rounding line, or a warning (or nothing)."""
-
-    difference: Decimal | None
-    rounding_line: dict[str, Any] | None = None
-    warning: str | None = None
-    prices_include_tax: str | None = None  # the document's pricesIncludeTax is not what the mapping assumed
-
-
-def follow_up_totals(order: Mapping[str, Any], doc: Mapping[str, Any], policy: Policy,
-                     options: mapping.MappingOptions) -> TotalsFollowUp:
-    """WooCommerce's total against BC's: within ``orders.total_tolerance`` nothing; else a rounding line
-    on ``orders.rounding_account``, or a warning when none is configured. Also warns when the document's
-    ``pricesIncludeTax`` (read-only on invoices: it follows the customer) contradicts
-    ``orders.prices_include_tax``."""
-    check = mapping.compare_totals(order, doc, policy.total_tolerance)
-    tax = mapping.prices_include_tax_mismatch(doc, options)
-    if check.within_tolerance:
-        return TotalsFollowUp(check.difference or None, prices_include_tax=tax)
-    if policy.rounding_account:
-        line = mapping.rounding_line(check.difference, policy.rounding_account)
-        return TotalsFollowUp(check.difference, line, prices_include_tax=tax)
-    warning = (
-        f"BC total {check.bc_total} differs from WooCommerce total {check.woo_total} by {check.difference} "
-        "(set orders.rounding_account to add a rounding line)"
-    )
-    return TotalsFollowUp(check.difference, warning=warning, prices_include_tax=tax)
-
-
-def booked_link_data(order: Mapping[str, Any], entity: str | None, **extra: Any) -> dict[str, Any]:
-    """What the order's link keeps: the entity and the summary later runs compare the order with."""
-    return {"entity": entity, "summary": mapping.summarize(order), **extra}
+# Pure as well, re-exported from their modules: the SKUs of a page, and what follows a booking.
+from wcbc.sync.orders.followup import (  # noqa: E402, F401
+    TotalsFollowUp,
+    booked_link_data,
+    follow_up_totals,
+)
+from wcbc.sync.orders.skus import check_items, wanted_skus  # noqa: E402, F401

@@ -1,10 +1,16 @@
 """The poll: orders modified since the bookmark, read page by page, up to the run's start.
 
 The window starts at ``--since``, else the bookmark minus ``orders.overlap_seconds``, else
-``orders.start_date``, else 24 hours back; it ends at the run's start (+1 s: ``modified_before`` is exclusive
-and has whole seconds). The bookmark moves past a page only once the page's outcomes are committed, and
-never past the run's start (:func:`wcbc.sync.common.bookmark.capped`); once the whole window was read it is
-the run's start. The write-back of the BC numbers waits until the last page was read (:mod:`.writeback`).
+``orders.start_date``, else 24 hours back; it ends at the run's start by the store's clock when the
+WooCommerce client reads it (its ``Date`` header, :class:`~wcbc.sync.orders.clock.StoreClock`), else by
+this host's (+1 s: ``modified_before`` is exclusive and has whole seconds).
+
+The bookmark is a moment of the STORE's clock: the newest ``date_modified_gmt`` of the pages whose outcomes
+are committed, never past the window's end (:func:`wcbc.sync.common.bookmark.capped`), also once the whole
+window was read. So a host clock ahead of the store, or one that jumps mid-run, cannot carry the bookmark
+past orders the store has not shown yet (it once did: the run's start by the host's clock was the
+bookmark). A page whose orders all failed still moves it: a failure is a committed outcome, retried from
+the records. The write-back of the BC numbers waits until the last page was read (:mod:`.writeback`).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from typing import Any
 from wcbc.core.time import parse, parse_strict
 from wcbc.sync.common.bookmark import capped
 from wcbc.sync.common.cursors import ORDERS_LAST_SEEN, ORDERS_MODIFIED_AFTER
+from wcbc.sync.orders.clock import StoreClock
 
 log = logging.getLogger("wcbc.orders")
 
@@ -35,23 +42,37 @@ def window_start(since: dt.datetime | None, bookmark: str | None, *, overlap_sec
 
 
 def poll(*, reader: Any, sink: Any, process: Callable[[list[dict]], None], cfg: Any,
-         since: dt.datetime | None, started: dt.datetime, seen: set[int], budget: int | None) -> None:
-    """Read the window page by page; ``process`` plans and settles one page (its write-back deferred)."""
+         since: dt.datetime | None, started: dt.datetime, seen: set[int], budget: int | None,
+         clock: StoreClock | None = None) -> None:
+    """Read the window page by page; ``process`` plans and settles one page (its write-back deferred).
+
+    ``started``: the run's start by this host's clock; ``clock`` reads the store's.
+    """
     start = window_start(since, reader.bookmark(), overlap_seconds=cfg.overlap_seconds,
                          start_date=cfg.start_date, started=started)
+    store_now = clock.now() if clock is not None else None
+    end = (store_now or started).replace(microsecond=0)
+    upper = end + dt.timedelta(seconds=1)
     page: list[dict] = []
-    newest: dt.datetime | None = None
-    upper = started + dt.timedelta(seconds=1)
+    newest: dt.datetime | None = None  # the newest change read (the store's clock)
+    committed: dt.datetime | None = None  # the newest change of the committed pages
 
     def done(page: list[dict]) -> None:
+        nonlocal committed
         process(page)
-        # Every outcome of the page is committed: the bookmark may pass it (never the run's start).
-        moments = [parse(o.get("date_modified_gmt")) or started for o in page]
-        sink.bookmark(ORDERS_MODIFIED_AFTER, capped(moments, started))
+        # Every outcome of the page is committed: the bookmark may pass it (never the window's end).
+        moments = [m for m in (parse(o.get("date_modified_gmt")) for o in page) if m is not None]
+        if committed is not None:
+            moments.append(committed)
+        if moments:
+            committed = capped(moments, end)
+            sink.bookmark(ORDERS_MODIFIED_AFTER, committed)
 
     try:
         for order in reader.orders_modified(start, upper):
             modified = parse(order.get("date_modified_gmt"))
+            if clock is not None:
+                clock.saw_modified(modified)
             if modified and (newest is None or modified > newest):
                 newest = modified
             if order["id"] in seen:
@@ -69,7 +90,11 @@ def poll(*, reader: Any, sink: Any, process: Callable[[list[dict]], None], cfg: 
     finally:
         sink.flush()
     if budget is None:
-        # The whole window up to the run's start was read and every outcome committed.
-        sink.bookmark(ORDERS_MODIFIED_AFTER, started)
+        # The whole window was read and every outcome committed (orders read earlier in the run too): the
+        # newest change read; with none, the store's now (its Date header), else the window's start on a
+        # first run (a bookmark that exists stays: the host's clock says nothing about the store's).
+        moment = newest or store_now or (start if reader.bookmark() is None else None)
+        if moment is not None:
+            sink.bookmark(ORDERS_MODIFIED_AFTER, capped([moment], end))
     if newest is not None:
         sink.bookmark(ORDERS_LAST_SEEN, newest)

@@ -53,6 +53,8 @@ class Preview:
         return [self._would_book(p) for p in plans], None
 
     def _would_book(self, plan: OrderPlan) -> Outcome:
+        if plan.decision == "linked":
+            return self.settle(plan)
         if plan.decision == "rejected":
             return Outcome(plan.order_id, plan.number, "failed", message=plan.message)
         customer = plan.write("create_customer")

@@ -5,8 +5,9 @@
   and the poll's pages (:meth:`Reader.orders_modified`);
 * :meth:`Reader.known`: the state's record and link of each order of a page, and its buyer's customer link;
 * :meth:`Reader.found`: all the BC lookups a page needs, sent together (up to ``concurrency`` at once):
-  documents by externalDocumentNumber on salesOrders and salesInvoices (ONE query per entity and filter
-  chunk settles whatever a crash or a lost state DB left behind), the SKUs not checked yet in this run
+  documents by externalDocumentNumber on salesOrders and salesInvoices, with their lines' type and
+  description (ONE query per entity and filter chunk settles whatever a crash or a lost state DB left
+  behind; the lines prove whose document it is), the SKUs not checked yet in this run
   (items by number), and the unlinked buyers by e-mail;
 * :meth:`Reader.documents`: the same document lookup for a few orders, which settles a POST whose answer
   was lost.
@@ -29,6 +30,7 @@ from wcbc.sync.orders.plan import LOOKUP_ENTITIES, Found, Known, Policy, buyer_l
 log = logging.getLogger("wcbc.orders")
 
 Query = tuple[str, dict[str, str]]
+LINES = {"salesOrders": "salesOrderLines", "salesInvoices": "salesInvoiceLines"}
 
 
 class Reader:
@@ -72,7 +74,7 @@ class Reader:
     def known(self, orders: list[dict]) -> Known:
         known = Known()
         for order in orders:
-            order_id = int(order["id"])
+            order_id = int(order["id"])  # the store's own id: the poll and fetch only pass integer ids
             record = self.state.record_get(f"order:{order_id}")
             if record:
                 known.records[order_id] = record
@@ -91,25 +93,29 @@ class Reader:
     def _document_queries(self, orders: list[dict]) -> list[Query]:
         numbers = sorted({n for n in (external_number(o, self.policy) for o in orders) if n})
         return [
-            (entity, {"$filter": flt, **odata.SCHEMA_2_1})
+            (entity, {"$filter": flt, "$expand": f"{LINES[entity]}($select=lineType,description)",
+                      **odata.SCHEMA_2_1})
             for entity in LOOKUP_ENTITIES
             for flt in odata.in_chunks("externalDocumentNumber", numbers)
         ]
 
     @staticmethod
-    def _merge_documents(queries: list[Query], answers: list[list[dict]]) -> dict[str, dict]:
-        found: dict[str, dict] = {}
+    def _merge_documents(queries: list[Query], answers: list[list[dict]]) -> dict[str, list[dict]]:
+        """Every document per (upper-cased) externalDocumentNumber, the preferred one first: a posted
+        invoice beats a draft, an invoice beats an order that was shipped."""
+        found: dict[str, list[dict]] = {}
         for (entity, _), docs in zip(queries, answers, strict=True):
             for doc in docs:
                 key = str(doc.get("externalDocumentNumber", "")).upper()
                 doc["@entity"] = entity
-                # A posted invoice beats a draft; an invoice beats an order that was shipped.
-                if key not in found or entity == "salesInvoices":
-                    found[key] = doc
+                if entity == "salesInvoices":
+                    found.setdefault(key, []).insert(0, doc)
+                else:
+                    found.setdefault(key, []).append(doc)
         return found
 
-    def documents(self, orders: list[dict]) -> dict[str, dict]:
-        """One query per entity (per filter chunk): externalDocumentNumber in (...)."""
+    def documents(self, orders: list[dict]) -> dict[str, list[dict]]:
+        """One query per entity (per filter chunk): externalDocumentNumber in (...); all documents per key."""
         queries = self._document_queries(orders)
         return self._merge_documents(queries, [list(self.bc.iter(e, p)) for e, p in queries])
 
@@ -139,7 +145,9 @@ class Reader:
         for found_customers in answers[len(docs) + len(items) :]:
             for customer in found_customers:
                 by_email.setdefault(str(customer.get("email", "")).strip().lower(), customer)
-        return Found(self._merge_documents(docs, answers[: len(docs)]), self.items, by_email)
+        candidates = self._merge_documents(docs, answers[: len(docs)])
+        preferred = {key: found[0] for key, found in candidates.items()}
+        return Found(preferred, self.items, by_email, candidates)
 
     def customers_by_email(self, email: str) -> list[dict]:
         """BC's customers with this e-mail (settles a customer POST whose answer was lost)."""

@@ -26,9 +26,13 @@ class Outcome:
 @dataclass
 class Report(Counted):
     """The outcomes (each one appended advances the progress display), customers created, the dry run's
-    preview (the plan's customers and documents, as they would be sent)."""
+    preview (the plan's customers and documents, as they would be sent), the store's clock skew (seconds
+    the store is ahead of this host; None when unknown) and the run's warnings (a skew beyond half of
+    ``orders.overlap_seconds``)."""
 
     outcomes: list[Outcome] = field(default_factory=Outcomes)
     customers_created: int = 0
     preview: list[dict] = field(default_factory=list)
+    clock_skew: float | None = None
+    warnings: list[str] = field(default_factory=list)
 

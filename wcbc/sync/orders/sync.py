@@ -12,7 +12,13 @@
 
 ``--dry-run`` is the one branch: the same plans go to :class:`~wcbc.sync.orders.preview.Preview`, which
 prints them and writes nothing, instead of :class:`~wcbc.sync.orders.apply.Applier`. The bookmark moves
-only past orders whose outcome (done, failed, skipped...) is committed.
+only past orders whose outcome (done, failed, skipped...) is committed, by the store's clock
+(:mod:`.poll`, :mod:`.clock`); ``clock`` is this host's (injectable: tests skew it).
+
+Every order is isolated: whatever its content makes a step raise, that order alone fails with the cause
+(:func:`wcbc.sync.orders.plan.isolated`; the apply step likewise) and the run goes on. Keys are claimed per
+run: an order whose externalDocumentNumber equals, for BC, one already taken in this run is refused
+before any write.
 """
 
 from __future__ import annotations
@@ -22,13 +28,14 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from wcbc.core.time import utcnow_s
+from wcbc.core.time import utcnow
 from wcbc.sync.common.batching import chunks
 from wcbc.sync.common.outcome import Outcomes
 from wcbc.sync.items.catalog import SkuMap
 from wcbc.sync.mapping import orders as mapping
 from wcbc.sync.orders import plan
 from wcbc.sync.orders.apply import Applier
+from wcbc.sync.orders.clock import StoreClock
 from wcbc.sync.orders.poll import poll as poll_window
 from wcbc.sync.orders.preview import Preview
 from wcbc.sync.orders.read import Reader
@@ -54,8 +61,12 @@ class OrderSync:
         concurrency: int | None = None,
         run_id: int | None = None,
         on_progress: Callable[..., None] | None = None,
+        clock: Callable[[], dt.datetime] | None = None,
     ) -> None:
         self.config = config
+        self.clock = clock or utcnow
+        self.store_clock = StoreClock(woo, self.clock)
+        self.keys: dict[str, Any] = {}  # externalDocumentNumbers claimed in this run -> {"id", "number"}
         self.options = mapping.MappingOptions.from_config(config)
         self.policy = plan.Policy.from_config(config, self.options, replay=replay)
         self.concurrency = concurrency or config.business_central.max_concurrency
@@ -71,7 +82,8 @@ class OrderSync:
         else:
             self.sink = Applier(woo=woo, bc=bc, state=state, reader=self.reader, policy=self.policy,
                                 options=self.options, report=self.report, run_id=run_id,
-                                concurrency=self.concurrency, woo_concurrency=config.woocommerce.concurrency)
+                                concurrency=self.concurrency, woo_concurrency=config.woocommerce.concurrency,
+                                store_clock=self.store_clock)
 
     # ------------------------------------------------------------------ entry point
 
@@ -91,14 +103,25 @@ class OrderSync:
         failed before (default: as ``poll``; serve's per-delivery runs poll nothing and retry nothing, or
         every delivery would use up an order's attempts). Explicit ``order_ids`` exclude both, and the inbox.
         """
-        started = utcnow_s()
+        started = self.clock().replace(microsecond=0)
         explicit = [int(i) for i in order_ids or []]
         retry = (poll if retry_failed is None else retry_failed) and not explicit
         inbox_rows = self.sink.claim_inbox() if drain_inbox and not explicit else []
         try:
-            return self._run(started, explicit, inbox_rows, since=since, limit=limit, poll=poll, retry=retry)
+            report = self._run(started, explicit, inbox_rows, since=since, limit=limit, poll=poll,
+                               retry=retry)
         finally:
             self.sink.close()
+        self._check_clock(report)
+        return report
+
+    def _check_clock(self, report: Report) -> None:
+        """Warn when this host's clock and the store's disagree by more than half the overlap."""
+        report.clock_skew = self.store_clock.skew()
+        warning = self.store_clock.warning(int(self.config.orders.overlap_seconds))
+        if warning:
+            log.warning("%s", warning)
+            report.warnings.append(warning)
 
     def _run(self, started: dt.datetime, explicit: list[int], inbox_rows: list[dict], *,
              since: dt.datetime | None, limit: int | None, poll: bool, retry: bool) -> Report:
@@ -124,7 +147,8 @@ class OrderSync:
             # 2. the poll backfills whatever a webhook missed.
             if poll and not explicit and (budget is None or budget > 0):
                 poll_window(reader=self.reader, sink=self.sink, process=lambda p: self._page(p, defer=True),
-                            cfg=self.config.orders, since=since, started=started, seen=seen, budget=budget)
+                            cfg=self.config.orders, since=since, started=started, seen=seen, budget=budget,
+                            clock=self.store_clock)
         except BaseException:
             self.sink.inbox_release(inbox_rows)
             raise
@@ -134,14 +158,23 @@ class OrderSync:
 
     def _page(self, orders: list[dict], *, defer: bool) -> None:
         """Read, plan and settle one page; its write-back is sent now or, during the poll, deferred."""
+        orders = [o for o in orders if _has_id(o)]
         known = self.reader.known(orders)
         waiting: list[dict] = []
+        to_book: list[plan.OrderPlan] = []
         for order in orders:
-            triaged = plan.triage(order, known, self.policy)
+            triaged = plan.isolated(order, lambda o=order: plan.triage(o, known, self.policy))
             if triaged is None:
                 waiting.append(order)
-            else:
-                self.report.outcomes.append(self.sink.settle(triaged))
+                continue
+            if triaged.decision == "rejected":  # unreadable: recorded as failed by the apply step
+                to_book.append(triaged)
+                continue
+            if triaged.link is not None:  # booked before: its key stays claimed in this run
+                key = plan.external_number(order, self.policy)
+                if key:
+                    self.keys.setdefault(key, {"id": order["id"], "number": order.get("number")})
+            self.report.outcomes.append(self.sink.settle(triaged))
         systemic: BaseException | None = None
         if waiting:
             found = self.reader.found(
@@ -149,18 +182,25 @@ class OrderSync:
                 skus=plan.wanted_skus(waiting, self.skus, self.reader.items),
                 emails=plan.wanted_emails(waiting, known, self.options),
             )
-            plans = [plan.decide(o, known, found, self.policy, self.options, self.skus, self.item_numbers)
-                     for o in waiting]
-            to_book = []
+            plans = [plan.decide(o, known, found, self.policy, self.options, self.skus, self.item_numbers,
+                                 claimed=self.keys) for o in waiting]
             for p in plans:
-                if p.decision in ("book", "rejected"):
-                    to_book.append(p)
+                if p.decision in ("book", "rejected", "linked"):
+                    to_book.append(p)  # BC writes, or a failure to record: each order isolated
                 else:
                     self.report.outcomes.append(self.sink.settle(p))
-            if to_book:
-                outcomes, systemic = self.sink.book(to_book)
-                for outcome in outcomes:
-                    self.report.outcomes.append(outcome)
+        if to_book:
+            outcomes, systemic = self.sink.book(to_book)
+            for outcome in outcomes:
+                self.report.outcomes.append(outcome)
         self.sink.end_page(defer=defer)
         if systemic is not None:
             raise systemic
+
+
+def _has_id(order: Any) -> bool:
+    """Only an order with the store's integer id can be recorded (and so failed, retried, replayed)."""
+    ok = isinstance(order, dict) and isinstance(order.get("id"), int) and not isinstance(order["id"], bool)
+    if not ok:
+        log.error("an order without an integer id was skipped: %.200r", order)
+    return ok

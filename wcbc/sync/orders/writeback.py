@@ -15,6 +15,7 @@ Both are cosmetic next to the link: a failure is logged and the next run writes 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -39,9 +40,10 @@ def note_text(number: str) -> str:
 class WriteBack:
     """The write-backs and notes of one run."""
 
-    def __init__(self, woo: Any, *, workers: int) -> None:
+    def __init__(self, woo: Any, *, workers: int, on_answer: Callable[[dict], None] | None = None) -> None:
         self.woo = woo
         self.workers = workers
+        self.on_answer = on_answer  # each order WooCommerce answers with (a reading of the store's clock)
         self.page: list[dict[str, Any]] = []  # this page's meta updates
         self.deferred: list[dict[str, Any]] = []  # the poll's, sent once its last page was read
         self._notes: ThreadPoolExecutor | None = None
@@ -77,6 +79,8 @@ class WriteBack:
                 for result in self.woo.batch_orders(part):
                     if not result.ok:
                         log.warning("write-back to order %s failed: %s", result.id, result.error)
+                    elif self.on_answer is not None and isinstance(result.item, dict):
+                        self.on_answer(result.item)
             except WcbcError as exc:
                 # The BC document exists and is linked: a failed write-back loses nothing.
                 log.warning("write-back of BC numbers failed (%s); the next run will retry it", exc)

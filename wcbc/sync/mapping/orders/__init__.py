@@ -29,6 +29,10 @@ Decisions (see the project README for the user-facing version):
 * **Currency.** ``local_currency`` set: an order in it is sent with ``currencyCode: ""`` (BC's LCY), any other
   currency with its ISO code. ``local_currency`` unset: no ``currencyCode`` at all (BC uses the customer's).
 * **Dates.** ``date_created_gmt`` converted to the store's time zone, as ``YYYY-MM-DD``.
+* **Bounds.** Amounts and quantities must be finite and within BC's Decimal range
+  (``money.BC_DECIMAL_MAX``); a quantity has at most 5 decimals (Sales Line Quantity, DecimalPlaces 0:5).
+  Anything else (``"1e309"``, ``NaN``, a list where a number belongs, lines that are not objects) fails the
+  order with a :class:`RecordError` naming the field.
 * **Refunds** are ignored in v1: they do not change the mapped document or the fingerprint.
 * **Text.** Unicode, ``&``, apostrophes and emoji are kept. Values longer than BC's field length are cut at
   the length BC counts (UTF-16 code units), never inside a surrogate pair or before a combining mark, and
@@ -46,14 +50,15 @@ Modules, each answering one question (callers import the package:
 * :mod:`.totals`: :func:`compare_totals`, :func:`rounding_line`, :func:`prices_include_tax_mismatch`;
 * :mod:`.fingerprint`: :func:`order_fingerprint` and :func:`summarize` (what the document is built from);
 * :mod:`.diff`: :func:`diff_orders` (what changed after booking, in words);
-* :mod:`.meta`: :data:`DOCUMENT_META_KEY` (the write-back) and :func:`is_own_echo`.
+* :mod:`.meta`: :data:`DOCUMENT_META_KEY` (the write-back) and :func:`is_own_echo`;
+* :mod:`.proof`: whether a BC document found under the order's externalDocumentNumber is the order's.
 """
 
 from __future__ import annotations
 
 from wcbc.sync.mapping.orders.customers import buyer_key, map_customer
 from wcbc.sync.mapping.orders.diff import diff_orders
-from wcbc.sync.mapping.orders.document import comment_text, map_document, split_line_amount
+from wcbc.sync.mapping.orders.document import comment_text, map_document, order_lines, split_line_amount
 from wcbc.sync.mapping.orders.fields import currency_code, document_date, document_number
 from wcbc.sync.mapping.orders.fingerprint import order_fingerprint, summarize
 from wcbc.sync.mapping.orders.meta import (
@@ -64,6 +69,8 @@ from wcbc.sync.mapping.orders.meta import (
     meta_value,
 )
 from wcbc.sync.mapping.orders.options import TARGETS, MappingOptions
+from wcbc.sync.mapping.orders.proof import describe as describe_document
+from wcbc.sync.mapping.orders.proof import mismatches as document_mismatches
 from wcbc.sync.mapping.orders.text import _utf16_len, clip, order_label
 from wcbc.sync.mapping.orders.totals import (
     TotalCheck,
@@ -96,6 +103,9 @@ __all__ = [
     "meta_value",
     "order_fingerprint",
     "order_label",
+    "order_lines",
+    "describe_document",
+    "document_mismatches",
     "prices_include_tax_mismatch",
     "rounding_line",
     "split_line_amount",

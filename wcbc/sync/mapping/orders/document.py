@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from wcbc.core.errors import RecordError
-from wcbc.sync.mapping.money import ceil_money, round_money, to_json_number
+from wcbc.sync.mapping.money import QUANTITY_DECIMALS, MoneyError, ceil_money, round_money, to_json_number
 from wcbc.sync.mapping.orders.customers import _email, _has_address, _person
 from wcbc.sync.mapping.orders.fields import _money, currency_code, document_date, document_number
 from wcbc.sync.mapping.orders.options import MappingOptions
@@ -79,7 +79,7 @@ def _item_line(order: Mapping[str, Any], line: Mapping[str, Any], options: Mappi
             f"({ITEM_NUMBER_MAX} characters)",
             hint="map the SKU to its BC item number in the items mapping file",
         )
-    quantity = _money(order, line.get("quantity"), f"{what} quantity")
+    quantity = _money(order, line.get("quantity"), f"{what} quantity", decimals=QUANTITY_DECIMALS)
     subtotal, total = _amounts(order, line, options, what, subtotal=True)
     if quantity == 0 and total == 0:
         return None
@@ -156,6 +156,17 @@ def _address(prefix: str, block: Mapping[str, Any], lengths: Mapping[str, int]) 
             for name, key in ADDRESS_FIELDS}
 
 
+def order_lines(order: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
+    """The order's ``line_items``/``shipping_lines``/``fee_lines``: a list of objects, else
+    :class:`RecordError` (a hostile or broken order is refused, not half-read)."""
+    value = order.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(line, Mapping) for line in value):
+        raise RecordError(f"{order_label(order)}: {key} is not a list of lines: {type(value).__name__}")
+    return value
+
+
 def comment_text(order: Mapping[str, Any]) -> str:
     """``WooCommerce order #16, paid by Direct bank transfer`` (without "paid by" when there is no method),
     cut to 100 characters."""
@@ -229,21 +240,19 @@ def map_document(
     if sell_to_from_billing:
         body.update(_address("sellTo", billing, SELL_TO_LENGTHS))
 
-    lines: list[dict[str, Any]] = []
+    mapped: list[dict[str, Any] | None] = []
     if options.add_comment:
-        lines.append({"lineType": "Comment", "description": comment_text(order)})
-    for line in order.get("line_items") or []:
-        mapped = _item_line(order, line, options, item_numbers)
-        if mapped is not None:
-            lines.append(mapped)
-    for line in order.get("shipping_lines") or []:
-        mapped = _shipping_line(order, line, options)
-        if mapped is not None:
-            lines.append(mapped)
-    for line in order.get("fee_lines") or []:
-        mapped = _fee_line(order, line, options)
-        if mapped is not None:
-            lines.append(mapped)
+        mapped.append({"lineType": "Comment", "description": comment_text(order)})
+    try:
+        for line in order_lines(order, "line_items"):
+            mapped.append(_item_line(order, line, options, item_numbers))
+        for line in order_lines(order, "shipping_lines"):
+            mapped.append(_shipping_line(order, line, options))
+        for line in order_lines(order, "fee_lines"):
+            mapped.append(_fee_line(order, line, options))
+    except (MoneyError, ArithmeticError) as exc:  # an amount BC cannot be sent exactly
+        raise RecordError(f"{order_label(order)}: {exc}") from None
+    lines = [line for line in mapped if line is not None]
     if not any(line["lineType"] != "Comment" for line in lines):
         raise RecordError(f"{order_label(order)} has nothing to book (no items, shipping or fees)")
     body[options.lines_key] = lines

@@ -4,22 +4,36 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from wcbc.core.errors import RecordError
 from wcbc.core.time import parse
-from wcbc.sync.mapping.money import MoneyError, parse_money
+from wcbc.sync.mapping.money import BC_DECIMAL_MAX, MoneyError, parse_money, quantum
 from wcbc.sync.mapping.orders.options import MappingOptions
 from wcbc.sync.mapping.orders.text import EXTERNAL_DOCUMENT_NUMBER_MAX, _text, _utf16_len, order_label
 
 
-def _money(order: Mapping[str, Any], value: Any, what: str) -> Decimal:
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _money(order: Mapping[str, Any], value: Any, what: str, *, decimals: int | None = None) -> Decimal:
+    """An amount (or a quantity) of the order: finite, within BC's Decimal range (:data:`BC_DECIMAL_MAX`)
+    and, with ``decimals``, no finer than that; else :class:`RecordError` naming the field and the value."""
     try:
-        return parse_money(value)
+        amount = parse_money(value)
     except MoneyError:
-        raise RecordError(f"{order_label(order)}: {what} is not an amount: {value!r}") from None
+        raise RecordError(f"{order_label(order)}: {what} is not an amount: {_shown(value)}") from None
+    if abs(amount) > BC_DECIMAL_MAX:
+        raise RecordError(f"{order_label(order)}: {what} {_shown(value)} is beyond BC's range "
+                          f"(at most {BC_DECIMAL_MAX:,} either way)")
+    if decimals is not None and amount != amount.quantize(quantum(decimals), rounding=ROUND_HALF_UP):
+        raise RecordError(f"{order_label(order)}: {what} {_shown(value)} has more than {decimals} decimals "
+                          f"(BC keeps {decimals})")
+    return amount
 
 
 def document_number(order: Mapping[str, Any], prefix: str = "") -> str:
