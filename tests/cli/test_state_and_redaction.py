@@ -103,3 +103,21 @@ def test_printed_json_and_tables_are_redacted(monkeypatch: pytest.MonkeyPatch, c
                             "last_error": "Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.payload.sig " * 3}])
     table = capsys.readouterr().out
     assert "eyJhbGciOiJIUzI1NiJ9" not in table
+
+
+def test_alerts_are_redacted_on_stderr_and_in_what_is_sent(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from wcbc.cli import output, webhooks
+    from wcbc.cli.common import OPTS
+    from wcbc.core.redact import Redactor
+
+    sent: list[str] = []
+    monkeypatch.setattr("wcbc.adapters.alerts.send_alert", lambda config, subject, body: sent.append(body))
+    monkeypatch.setattr(OPTS, "redactor", Redactor(["whsec-very-secret-1"]))
+    monkeypatch.setattr(output.err, "file", io.StringIO())
+    ctx = type("Ctx", (), {"config": type("Config", (), {"alerts": None})()})()
+    webhooks.alert_problems(ctx, ["webhook disabled: delivery_url had secret whsec-very-secret-1"])
+    printed = output.err.file.getvalue()  # type: ignore[attr-defined]
+    assert "whsec-very-secret-1" not in printed + "".join(sent)
+    assert "delivery_url had secret ***" in sent[0]
