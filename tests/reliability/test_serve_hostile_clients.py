@@ -123,3 +123,20 @@ def test_slow_requests_and_idle_connections_are_cut_at_their_timeout(
     assert service.guard is not None and service.guard.dropped[kind] == 100
     status, _ = deliver(service, 8)
     assert status == 200
+
+
+def test_more_drippers_than_the_default_limit(make_service: Callable[..., Service]) -> None:
+    """1,200 clients dripping headers against the default connection_limit of 1,000."""
+    service = make_service()
+    with hostile(service, 1200, "headers") as crowd:
+        time.sleep(2.0)
+        results = [deliver(service, 300 + n) for n in range(5)]
+        crowd.poll()
+        dropped = crowd.dropped()
+    latencies = [round(s, 3) for _, s in results]
+    print(f"\n1200 header drippers, connection_limit 1000: 5 deliveries {[st for st, _ in results]} in "
+          f"{latencies} s; {dropped} of the stalest closed to make room")
+    assert [status for status, _ in results] == [200] * 5
+    assert max(latencies) < 3.0
+    assert 200 <= dropped < 1200
+    assert stored_ids(service) == {str(300 + n) for n in range(5)}
