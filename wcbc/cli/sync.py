@@ -7,7 +7,15 @@ from typing import Annotated
 
 import typer
 
-from wcbc.cli.common import OPTS, exit_failed_if, opened_context, parse_since, show_progress
+from wcbc.cli.common import (
+    OPTS,
+    exit_failed_if,
+    opened_context,
+    parse_since,
+    redact,
+    redact_data,
+    show_progress,
+)
 from wcbc.cli.output import (
     emit,
     err,
@@ -46,7 +54,7 @@ def sync_orders(
                 print_json({"would": report.preview, "outcomes": [o.__dict__ for o in report.outcomes]})
             else:
                 for item in report.preview:
-                    out.print_json(data=item, default=str)
+                    out.print_json(data=redact_data(item), default=str)
                 emit("sync-orders --dry-run (nothing written)", order_rows(report))
             return
         from wcbc.ops.progress import progress
@@ -126,7 +134,7 @@ def reconcile(
             print_json(report.as_dict())
         elif not OPTS.quiet:
             for diff in report.differences:
-                out.print(f"{diff.result:>12} {diff.as_dict()}", highlight=False, markup=False)
+                out.print(redact(f"{diff.result:>12} {diff.as_dict()}"), highlight=False, markup=False)
             emit(
                 "reconcile --dry-run (nothing written)" if dry_run else "reconcile",
                 flatten(report.summary()),
