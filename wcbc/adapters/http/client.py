@@ -8,7 +8,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -122,6 +122,7 @@ class HttpClient:
         self.retries: collections.Counter[str] = collections.Counter()
         # the last answer's Date header, with this host's clock (epoch s) when it was asked and answered
         self.last_date: tuple[str, float, float] | None = None
+        self._last_date_mono = 0.0  # time.monotonic() in the middle of the request that brought last_date
 
     # ----------------------------------------------------------------- plumbing
     def add_secret(self, value: str) -> None:
@@ -136,6 +137,21 @@ class HttpClient:
         """The remote clock minus this host's, in seconds, from the last answer's Date header (None
         without one): see :func:`skew_from`."""
         return skew_from(self.last_date)
+
+    def remote_now(self) -> datetime | None:
+        """The remote system's current time: the last answer's Date (+0.5 s, see :func:`skew_from`) plus
+        the time elapsed here since, on the monotonic clock (a jump of this host's clock does not move it);
+        None without a Date."""
+        reading = self.last_date
+        if not reading:
+            return None
+        try:
+            remote = parsedate_to_datetime(reading[0])
+        except (TypeError, ValueError, IndexError):
+            return None
+        if remote.tzinfo is None:
+            return None
+        return remote.astimezone(UTC) + timedelta(seconds=0.5 + time.monotonic() - self._last_date_mono)
 
     def session(self) -> requests.Session:
         if self._shared_session is not None:
@@ -294,15 +310,16 @@ class HttpClient:
         try:
             if self.limiter is not None:
                 with self.limiter.slot():
-                    sent_at = time.time()
+                    sent_at, sent_mono = time.time(), time.monotonic()
                     result = self._send(method, url, headers, timeout, kwargs)
             else:
-                sent_at = time.time()
+                sent_at, sent_mono = time.time(), time.monotonic()
                 result = self._send(method, url, headers, timeout, kwargs)
         except requests.exceptions.RequestException as exc:
             result = exc
         if isinstance(result, requests.Response) and result.headers.get("Date"):
             self.last_date = (result.headers["Date"], sent_at, time.time())
+            self._last_date_mono = (sent_mono + time.monotonic()) / 2
         verdict = classify(result, idempotent=idempotent, can_refresh_auth=can_refresh,
                            retry_after_cap=self.retry_after_cap, now=self._now())
         if log.isEnabledFor(logging.DEBUG):
