@@ -300,3 +300,17 @@ def test_non_order_deliveries_in_the_inbox_are_cleared_not_left_claimed(e2e: E2E
     with State(e2e.state_path) as state:
         assert state.inbox_backlog("woocommerce") == 0
         assert {r["status"] for r in state.inbox_list(source="woocommerce")} == {"done"}
+
+
+def test_the_run_reports_the_store_clock_it_saw(e2e: E2E) -> None:
+    """The skew between this host and the store (their Date header, their order dates) reaches --json and
+    the run row; the sandbox's clock is this host's, so the skew is near 0 and nothing warns."""
+    import json
+
+    e2e.woo.create_order(customer_id=jane(e2e), line_items=[{"sku": "CAP-001", "quantity": 1}])
+    code, out, err = e2e.cli("--json", "sync-orders")
+    assert code == 0, err
+    shown = json.loads(out)
+    assert abs(shown["clock_skew_s"]) < 5 and "warnings" not in shown
+    code, out, _ = e2e.cli("--json", "status")
+    assert code == 0 and "clock_skew_s" in out

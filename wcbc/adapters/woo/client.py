@@ -19,13 +19,11 @@
 from __future__ import annotations
 
 import collections
-import email.utils
 import ipaddress
 import re
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
@@ -174,7 +172,6 @@ class WooClient:
         self.url = _store_url(url, allow_http)
         self.api_url = self.url + API_PREFIX
         self.per_page = max(1, min(int(per_page), MAX_PER_PAGE))
-        self._store_date: tuple[datetime, float] | None = None  # (the store's Date, time.monotonic())
         self.http = HttpClient(
             SYSTEM,
             verify=verify,
@@ -198,31 +195,12 @@ class WooClient:
 
     def _request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
                  body: Any = None, idempotent: bool | None = None) -> requests.Response:
-        response = self.http.request(method, self._url(path), params=params, json_body=body,
-                                     idempotent=idempotent)
-        self._note_date(response.headers.get("Date"))
-        return response
-
-    def _note_date(self, header: str | None) -> None:
-        """Remember the store's clock from an answer's ``Date`` header (whole seconds, RFC 7231)."""
-        if not header:
-            return
-        try:
-            moment = email.utils.parsedate_to_datetime(header)
-        except (TypeError, ValueError):
-            return
-        if moment.tzinfo is None:
-            return  # "-0000": no zone information; not a reading of the store's UTC clock
-        self._store_date = (moment.astimezone(UTC), time.monotonic())
+        return self.http.request(method, self._url(path), params=params, json_body=body,
+                                 idempotent=idempotent)
 
     def store_now(self) -> datetime | None:
-        """The store's current time: its last answer's ``Date`` plus the time elapsed here since; None
-        before any answer. (Within a second: the header has whole seconds.)"""
-        reading = self._store_date
-        if reading is None:
-            return None
-        moment, at = reading
-        return moment + timedelta(seconds=time.monotonic() - at)
+        """The store's current time from its last answer's ``Date`` header (None before any)."""
+        return self.http.remote_now()
 
     def _json(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self._request(method, path, **kwargs)

@@ -104,6 +104,10 @@ class ServeConfig:
     max_body: int = 1_048_576
     renew_before_hours: float = 24.0
     max_backlog: int = 100_000
+    connection_limit: int = 1000
+    channel_timeout: int = 15
+    request_timeout: int = 10
+    backlog: int = 1024
 
 
 @dataclass(frozen=True)

@@ -193,6 +193,16 @@ SCHEMA: dict[str, tuple[str, tuple[Key, ...]]] = {
                 "Renew BC subscriptions this long before they expire (24h, 90m, 2d)",
                 aliases=("renew_before_hours",), field="renew_before_hours"),
             Key("max_backlog", "int", 100_000, "Refuse deliveries (503) above this many queued", minimum=1),
+            Key("connection_limit", "int", 1000,
+                "Open connections at most; at the limit the stalest idle or slow ones are closed",
+                minimum=10, maximum=100_000),
+            Key("channel_timeout", "int", 15, "Close a connection idle this many seconds", minimum=1,
+                maximum=3600),
+            Key("request_timeout", "int", 10,
+                "Drop a request whose headers and body have not all arrived this many seconds after its "
+                "first byte", minimum=1, maximum=3600),
+            Key("backlog", "int", 1024, "Listen queue of connections not yet accepted", minimum=1,
+                maximum=65_535),
         ),
     ),
     "alerts": (
