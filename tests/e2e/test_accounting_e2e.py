@@ -391,3 +391,38 @@ def test_posting_date_order_paid_or_run(tmp_path, monkeypatch, choice: str) -> N
             assert doc["postingDate"] and doc["postingDate"] != created.isoformat()
         else:
             assert doc["postingDate"] == (created if choice == "order" else paid).isoformat()
+
+
+def test_a_few_cents_go_to_the_rounding_account_untaxed_up_to_the_cap(tmp_path, monkeypatch) -> None:
+    """BC's REDUCED group at 5.1 % against the store's 5 %: 0.03 on 30.00. Within rounding_cap (0.05) one
+    untaxed line on 6630 closes it and the document is checked again; with a cap of 0.02 the order fails."""
+    for env in make_env(tmp_path, monkeypatch, woo_options={"reduced_rate": "5"}):
+        env.woo.add_product("BOOK-001", "A book", "15.00", tax_class="reduced-rate")
+        env.bc.add_item("BOOK-001", "A book", "15.00", 10)
+        env.bc.add_tax_group("REDUCED", "5.1", "Reduced rate")
+        env.write_config(extra=CODES)
+        first = env.woo.create_order(customer_id=jane(env), line_items=[{"sku": "BOOK-001", "quantity": 2}])
+        code, out, err = env.cli("sync-orders")
+        assert code == 0, out + err
+        doc = docs(env, first["number"])[0]
+        assert _money(doc["totalAmountIncludingTax"]) == _money(first["total"])
+        [rounding] = [ln for ln in doc["lines"] if ln["lineObjectNumber"] == "6630"]
+        assert _money(rounding["unitPrice"]) == Decimal("-0.03") and rounding["taxCode"] == "NONTAXABLE"
+        text = env.config_path.read_text().replace("[orders]\n", '[orders]\nrounding_cap = "0.02"\n')
+        env.config_path.write_text(text)
+        second = env.woo.create_order(customer_id=jane(env), line_items=[{"sku": "BOOK-001", "quantity": 2}])
+        code, out, err = env.cli("sync-orders")
+        assert code == 1 and "BOOK-001" in out + err
+        assert docs(env, second["number"]) == []
+
+
+def test_tax_codes_agree_in_a_vat_company_too(tmp_path, monkeypatch) -> None:
+    """Under VAT the table names VAT product posting groups (same line field, taxCode, §10.6)."""
+    for env in _reduced_env(tmp_path, monkeypatch):
+        env.bc.set_tax_mode("vat")
+        env.write_config(extra=CODES)
+        order = env.woo.create_order(customer_id=jane(env), shipping_lines=SHIP, line_items=[
+            {"sku": "BOOK-001", "quantity": 2}, {"sku": "MUG-001", "quantity": 1}])
+        code, out, err = env.cli("sync-orders")
+        assert code == 0, out + err
+        _exact(docs(env, order["number"])[0], order)
