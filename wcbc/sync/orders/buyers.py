@@ -5,6 +5,8 @@ sensitivity in comparisons"), so the lookup compares ``tolower(email)`` with the
 (``in (...)`` needs ``$schemaversion=2.1``, which the page query sends). The answers are grouped by the
 normalised key (the address lower-cased and trimmed): two or more customers under one key fail the order
 naming them (:func:`ambiguous`), unless the buyer is already linked (the link wins, before any lookup).
+UNDOCUMENTED: a function on the left of ``in`` (the contract documents ``tolower`` and, with schema 2.1,
+nested functions and ``in``, but shows no example of the two together); the sandbox accepts it.
 """
 
 from __future__ import annotations
