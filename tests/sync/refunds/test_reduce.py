@@ -123,3 +123,46 @@ def test_plan_reduces_marks_or_credits() -> None:
     done = {29: {"status": "done", "data": {"key": "1017-R29", "reduced": True}}}
     p1, p2 = plan_refunds(ORDER, [R29, R30], done, {}, [sales_order()], POLICY, OPTIONS, None, sales_order())
     assert p1.decision == "unchanged" and [k["id"] for k in p2.reduced] == [29, 30]
+
+
+class FakeBC:
+    """BC answering the fresh read with ``doc``; records the writes."""
+
+    def __init__(self, doc: dict) -> None:
+        self.doc, self.writes = doc, []
+
+    def get(self, path: str, params: dict | None = None) -> dict:
+        return dict(self.doc)
+
+    def patch(self, path: str, body: dict, etag: str) -> dict:
+        self.writes.append(("PATCH", path, etag))
+        return {}
+
+    def delete(self, path: str, etag: str) -> None:
+        self.writes.append(("DELETE", path, etag))
+
+    def post(self, path: str, body: dict, **kw: object) -> dict:
+        self.writes.append(("POST", path, body.get("description")))
+        return {}
+
+
+def test_apply_fails_the_refund_alone_when_bc_changed_or_the_total_differs(tmp_path) -> None:
+    from wcbc.core.state import State
+    from wcbc.sync.orders.report import Report
+    from wcbc.sync.refunds.apply import RefundApplier
+
+    [p] = plan_refunds(ORDER, [R29], {}, {}, [sales_order()], POLICY, OPTIONS, None, sales_order())
+    with State(tmp_path / "state.db") as state:
+        shipped = FakeBC(sales_order(shipped="2"))  # shipped in BC between the read and the write
+        applier = RefundApplier(bc=shipped, state=state, policy=POLICY, report=Report(), run_id=None,
+                                lookup=None, options=OPTIONS)
+        out = applier.refund(p)
+        assert out.result == "failed" and "cannot be reduced now" in str(out.message) and shipped.writes == []
+        off = FakeBC({**sales_order(), "totalAmountIncludingTax": "1.00"})
+        applier.bc = off
+        out = applier.refund(p)
+        assert out.result == "failed" and "totals 1.00" in str(out.message)
+        assert "nothing plugged" in str(out.message)
+        assert [w[0] for w in off.writes] == ["PATCH"]  # no marker: the next run checks again
+        assert off.writes[0][2] == 'W/"20000"'  # If-Match: the line's ETag
+        assert state.record_get("refund:17-29")["attempts"] == 2

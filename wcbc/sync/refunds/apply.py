@@ -156,10 +156,13 @@ class RefundApplier:
         result = "linked"
         if plan.key.upper() not in reduce.markers(doc):
             self.ledger.journal(plan.rid, "sent", {"reduce": doc.get("number"), "key": plan.key})
-            steps = reduce.plan_reduction(
-                plan.order, doc, plan.reduced, plan.key, self.options, self.policy.amount_account,
-                self.item_numbers,
-            )
+            try:
+                steps = reduce.plan_reduction(
+                    plan.order, doc, plan.reduced, plan.key, self.options, self.policy.amount_account,
+                    self.item_numbers,
+                )
+            except (reduce.NotReducible, ValueError, ArithmeticError) as exc:  # BC changed since the read
+                raise RecordError(f"sales order {doc.get('number')} cannot be reduced now: {exc}") from None
             base = f"salesOrders({order_id})/salesOrderLines"
             for step in steps:
                 line = step.line or {}

@@ -5,8 +5,9 @@ apply (:mod:`.apply`), or with ``--dry-run`` the plans printed (:class:`RefundPr
 point. A read that fails (the refunds, the order's BC document) fails that order only, as
 ``refund:<order>-read``, and the next run reads it again. Orders without refunds, booked refunds or a
 cancellation cost no call at all. What the step finds is appended to the order sync's report (results
-``credited``, ``linked``, ``withdrawn``, ``undone``, ``conflict``, ``failed``, ``on_hold``,
-``would_credit``, ``would_undo``), numbered ``<order> refund <id>`` or ``<order> cancellation``.
+``credited``, ``reduced``, ``linked``, ``withdrawn``, ``undone``, ``conflict``, ``failed``, ``on_hold``,
+``would_credit``, ``would_reduce``, ``would_undo``), numbered ``<order> refund <id>`` or
+``<order> cancellation``.
 """
 
 from __future__ import annotations
