@@ -33,6 +33,9 @@ def check_refunds(woo: Any, bc: Any, state: Any, config: Any, since: datetime, c
         )
         if not booked:
             continue  # a refund of an order never booked needs no credit memo
+        record = state.record_get(f"refund:{order['id']}-{refund['id']}")  # type: ignore[index]
+        if record is not None and (record.get("data") or {}).get("reduced"):
+            continue  # it reduced the open sales order (target sales_order): no credit memo
         try:
             key = credit_memo_number(order, refund["id"], config.orders.number_prefix or "")  # type: ignore[arg-type]
         except RecordError:

@@ -11,6 +11,7 @@ conflict. Every journal row carries the run id.
 
 from __future__ import annotations
 
+import json
 import logging
 from decimal import Decimal
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 from wcbc.core.errors import SYSTEMIC, RecordError, RemoteError, UnreachableError
 from wcbc.sync.common.apply import Ledger, Link
 from wcbc.sync.orders.report import Outcome, Report
+from wcbc.sync.refunds import reduce
 from wcbc.sync.refunds.cancel import CancelPlan
 from wcbc.sync.refunds.plan import RefundPlan, RefundPolicy, difference_table, total_difference
 
@@ -27,8 +29,10 @@ CENT = Decimal("0.005")
 
 class RefundApplier:
     def __init__(
-        self, *, bc: Any, state: Any, policy: RefundPolicy, report: Report, run_id: int | None, lookup: Any
+        self, *, bc: Any, state: Any, policy: RefundPolicy, report: Report, run_id: int | None, lookup: Any,
+        options: Any = None, item_numbers: dict[str, str] | None = None,
     ) -> None:
+        self.options, self.item_numbers = options, item_numbers or {}
         self.bc, self.state = bc, state
         self.policy = policy
         self.report = report
@@ -65,6 +69,8 @@ class RefundApplier:
                     document=plan.found.get("number"),
                     message=plan.message,
                 )
+            if plan.decision in ("reduce", "marked"):
+                return self._reduce(plan)
             return self._credit(plan)
         except SYSTEMIC:
             raise
@@ -136,6 +142,82 @@ class RefundApplier:
             detail={"credit_memo": number, "amount": str(plan.amount)},
         )
         return Outcome(int(plan.order["id"]), plan.number, result, document=number)
+
+    def _reduce(self, plan: RefundPlan) -> Outcome:
+        """Reduce the open sales order: read it fresh, its marker looked up first (done once, even after a
+        lost state DB), the line changes made (If-Match), its total checked against the store's order total
+        less the reduced refunds to the cent (no plug: the refund fails with what differs), the marker
+        comment line added, then link, record and journal committed together."""
+        assert plan.sales_order is not None
+        order_id = str(plan.sales_order["id"])
+        doc = self.reader_sales_order(order_id)
+        changes: list[dict] = []
+        touched: set[str] = set()
+        result = "linked"
+        if plan.key.upper() not in reduce.markers(doc):
+            self.ledger.journal(plan.rid, "sent", {"reduce": doc.get("number"), "key": plan.key})
+            try:
+                steps = reduce.plan_reduction(
+                    plan.order, doc, plan.reduced, plan.key, self.options, self.policy.amount_account,
+                    self.item_numbers,
+                )
+            except (reduce.NotReducible, ValueError, ArithmeticError) as exc:  # BC changed since the read
+                raise RecordError(f"sales order {doc.get('number')} cannot be reduced now: {exc}") from None
+            base = f"salesOrders({order_id})/salesOrderLines"
+            for step in steps:
+                line = step.line or {}
+                if step.action == "patch":
+                    self.bc.patch(f"{base}({line['id']})", step.body, line.get("@odata.etag") or "*")
+                elif step.action == "delete":
+                    self.bc.delete(f"{base}({line['id']})", line.get("@odata.etag") or "*")
+                else:
+                    self.bc.post(base, step.body)
+                changes.append(step.preview())
+                if line.get("lineType") == "Item" and line.get("itemId"):
+                    touched.add(str(line["itemId"]).lower())
+            doc = self.reader_sales_order(order_id)
+            want = reduce.expected_total(plan.order, plan.reduced)
+            difference = total_difference(want, doc)
+            if difference is None or abs(difference) >= CENT:
+                raise RecordError(
+                    f"sales order {doc.get('number')} totals {doc.get('totalAmountIncludingTax')} after the "
+                    f"reduction, the store's order total less its refunds is {want} (nothing plugged; "
+                    f"changes made: {changes})"
+                )
+            self.bc.post(base, {"lineType": "Comment", "description": reduce.marker_text(plan.key)})
+            result = "reduced"
+        number = str(doc.get("number"))
+        data = {
+            "key": plan.key,
+            "reduced": True,
+            "sales_order": number,
+            "id": order_id,
+            "amount": str(plan.amount),
+            "changes": changes,
+            "restocked": {str(k): str(v) for k, v in plan.restocked.items()},
+        }
+        link = Link("refund", f"{plan.order['id']}-{plan.refund_id}", order_id, number, data)
+        with self.state.batch():
+            self.ledger.done(
+                plan.rid, "refund", plan.key, links=(link,), data=data,
+                detail={"sales_order": number, "amount": str(plan.amount), "changes": len(changes)},
+            )
+            for item_id in sorted(touched):
+                self._stock_moved(item_id, plan.key)
+        return Outcome(int(plan.order["id"]), plan.number, result, document=number)
+
+    def _stock_moved(self, item_id: str, key: str) -> None:
+        """What the reduced order held back is free again: the item is queued for sync-items the way a BC
+        notification queues it (``/items(<id>)`` in the inbox), since a sales order line change fires no
+        item notification and writes no item ledger entry."""
+        resource = f"/items({item_id})"
+        body = json.dumps({"resource": resource, "changeType": "updated", "reason": f"refund {key}"})
+        self.state.inbox_add("business_central", "updated", resource, body.encode("utf-8"))
+
+    def reader_sales_order(self, bc_id: str) -> dict:
+        doc = self.bc.get(f"salesOrders({bc_id})", {"$expand": "salesOrderLines"})
+        doc["@entity"] = "salesOrders"
+        return doc
 
     def _refuse(self, plan: RefundPlan, doc: dict, body: dict | None) -> Outcome:
         table = difference_table(body, doc, plan.amount)

@@ -7,6 +7,8 @@ Per refund of a booked order (:func:`plan_refunds`), keyed ``refund:<order id>-<
   left it): linked, posted when the policy posts and it is still a draft, its total checked;
 * ``credit``: the credit memo to create (deep insert), then ``post`` when the policy posts;
 * ``rejected``: it cannot be mapped (an account missing, no BC document for the order...);
+* ``reduce``: with ``orders.target = "sales_order"``, the open sales order's lines reduced instead
+  (:mod:`.reduce`); ``marked``: BC's order already carries the refund's marker (linked, nothing written);
 * ``withdrawn``: a booked refund that the store no longer has: its draft credit memo is deleted
   (If-Match); a posted one is a ``conflict`` for a person.
 
@@ -24,9 +26,11 @@ from wcbc.core.errors import RecordError
 from wcbc.sync.common.plan import Write
 from wcbc.sync.mapping.money import MoneyError, parse_money
 from wcbc.sync.mapping.orders import MappingOptions
-from wcbc.sync.refunds import memo
+from wcbc.sync.refunds import memo, reduce
 
-REFUND_DECISIONS = ("unchanged", "held", "linked", "credit", "rejected", "withdrawn", "conflict", "gone")
+REFUND_DECISIONS = (
+    "unchanged", "held", "linked", "credit", "reduce", "marked", "rejected", "withdrawn", "conflict", "gone"
+)
 ON_CANCEL = ("undo", "report")
 
 
@@ -39,6 +43,7 @@ class RefundPolicy:
     on_cancel: str = "undo"
     max_attempts: int = 3
     replay: bool = False
+    target: str = ""
 
     @classmethod
     def from_config(cls, config: Any, *, replay: bool = False) -> RefundPolicy:
@@ -52,6 +57,7 @@ class RefundPolicy:
             on_cancel=getattr(cfg, "on_cancel", "undo"),
             max_attempts=int(cfg.max_attempts),
             replay=replay,
+            target=str(cfg.target),
         )
 
 
@@ -66,6 +72,9 @@ class RefundPlan:
     found: dict[str, Any] | None = None  # the credit memo BC holds under the key
     restocked: dict[int, Decimal] = field(default_factory=dict)
     writes: list[Write] = field(default_factory=list)
+    sales_order: dict[str, Any] | None = None  # the open BC sales order a reduction changes (with lines)
+    reduced: list[dict[str, Any]] = field(default_factory=list)  # refunds reduced so far, this one last
+    changes: list[reduce.LineChange] = field(default_factory=list)  # the planned line changes
 
     def __post_init__(self) -> None:
         if self.decision not in REFUND_DECISIONS:
@@ -118,11 +127,13 @@ def plan_refunds(
     policy: RefundPolicy,
     options: MappingOptions,
     item_numbers: Mapping[str, str] | None = None,
+    sales_order: dict[str, Any] | None = None,
 ) -> list[RefundPlan]:
     """One plan per refund of ``order`` and per booked refund the store no longer has.
 
     ``records``: refund id -> its state record; ``memos``: credit memos by externalDocumentNumber (upper);
-    ``order_docs``: the order's BC documents (found by its externalDocumentNumber, ``@entity`` set).
+    ``order_docs``: the order's BC documents (found by its externalDocumentNumber, ``@entity`` set);
+    ``sales_order``: the order's open BC sales order read with its lines (target ``sales_order`` only).
     """
     plans: list[RefundPlan] = []
     in_store = {int(r["id"]) for r in refunds}
@@ -134,9 +145,11 @@ def plan_refunds(
                 booked[int(line)] = booked.get(int(line), Decimal(0)) + Decimal(str(qty))
     restock = memo.allocate_restock(order, new, booked)
     ordered = sorted(refunds, key=lambda r: int(r["id"]))
+    reducer = _Reducer(order, sales_order, records, memos, policy, options, item_numbers or {})
     for index, refund in enumerate(ordered):
         rid = int(refund["id"])
         if (records.get(rid) or {}).get("status") == "done":
+            reducer.booked(refund, index)
             plans.append(
                 RefundPlan(
                     order, rid, "unchanged", key=str((records[rid].get("data") or {}).get("key") or "")
@@ -145,6 +158,10 @@ def plan_refunds(
             continue
         if (records.get(rid) or {}).get("status") == "on_hold" and not policy.replay:
             plans.append(RefundPlan(order, rid, "held", message="on hold: run `wcbc replay` once fixed"))
+            continue
+        reduction = reducer.plan(refund, index, restock.get(rid, {}))
+        if reduction is not None:
+            plans.append(reduction)
             continue
         plans.append(
             _plan_one(
@@ -155,6 +172,69 @@ def plan_refunds(
         if rid not in in_store and rec.get("status") == "done":
             plans.append(_withdrawn(order, rid, rec, memos))
     return plans
+
+
+class _Reducer:
+    """Which refunds reduce the open sales order (target ``sales_order``), in refund id order: those whose
+    marker BC holds or whose record says so, then each new one that fits above what is shipped/invoiced."""
+
+    def __init__(
+        self,
+        order: dict[str, Any],
+        sales_order: dict[str, Any] | None,
+        records: Mapping[int, dict[str, Any]],
+        memos: Mapping[str, dict[str, Any]],
+        policy: RefundPolicy,
+        options: MappingOptions,
+        item_numbers: Mapping[str, str],
+    ) -> None:
+        self.order, self.doc, self.records, self.memos = order, sales_order, records, memos
+        self.policy, self.options, self.item_numbers = policy, options, item_numbers
+        self.active = policy.target == "sales_order" and sales_order is not None
+        self.marks = reduce.markers(sales_order) if sales_order else set()
+        self.reduced: list[dict[str, Any]] = []
+
+    def _expanded(self, refund: dict[str, Any], index: int) -> dict[str, Any] | None:
+        try:
+            key = memo.credit_memo_number(self.order, int(refund["id"]), self.policy.number_prefix)
+        except RecordError:
+            return None
+        return {**memo.lines_of(refund, self.order, index), "_key": key}
+
+    def booked(self, refund: dict[str, Any], index: int) -> None:
+        data = (self.records[int(refund["id"])].get("data") or {})
+        if self.active and data.get("reduced"):
+            expanded = self._expanded(refund, index)
+            if expanded is not None:
+                self.reduced.append(expanded)
+
+    def plan(self, refund: dict[str, Any], index: int, restocked: dict[int, Decimal]) -> RefundPlan | None:
+        """The reduction plan, or None: a credit memo as for the invoice targets."""
+        if not self.active:
+            return None
+        expanded = self._expanded(refund, index)
+        if expanded is None or expanded["_key"].upper() in self.memos:
+            return None
+        rid, key = int(refund["id"]), expanded["_key"]
+        try:
+            amount = memo.money(refund.get("amount"), "refund amount")
+            if key.upper() in self.marks:
+                self.reduced.append(expanded)
+                return RefundPlan(self.order, rid, "marked", key=key, amount=amount, restocked=restocked,
+                                  sales_order=self.doc, reduced=list(self.reduced),
+                                  message="found in BC (the order's marker), linked")
+            assert self.doc is not None
+            changes = reduce.plan_reduction(self.order, self.doc, [*self.reduced, expanded], key,
+                                            self.options, self.policy.amount_account, self.item_numbers)
+        except reduce.NotReducible:
+            return None
+        except (RecordError, MoneyError, ArithmeticError, ValueError) as exc:
+            return RefundPlan(self.order, rid, "rejected", key=key, message=f"refund {rid}: {exc}")
+        self.reduced.append(expanded)
+        plan = RefundPlan(self.order, rid, "reduce", key=key, amount=amount, restocked=restocked,
+                          sales_order=self.doc, reduced=list(self.reduced), changes=changes)
+        plan.writes.append(Write(plan.rid, "reduce_order", "bc", key, note=str(self.doc.get("number"))))
+        return plan
 
 
 def _plan_one(

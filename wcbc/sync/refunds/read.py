@@ -104,3 +104,19 @@ class RefundReader:
             found = self.bc.get(f"salesOrders({found['id']})", {"$expand": "salesOrderLines"})
             found["@entity"] = "salesOrders"
         return found
+
+    def open_sales_order(
+        self, order: dict[str, Any], refunds: list[dict[str, Any]], booked: dict[int, dict[str, Any]],
+        order_docs: list[dict[str, Any]],
+    ) -> dict[str, Any] | None:
+        """The order's BC sales order read fresh with its lines, when a refund not yet booked may reduce it
+        (target ``sales_order``); None otherwise (no call)."""
+        if not any((booked.get(int(r["id"])) or {}).get("status") != "done" for r in refunds):
+            return None
+        doc = next((d for d in order_docs if d.get("@entity") == "salesOrders"), None)
+        return self.sales_order(str(doc["id"])) if doc is not None else None
+
+    def sales_order(self, bc_id: str) -> dict[str, Any]:
+        doc = self.bc.get(f"salesOrders({bc_id})", {"$expand": "salesOrderLines"})
+        doc["@entity"] = "salesOrders"
+        return doc

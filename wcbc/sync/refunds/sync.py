@@ -5,8 +5,9 @@ apply (:mod:`.apply`), or with ``--dry-run`` the plans printed (:class:`RefundPr
 point. A read that fails (the refunds, the order's BC document) fails that order only, as
 ``refund:<order>-read``, and the next run reads it again. Orders without refunds, booked refunds or a
 cancellation cost no call at all. What the step finds is appended to the order sync's report (results
-``credited``, ``linked``, ``withdrawn``, ``undone``, ``conflict``, ``failed``, ``on_hold``,
-``would_credit``, ``would_undo``), numbered ``<order> refund <id>`` or ``<order> cancellation``.
+``credited``, ``reduced``, ``linked``, ``withdrawn``, ``undone``, ``conflict``, ``failed``, ``on_hold``,
+``would_credit``, ``would_reduce``, ``would_undo``), numbered ``<order> refund <id>`` or
+``<order> cancellation``.
 """
 
 from __future__ import annotations
@@ -31,6 +32,21 @@ class RefundPreview:
     def refund(self, plan: planner.RefundPlan) -> Outcome | None:
         if plan.decision == "unchanged":
             return None
+        if plan.decision == "reduce":
+            self.report.preview.append(
+                {
+                    "order": plan.order.get("number"),
+                    "refund": plan.refund_id,
+                    "entity": "salesOrderLines",
+                    "sales_order": (plan.sales_order or {}).get("number"),
+                    "key": plan.key,
+                    "line_changes": [c.preview() for c in plan.changes],
+                    "refund_amount": str(plan.amount),
+                }
+            )
+            return Outcome(
+                int(plan.order["id"]), plan.number, "would_reduce", message=f"{len(plan.changes)} changes"
+            )
         create = plan.write("create_credit_memo")
         if create is not None:
             self.report.preview.append(
@@ -85,7 +101,14 @@ class RefundStep:
             RefundPreview(report)
             if dry_run
             else RefundApplier(
-                bc=bc, state=state, policy=self.policy, report=report, run_id=run_id, lookup=self._lookup
+                bc=bc,
+                state=state,
+                policy=self.policy,
+                report=report,
+                run_id=run_id,
+                lookup=self._lookup,
+                options=options,
+                item_numbers=item_numbers,
             )
         )
 
@@ -148,15 +171,22 @@ class RefundStep:
         memos: dict[str, dict[str, Any]],
         order_docs: list[dict[str, Any]],
     ) -> None:
+        refunds = self.reader.refunds(order)
+        sales_order = (
+            self.reader.open_sales_order(order, refunds, booked, order_docs)
+            if self.policy.target == "sales_order"
+            else None
+        )
         plans = planner.plan_refunds(
             order,
-            self.reader.refunds(order),
+            refunds,
             booked,
             memos,
             order_docs,
             self.policy,
             self.options,
             self.item_numbers,
+            sales_order,
         )
         for p in plans:
             self._add(self.sink.refund(p))
