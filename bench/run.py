@@ -1,4 +1,4 @@
-"""Run the wcbc benchmark: ``python -m bench.run [--scenario orders|items|serve|fulfilment|all] ...``.
+"""Run the wcbc benchmark: ``python -m bench.run [--scenario orders|items|serve|refunds|fulfilment|all] ...``.
 
 Each scenario runs in its own child process (so that peak RSS and CPU belong to that scenario), drives
 the sandbox in-process with realistic latency and Business Central's real limits, and reports figures
@@ -21,7 +21,7 @@ from typing import Any
 
 from bench.scenarios.common import Options
 
-SCENARIOS = ("orders", "items", "serve", "fulfilment")
+SCENARIOS = ("orders", "items", "serve", "refunds", "fulfilment")
 DEFAULT_OUT = Path("bench/results/latest.json")
 
 
@@ -66,6 +66,8 @@ def run_scenario(name: str, opts: Options) -> dict[str, Any]:
         from bench.scenarios import orders as module
     elif name == "items":
         from bench.scenarios import items as module  # type: ignore[no-redef]
+    elif name == "refunds":
+        from bench.scenarios import refunds as module  # type: ignore[no-redef]
     elif name == "fulfilment":
         from bench.scenarios import fulfilment as module  # type: ignore[no-redef]
     else:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from bench import run as bench_run
-from bench.scenarios import items, orders, serve
+from bench.scenarios import items, orders, refunds, serve
 from bench.scenarios.common import Options
 
 FIGURE_KEYS = {"value", "bound", "ratio", "better", "unit", "met", "note"}
@@ -67,6 +67,19 @@ def test_orders_every_target_books_every_order_with_sane_calls(monkeypatch: pyte
         assert notes == (20 if case["add_note"] else 0)
     assert cases["posted_invoice"]["calls"]["business_central"]["by_route_server"][
         "POST salesInvoices(id)/Microsoft.NAV.post"] == 20
+
+
+def test_refunds_one_credit_memo_per_refund_beside_the_fewest(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WCBC_MASTER_KEY", raising=False)
+    result = refunds.run(toy())
+    assert result["scenario"] == "refunds"
+    for case in result["cases"]:
+        check_figures(case)
+        assert case["outcomes"].get("credited") == case["records"] == 20, case.get("failures_sample")
+        bc = case["calls"]["business_central"]
+        assert bc["server"] == bc["client"] and bc["server"] >= bc["fewest"] > 0
+        assert bc["by_route_server"]["POST salesCreditMemos"] == 20  # one deep insert per refund
+        assert bc["server"] <= bc["fewest"] + 10 + (20 if case["target"] == "posted_invoice" else 0), bc
 
 
 def test_items_reconcile_writes_exactly_the_changes_then_notifications() -> None:

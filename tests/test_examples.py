@@ -559,3 +559,55 @@ def test_metrics_file_is_a_global_option() -> None:
     assert len(paths) == 1 and next(iter(paths)).startswith("/")  # type: ignore[union-attr]
     ctx = root.make_context("wcbc", [METRICS_OPTION, "/tmp/x.prom", "status"])
     assert str(ctx.params["metrics_file"]) == "/tmp/x.prom"
+
+
+# --------------------------------------------------------------------------- the buffering proxy (issue 14)
+
+README = ROOT / "README.md"
+
+
+def test_nginx_buffers_every_forwarded_request_and_says_it_is_required() -> None:
+    text = NGINX.read_text()
+    assert "REQUIRED" in text and "BUFFERING" in text
+    config = parse_nginx(text)
+    server = next(s for words, s in config if words == ["server"]
+                  and any("443" in d[0] for d in _directives(s, "listen")))
+    assert _directives(server, "proxy_request_buffering") == [["on"]]
+    # no location turns it off again
+    assert [w for w, _ in _walk(config) if w[:2] == ["proxy_request_buffering", "off"]] == []
+
+
+def test_caddy_buffers_every_webhook_body_and_says_it_is_required() -> None:
+    text = CADDY.read_text()
+    assert "REQUIRED" in text and "BUFFERING" in text
+    config = parse_caddy(text)
+    site = next(sub for words, sub in config if sub is not None and words)
+    limits = {WOO_PATH: WOO_MAX_BODY, BC_PATH: BC_MIN_MAX_BODY}
+    matchers = {w[0]: {x[0]: x[1:] for x, _ in sub} for w, sub in site if w and w[0].startswith("@")}
+    checked = set()
+    for words, sub in site:
+        if words and words[0] == "handle" and len(words) > 1:
+            (path,) = matchers[words[1]]["path"]
+            if path not in limits:
+                continue
+            proxy = next(s for w, s in sub if w and w[0] == "reverse_proxy")
+            assert proxy is not None, f"{path}: reverse_proxy needs request_buffers"
+            buffers = [w for w, _ in proxy if w and w[0] == "request_buffers"]
+            assert len(buffers) == 1 and _caddy_size(buffers[0][1]) >= limits[path], path
+            checked.add(path)
+    assert checked == WEBHOOK_PATHS
+
+
+def test_serve_unit_fits_the_connection_limit_and_names_the_proxy() -> None:
+    unit = parse_unit(SYSTEMD / "wcbc-serve.service")
+    assert int(_one(unit["Service"], "LimitNOFILE")) >= ServeConfig().connection_limit + 64
+    assert "REQUIRED" in (SYSTEMD / "wcbc-serve.service").read_text()
+
+
+def test_readme_says_the_buffering_proxy_is_required() -> None:
+    text = README.read_text()
+    section = text.split("\n## Webhooks, serve and subscriptions\n", 1)[1].split("\n## ", 1)[0]
+    assert "buffering reverse proxy" in section and "REQUIRED" in section
+    assert "proxy_request_buffering on" in section and "request_buffers" in section
+    for key in ("connection_limit", "channel_timeout", "request_timeout", "backlog"):
+        assert f"`{key}`" in section, key

@@ -17,4 +17,5 @@ def test_demo_passes_every_check(tmp_path, monkeypatch) -> None:
     assert code == 0, text
     assert "checks passed" in text
     assert "✘" not in text
+    assert "→ credit memo" in text  # a refund became a credit memo
     assert (tmp_path / "demo" / "state.db").exists()

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from wcbc.core.config import ServeConfig
 from wcbc.core.lock import run_lock
 from wcbc.core.state import State
 from wcbc.webhooks.service import Service, service_from_context
@@ -97,7 +98,7 @@ def test_worker_skips_a_round_while_cron_holds_the_lock(tmp_path: Path, fake_syn
 
 
 def test_service_from_context_takes_serve_settings(tmp_path: Path) -> None:
-    serve = SimpleNamespace(host="127.0.0.1", port=8787, workers=3, max_body=2048, max_backlog=10)
+    serve = ServeConfig(host="127.0.0.1", port=8787, workers=3, max_body=2048, max_backlog=10)
     vault = SimpleNamespace(get=lambda name: f"value-of-{name}")
     ctx = SimpleNamespace(config=SimpleNamespace(serve=serve, state=SimpleNamespace(path=tmp_path / "s.db")),
                           vault=vault, redactor=None)
@@ -109,3 +110,51 @@ def test_service_from_context_takes_serve_settings(tmp_path: Path) -> None:
                                       "bc_client_state": "value-of-bc_client_state"}
     assert service.processor is not None
     assert service_from_context(ctx).port == 8787
+
+
+def test_serve_tells_copies_it_is_alive_at_most_every_ten_minutes(tmp_path: Path,
+                                                                   caplog: pytest.LogCaptureFixture) -> None:
+    from wcbc.core.errors import StateError
+    from wcbc.webhooks.service import HEARTBEAT_S
+
+    beats: list[int] = []
+    state = SimpleNamespace(heartbeat=lambda: beats.append(1))
+    service = Service(state_factory=lambda: State(tmp_path / "s.db"), secret_provider=dict, processor=None)
+    service._run_rounds(state)  # type: ignore[arg-type]
+    service._run_rounds(state)  # type: ignore[arg-type]
+    assert beats == [1]
+    assert service._last_heartbeat is not None
+    service._last_heartbeat -= HEARTBEAT_S + 1
+    service._run_rounds(state)  # type: ignore[arg-type]
+    assert beats == [1, 1]
+
+    def full() -> None:
+        raise StateError("state file s.db: the disk is full")
+
+    service._last_heartbeat = None
+    service._run_rounds(SimpleNamespace(heartbeat=full))  # type: ignore[arg-type]
+    assert "cannot record this host's activity" in caplog.text and "disk is full" in caplog.text
+
+
+def test_serve_opens_the_state_like_every_command_take_over_included(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.core.test_config import MINIMAL, write
+    from wcbc.core.config import load_config
+    from wcbc.core.errors import StateError
+    from wcbc.core.state import HOST_ID_ENV
+
+    config = load_config(write(tmp_path, MINIMAL + f'\n[state]\npath = "{tmp_path / "s.db"}"\n'))
+    monkeypatch.setenv(HOST_ID_ENV, "host-b")
+    State(tmp_path / "s.db").close()  # host-b used it just now
+    monkeypatch.setenv(HOST_ID_ENV, "host-a")
+    ctx = SimpleNamespace(config=config, vault=SimpleNamespace(get=lambda name: None), redactor=None,
+                          take_over=False)
+    with pytest.raises(StateError, match="in use elsewhere"):
+        service_from_context(ctx).state_factory()
+    ctx.take_over = True
+    state = service_from_context(ctx).state_factory()
+    try:
+        assert {h["host_id"] for h in state.instance()["hosts"]} == {"host-a"}
+    finally:
+        state.close()

@@ -11,7 +11,9 @@ webhooks), :mod:`~wcbc.cli.ops` (doctor, status, audit, failures, demo, sandbox)
 from __future__ import annotations
 
 import logging
+import sqlite3
 import sys
+import traceback
 from pathlib import Path
 from typing import Annotated
 
@@ -21,7 +23,7 @@ from rich.markup import escape
 from wcbc import __version__
 from wcbc.cli import fulfilment, setup, sync, webhooks
 from wcbc.cli import ops as ops_commands
-from wcbc.cli.common import OPTS
+from wcbc.cli.common import OPTS, redact
 from wcbc.cli.output import err, out
 from wcbc.core.errors import ExitCode, LockHeld, WcbcError
 
@@ -66,6 +68,13 @@ def _root(
             help="After each run, merge its metrics into this Prometheus textfile-collector file.",
         ),
     ] = None,
+    take_over: Annotated[
+        bool,
+        typer.Option(
+            "--take-over",
+            help="Make this host the state file's only user (after stopping a copy running elsewhere).",
+        ),
+    ] = False,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
     ] = False,
@@ -74,7 +83,8 @@ def _root(
         raise typer.BadParameter("--log-format must be text or json")
     OPTS.config, OPTS.debug, OPTS.quiet, OPTS.json = config, debug, quiet, json_out
     OPTS.allow_http, OPTS.log_format = allow_http, log_format
-    OPTS.metrics_file = metrics_file
+    OPTS.metrics_file, OPTS.take_over = metrics_file, take_over
+    OPTS.redactor, OPTS.state_path = None, None
     from wcbc.core.logs import setup_logging
 
     setup_logging("debug" if debug else "info", log_format, quiet=quiet)
@@ -94,15 +104,23 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except LockHeld as exc:  # another run of the command is busy: not a failure
         if not OPTS.quiet:
-            err.print(f"[yellow]{escape(str(exc))}[/yellow]")
+            err.print(f"[yellow]{escape(redact(str(exc)))}[/yellow]")
         sys.exit(exc.exit_code)
     except WcbcError as exc:
         if OPTS.debug:
-            err.print_exception(show_locals=False)
-        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
+            err.print(redact(traceback.format_exc()), highlight=False, markup=False)
+        err.print(f"[red]error:[/red] {escape(redact(str(exc)))}", highlight=False)
         if exc.hint:
-            err.print(f"[dim]hint:[/dim] {escape(exc.hint)}", highlight=False)
+            err.print(f"[dim]hint:[/dim] {escape(redact(exc.hint))}", highlight=False)
         sys.exit(exc.exit_code)
+    except sqlite3.Error as exc:  # the state DB failed by a path that did not wrap it in StateError
+        where = f"state file {OPTS.state_path}" if OPTS.state_path else "the state file"
+        first_line = (str(exc).splitlines() or [""])[0][:200]
+        err.print(f"[red]error:[/red] {escape(redact(f'{where}: {type(exc).__name__}: {first_line}'))}",
+                  highlight=False)
+        err.print("[dim]hint:[/dim] is the disk full, or the file or its directory read-only? "
+                  "(df -h; ls -l)", highlight=False)
+        sys.exit(ExitCode.CONFIG)
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(ExitCode.INTERRUPTED)

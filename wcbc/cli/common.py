@@ -3,7 +3,7 @@ library types."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,9 +26,35 @@ class Options:
     allow_http: bool = False
     log_format: str = "text"
     metrics_file: Path | None = None
+    take_over: bool = False
+    # set once the command's context is open: its redactor (knowing the vault's secrets) and state file
+    redactor: Callable[[str], str] | None = None
+    state_path: Path | None = None
 
 
 OPTS = Options()
+
+
+def redact(text: str) -> str:
+    """``text`` as it may be printed: every known secret and credential-looking form masked. Before a
+    command has opened its context, the redactor knows no secret values but still masks Authorization
+    headers, Basic/Bearer credentials, WooCommerce keys and credential fields."""
+    if OPTS.redactor is None:
+        from wcbc.core.redact import Redactor
+
+        OPTS.redactor = Redactor()
+    return OPTS.redactor(text)
+
+
+def redact_data(data: Any) -> Any:
+    """A copy of ``data`` (dicts, lists, tuples) with every string passed through :func:`redact`."""
+    if isinstance(data, str):
+        return redact(data)
+    if isinstance(data, dict):
+        return {redact_data(k) if isinstance(k, str) else k: redact_data(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [redact_data(v) for v in data]
+    return data
 
 
 def context():  # noqa: ANN201 - imported lazily so `wcbc --help` stays fast
@@ -36,10 +62,13 @@ def context():  # noqa: ANN201 - imported lazily so `wcbc --help` stays fast
     from wcbc.ops.context import open_context
 
     ctx = open_context(OPTS.config, allow_http=OPTS.allow_http)
+    ctx.take_over = OPTS.take_over  # before anything opens the state
+    OPTS.state_path = ctx.config.state.path
     try:
         from wcbc.core.logs import set_redactor
 
         set_redactor(ctx.redactor)
+        OPTS.redactor = ctx.redactor
     except (ImportError, WcbcError):
         pass
     return ctx

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from wcbc.cli.common import OPTS, context
+from wcbc.cli.common import OPTS, context, redact_data
 from wcbc.cli.output import audit_table, doctor_table, failures_table, out, print_json
 from wcbc.core.errors import UsageError
 
@@ -17,9 +17,9 @@ def doctor() -> None:
     """Check config, vault and state, then ping WooCommerce and Business Central for real."""
     from wcbc.ops.doctor import exit_code, run_checks
 
-    checks = run_checks(OPTS.config, allow_http=OPTS.allow_http)
+    checks = run_checks(OPTS.config, allow_http=OPTS.allow_http, take_over=OPTS.take_over)
     if OPTS.json:
-        print_json([c.__dict__ for c in checks])
+        print_json([{**c.__dict__, "result": c.result} for c in checks])
     else:
         doctor_table(checks)
     code = exit_code(checks)
@@ -31,7 +31,7 @@ def status() -> None:
     """Backlog, failures, held records, conflicts, last runs, bookmarks, subscription expiry."""
     from wcbc.ops.status import collect, render
 
-    data = collect(context())
+    data = redact_data(collect(context()))
     if OPTS.json:
         print_json(data)
         return

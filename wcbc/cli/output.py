@@ -1,5 +1,6 @@
 """What the commands print: summaries (a table, JSON with ``--json``, nothing with ``--quiet``), outcome
-lines and the tables of doctor, audit and failures."""
+lines and the tables of doctor, audit and failures. Everything printed here goes through
+:func:`wcbc.cli.common.redact` first (cells before a table folds them, each string of JSON)."""
 
 from __future__ import annotations
 
@@ -10,20 +11,27 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from wcbc.cli.common import OPTS
+from wcbc.cli.common import OPTS, redact, redact_data
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
 
 def print_json(data: Any) -> None:
-    print(json.dumps(data, indent=2, default=str))
+    """``data`` as JSON, each string redacted on its own (redacting the JSON text could break it)."""
+    plain = json.loads(json.dumps(data, default=str))
+    print(json.dumps(redact_data(plain), indent=2))
+
+
+def cell(value: Any) -> str:
+    """A table cell: redacted, then escaped for rich markup."""
+    return escape(redact(str(value)))
 
 
 def emit(title: str, rows: list[tuple[str, Any]], data: dict | None = None) -> None:
     """Print a two-column summary table (or JSON with --json; nothing with --quiet)."""
     if OPTS.json:
-        print(json.dumps(data if data is not None else dict(rows), default=str, indent=2))
+        print_json(data if data is not None else dict(rows))
         return
     if OPTS.quiet:
         return
@@ -31,7 +39,7 @@ def emit(title: str, rows: list[tuple[str, Any]], data: dict | None = None) -> N
     table.add_column("what")
     table.add_column("value")
     for key, value in rows:
-        table.add_row(escape(str(key)), escape(str(value)))
+        table.add_row(cell(key), cell(value))
     out.print(table)
 
 
@@ -51,7 +59,7 @@ def print_order_outcomes(report: Any) -> None:
     if OPTS.json or OPTS.quiet:
         for o in report.outcomes:
             if o.result in ("failed", "on_hold") and not OPTS.json:
-                err.print(f"order {o.number}: {o.result}: {o.message}", highlight=False, markup=False)
+                err.print(redact(f"order {o.number}: {o.result}: {o.message}"), highlight=False, markup=False)
         return
     for o in report.outcomes:
         if o.result in ("unchanged",):
@@ -65,7 +73,8 @@ def print_order_outcomes(report: Any) -> None:
         }.get(o.result, "white")
         doc = f" -> {o.document}" if o.document else ""
         msg = f" ({o.message})" if o.message else ""
-        out.print(f"[{colour}]{o.result:>9}[/{colour}] order {o.number}{escape(doc + msg)}", highlight=False)
+        out.print(f"[{colour}]{o.result:>9}[/{colour}] order {cell(o.number)}{cell(doc + msg)}",
+                  highlight=False)
 
 
 def print_item_outcomes(report: Any) -> None:
@@ -74,15 +83,19 @@ def print_item_outcomes(report: Any) -> None:
         for o in report.outcomes:
             if o.result not in ("unchanged",):
                 out.print(
-                    f"{o.result:>12} {o.number} {getattr(o, 'message', '') or ''}",
+                    redact(f"{o.result:>12} {o.number} {getattr(o, 'message', '') or ''}"),
                     highlight=False,
                     markup=False,
                 )
     for o in report.outcomes:
         if o.result in ("failed", "on_hold") and (OPTS.quiet or OPTS.json):
             err.print(
-                f"item {o.number}: {o.result}: {getattr(o, 'message', '')}", highlight=False, markup=False
+                redact(f"item {o.number}: {o.result}: {getattr(o, 'message', '')}"), highlight=False,
+                markup=False,
             )
+
+
+RESULTS = {"pass": "[green]pass[/green]", "warn": "[yellow]warn[/yellow]", "FAIL": "[red]FAIL[/red]"}
 
 
 def doctor_table(checks: list[Any]) -> None:
@@ -90,7 +103,7 @@ def doctor_table(checks: list[Any]) -> None:
     for col in ("check", "result", "detail", "hint"):
         table.add_column(col, overflow="fold")
     for c in checks:
-        table.add_row(c.name, "[green]pass[/green]" if c.ok else "[red]FAIL[/red]", c.detail, c.hint or "")
+        table.add_row(cell(c.name), RESULTS[c.result], cell(c.detail), cell(c.hint or ""))
     (out if all(c.ok for c in checks) else err).print(table)
 
 
@@ -99,7 +112,7 @@ def audit_table(rid: str, rows: list[dict], current: dict | None) -> None:
     for col in ("time", "step", "detail"):
         table.add_column(col, overflow="fold")
     for row in rows:
-        table.add_row(str(row["ts"]), str(row["step"]), escape(str(row.get("detail") or "")[:2000]))
+        table.add_row(cell(row["ts"]), cell(row["step"]), cell(redact(str(row.get("detail") or ""))[:2000]))
     out.print(table)
 
 
@@ -109,11 +122,11 @@ def failures_table(rows: list[dict]) -> None:
         table.add_column(col, overflow="fold")
     for r in rows:
         table.add_row(
-            r["id"],
-            r["status"],
-            str(r.get("attempts")),
-            str(r.get("updated_at")),
-            escape(str(r.get("last_error") or "")),
+            cell(r["id"]),
+            cell(r["status"]),
+            cell(r.get("attempts")),
+            cell(r.get("updated_at")),
+            cell(r.get("last_error") or ""),
         )
     if not OPTS.quiet or rows:
         out.print(table)

@@ -3,11 +3,19 @@ under :func:`wcbc.ops.runs.command_run`; a dry run prints what would be written.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from wcbc.cli.common import OPTS, exit_failed_if, opened_context, parse_since, show_progress
+from wcbc.cli.common import (
+    OPTS,
+    exit_failed_if,
+    opened_context,
+    parse_since,
+    redact,
+    redact_data,
+    show_progress,
+)
 from wcbc.cli.output import (
     emit,
     err,
@@ -19,6 +27,9 @@ from wcbc.cli.output import (
     print_order_outcomes,
 )
 from wcbc.core.errors import UsageError
+
+if TYPE_CHECKING:
+    from wcbc.sync.orders.report import Report
 
 
 def sync_orders(
@@ -46,7 +57,7 @@ def sync_orders(
                 print_json({"would": report.preview, "outcomes": [o.__dict__ for o in report.outcomes]})
             else:
                 for item in report.preview:
-                    out.print_json(data=item, default=str)
+                    out.print_json(data=redact_data(item), default=str)
                 emit("sync-orders --dry-run (nothing written)", order_rows(report))
             return
         from wcbc.ops.progress import progress
@@ -59,14 +70,27 @@ def sync_orders(
                 woo=ctx.woo, bc=ctx.bc, state=ctx.state, config=ctx.config, run_id=run.id, on_progress=advance
             )
             report = sync.run(since=parse_since(since), order_ids=order, limit=limit)
-            run.finish({**report.counts, "customers_created": report.customers_created}, failed=report.failed)
+            run.finish({**report.counts, "customers_created": report.customers_created,
+                        **_clock(report)}, failed=report.failed)
         print_order_outcomes(report)
+        for warning in report.warnings:
+            err.print(redact(f"warning: {warning}"), highlight=False, markup=False)
         emit(
             "sync-orders",
             order_rows(report),
-            {"counts": report.counts, "outcomes": [o.__dict__ for o in report.outcomes]},
+            {"counts": report.counts, "outcomes": [o.__dict__ for o in report.outcomes], **_clock(report)},
         )
         exit_failed_if(report.failed)
+
+
+def _clock(report: Report) -> dict[str, object]:
+    """The store's clock as the run saw it, for the run summary and ``--json`` (only what is known)."""
+    out: dict[str, object] = {}
+    if report.clock_skew is not None:
+        out["clock_skew_s"] = report.clock_skew
+    if report.warnings:
+        out["warnings"] = report.warnings
+    return out
 
 
 def sync_items(
@@ -126,7 +150,7 @@ def reconcile(
             print_json(report.as_dict())
         elif not OPTS.quiet:
             for diff in report.differences:
-                out.print(f"{diff.result:>12} {diff.as_dict()}", highlight=False, markup=False)
+                out.print(redact(f"{diff.result:>12} {diff.as_dict()}"), highlight=False, markup=False)
             emit(
                 "reconcile --dry-run (nothing written)" if dry_run else "reconcile",
                 flatten(report.summary()),

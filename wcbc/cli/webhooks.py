@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from wcbc.cli.common import OPTS, exit_failed_if, opened_context, public_url
+from wcbc.cli.common import OPTS, exit_failed_if, opened_context, public_url, redact
 from wcbc.cli.output import emit, err
 
 webhooks_app = typer.Typer(help="Install and check the WooCommerce order webhooks.", no_args_is_help=True)
@@ -52,6 +52,7 @@ def alert_problems(ctx: Any, problems: list[str]) -> None:
     """Problems go to stderr (cron mails them) and to the configured alert channels."""
     if not problems:
         return
+    problems = [redact(p) for p in problems]
     for problem in problems:
         err.print(f"[red]alert:[/red] {escape(problem)}", highlight=False)
     from wcbc.adapters.alerts import send_alert

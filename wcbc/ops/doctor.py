@@ -12,30 +12,74 @@ from wcbc.core.errors import ConfigError, ExitCode, NotFoundError, WcbcError
 
 @dataclass
 class Check:
+    """One line of the doctor's table. ``warning``: it passed, but something needs attention (the exit
+    code stays 0)."""
+
     name: str
     ok: bool
     detail: str
     hint: str | None = None
     exit_code: ExitCode = ExitCode.OK
+    warning: bool = False
+
+    @property
+    def result(self) -> str:
+        return "FAIL" if not self.ok else "warn" if self.warning else "pass"
+
+
+class Warn(Exception):
+    """Raised by a check that passes with a warning."""
+
+    def __init__(self, detail: str, hint: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.hint = hint
 
 
 def _attempt(name: str, fn: Callable[[], str]) -> Check:
     try:
         return Check(name, True, fn())
+    except Warn as warning:
+        return Check(name, True, warning.detail, warning.hint, warning=True)
     except WcbcError as exc:
         return Check(name, False, str(exc), exc.hint, exc.exit_code)
 
 
-def run_checks(config_path: Path | None, *, allow_http: bool = False) -> list[Check]:
-    """Each check runs even when an earlier one failed, unless it depends on it."""
+def run_checks(config_path: Path | None, *, allow_http: bool = False, take_over: bool = False) -> list[Check]:
+    """Each check runs even when an earlier one failed, unless it depends on it. Every detail and hint
+    is passed through the installation's redactor (or, without a readable vault, the pattern-only one)."""
+    holder: dict[str, Any] = {}
+    try:
+        checks = _run(config_path, allow_http, take_over, holder)
+    finally:
+        if "ctx" in holder:
+            holder["ctx"].close()
+    redact = _redactor(holder.get("ctx"))
+    for check in checks:
+        check.detail = redact(check.detail)
+        check.hint = redact(check.hint) if check.hint else check.hint
+    return checks
+
+
+def _redactor(ctx: Any) -> Callable[[str], str]:
+    from wcbc.core.redact import Redactor
+
+    if ctx is not None:
+        try:
+            return ctx.redactor  # type: ignore[no-any-return]
+        except WcbcError:
+            pass
+    return Redactor()
+
+
+def _run(config_path: Path | None, allow_http: bool, take_over: bool, holder: dict[str, Any]) -> list[Check]:
     from wcbc.core.config import load_config
     from wcbc.ops.context import Context
 
     checks: list[Check] = []
-    holder: dict[str, Any] = {}
 
     def config() -> str:
-        holder["ctx"] = Context(load_config(config_path, allow_http=allow_http))
+        holder["ctx"] = Context(load_config(config_path, allow_http=allow_http), take_over=take_over)
         return str(holder["ctx"].config.path)
 
     checks.append(_attempt("config", config))
@@ -63,6 +107,12 @@ def run_checks(config_path: Path | None, *, allow_http: bool = False) -> list[Ch
         return f"{ctx.config.state.path} ({sum(counts.values())} records)"
 
     checks.append(_attempt("state", state))
+    if checks[-1].ok:
+        from wcbc.ops import state_checks
+
+        checks.append(_attempt("state integrity", lambda: state_checks.integrity(ctx.state)))
+        checks.append(_attempt("state owner", lambda: state_checks.owner(
+            ctx.state, ctx.config.state.copy_window_hours)))
     if not checks[1].ok:
         return checks
 
@@ -95,15 +145,33 @@ def run_checks(config_path: Path | None, *, allow_http: bool = False) -> list[Ch
             return f"company {data.get('name') or data.get('displayName')} ({data.get('id')})"
 
         checks.append(_attempt("business central", company))
+        if checks[-1].ok:
+            from wcbc.ops.checks_accounting import accounting_checks
+
+            checks.extend(accounting_checks(ctx))
         from wcbc.ops.doctor_o2c import o2c_checks
 
         checks.extend(_attempt(name, fn) for name, fn in o2c_checks(ctx))
-    ctx.close()
+    checks.append(_attempt("clock", lambda: _clock(ctx)))
     return checks
 
 
+def _clock(ctx: Any) -> str:
+    """The skew against the Date headers of the answers just received (WooCommerce, then BC). Only the
+    clients the checks above built are read (``functools.cached_property`` keeps them in ``vars(ctx)``)."""
+    from wcbc.ops.clock import skew_of, verdict
+
+    built = vars(ctx)
+    skews = [skew_of("WooCommerce", built.get("woo")), skew_of("Business Central", built.get("bc"))]
+    ok, detail, hint = verdict(skews, ctx.config.orders.overlap_seconds)
+    if not ok:
+        raise Warn(detail, hint)
+    return detail
+
+
 def exit_code(checks: list[Check]) -> ExitCode:
-    """The worst failed check's code; a failed check without one counts as RECORDS_FAILED."""
+    """The worst failed check's code; a failed check without one counts as RECORDS_FAILED (a warning
+    is not a failure)."""
     worst = max((c.exit_code for c in checks if not c.ok), default=ExitCode.OK)
     if worst == ExitCode.OK and any(not c.ok for c in checks):
         return ExitCode.RECORDS_FAILED

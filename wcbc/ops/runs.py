@@ -10,7 +10,7 @@ command drains the same inbox. Its run rows are named ``"<command> (serve)"``; i
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,13 +64,26 @@ def command_run(
         try:
             yield run
         except BaseException as exc:
-            state.run_finish(run.id, "error", {**run.summary, "error": str(exc)[:500]})
+            # redacted before it is cut: a secret cut in half would no longer be recognised
+            state.run_finish(run.id, "error", {**run.summary, "error": redactor_of(ctx)(str(exc))[:500]})
             _after_run(ctx, state, run, "error", started, metrics_file)
             raise
         state.run_finish(run.id, run.outcome, run.summary)
         # The journal is append-only and kept for [state] journal_days, then pruned.
         state.prune_journal(ctx.config.state.journal_days)
         _after_run(ctx, state, run, run.outcome, started, metrics_file)
+
+
+def redactor_of(ctx: Any) -> Callable[[str], str]:
+    """The context's redactor; the pattern-only one when it has none (or its vault cannot be read)."""
+    from wcbc.core.errors import WcbcError
+    from wcbc.core.redact import Redactor
+
+    try:
+        redactor = getattr(ctx, "redactor", None)
+    except WcbcError:
+        redactor = None
+    return redactor if callable(redactor) else Redactor()
 
 
 def _after_run(

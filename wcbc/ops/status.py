@@ -28,6 +28,7 @@ def collect(ctx: Any) -> dict[str, Any]:
         "failures": len(state.records(status="failed")),
         "on_hold": len(state.records(status="on_hold")),
         "conflicts": state.conflicts(open_only=True),
+        "credit_memos": len(state.links("refund")),
         "last_runs": state.last_runs(),
         "bookmarks": state.cursors(),
         "subscriptions": subscriptions,
@@ -48,6 +49,7 @@ def render(data: dict[str, Any], console: Console) -> None:
     )
     summary.add_row("failed / on hold", f"{data['failures']} / {data['on_hold']}")
     summary.add_row("open conflicts", str(len(data["conflicts"])))
+    summary.add_row("credit memos (refunds booked)", str(data.get("credit_memos", 0)))
     for name, value in sorted(data["bookmarks"].items()):
         summary.add_row(f"bookmark {name}", str(value))
     for sub in data["subscriptions"]:

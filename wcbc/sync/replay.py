@@ -21,6 +21,7 @@ from wcbc.core.time import iso_z
 from wcbc.sync.common.outcome import FAILED_RESULTS
 
 KINDS = ("order", "item", "inbox", "shipment", "payment")
+ORDER_PARTS = ("refund", "cancel")  # refund:<order>-<refund>, cancel:<order>: replayed through their order
 
 
 @dataclass
@@ -34,6 +35,8 @@ def parse_record_id(value: str) -> ReplayTarget:
     if value.isdigit():
         return ReplayTarget("order", value)
     kind, sep, key = value.partition(":")
+    if kind in ORDER_PARTS and key.partition("-")[0].isdigit():
+        return ReplayTarget("order", key.partition("-")[0])
     if not sep or kind not in KINDS or not key:
         raise UsageError(f"cannot read record id {value!r}: use order:<id>, item:<number>, inbox:<id>, "
                          "shipment:<number> or payment:<order id>")
@@ -92,17 +95,21 @@ def replay_targets(state: Any, record: str | None, *, since: dt.datetime | None 
         target = parse_record_id(record)
         if target.kind == "inbox":
             target = _from_inbox(state, target.key)
-        check_replayable(state, f"{target.kind}:{target.key}", force=force)
+        named = record if record.partition(":")[0] in ORDER_PARTS else f"{target.kind}:{target.key}"
+        check_replayable(state, named, force=force)
         return [target]
     since_iso = iso_z(since) if since else None
     rows = state.records(status="failed", since=since_iso) + state.records(status="on_hold", since=since_iso)
-    return [parse_record_id(r["id"]) for r in rows if r["kind"] in ("order", "item", "shipment", "payment")]
+    kinds = ("order", "item", "shipment", "payment", *ORDER_PARTS)
+    targets = [parse_record_id(r["id"]) for r in rows if r["kind"] in kinds]
+    return list({(t.kind, t.key): t for t in targets}.values())
 
 
-def _order_sync(ctx: Any, run_id: int) -> Any:
+def _order_sync(ctx: Any, run_id: int, *, force: bool = False) -> Any:
     from wcbc.sync.orders.sync import OrderSync
 
-    return OrderSync(woo=ctx.woo, bc=ctx.bc, state=ctx.state, config=ctx.config, replay=True, run_id=run_id)
+    return OrderSync(woo=ctx.woo, bc=ctx.bc, state=ctx.state, config=ctx.config, replay=True, run_id=run_id,
+                     force=force)
 
 
 def _item_sync(ctx: Any, run_id: int) -> Any:
@@ -134,8 +141,8 @@ def replay_records(
     items = [t.key for t in targets if t.kind == "item"]
     if orders:
         with run(ctx, "sync-orders") as current:
-            report = order_sync(ctx, current.id).run(order_ids=orders, poll=False, drain_inbox=False,
-                                                     retry_failed=False)
+            sync = order_sync(ctx, current.id, force=True) if force else order_sync(ctx, current.id)
+            report = sync.run(order_ids=orders, poll=False, drain_inbox=False, retry_failed=False)
             current.summary = {"replay": True, **report.counts}
         outcomes += [
             {"record": f"order:{o.order_id}", "result": o.result, "message": o.message,

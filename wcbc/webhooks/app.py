@@ -57,8 +57,10 @@ service and its worker thread in :mod:`wcbc.webhooks.service`.
 ``GET /healthz``
     ``{"status": "ok", "backlog": n, "last_processed_at": iso|null, "oldest_pending_age_s": s|null}``.
 
-Anything else: 404; a known path with the wrong method: 405 with ``Allow``. Unexpected errors are logged
-and answered 500 (BC retries a 5xx): no input crashes the service.
+Anything else: 404; a known path with the wrong method: 405 with ``Allow``. A state DB that cannot store
+(disk full, read-only file: :data:`~wcbc.webhooks.reply.STATE_ERRORS`) -> 503 with ``Retry-After``, one
+ERROR line naming the cause, nothing stored. Other unexpected errors are logged and answered 500 (BC
+retries a 5xx): no input crashes the service. Connection limits and timeouts: :mod:`wcbc.webhooks.guard`.
 
 Headers are not authenticated by either system: the WooCommerce signature covers the body only, and a BC
 notification carries no data at all. Stored rows are hints ("resource N changed"); the processor always
@@ -252,6 +254,15 @@ class WebhookApp:
                 count = state.inbox_backlog()
                 self._backlog = (now, count)
         return count >= self.max_backlog
+
+    def state_failed(self, exc: Exception, what: str) -> Reply:
+        """The state DB refused to store ``what`` (disk full, read-only file, locked too long...): 503
+        with Retry-After, logged as ours. Not 500: both count toward WooCommerce disabling the webhook,
+        but a 503 says "retry" (BC does) and names the state DB as the cause in our log."""
+        message = exc.message if isinstance(exc, WcbcError) else f"{type(exc).__name__}: {exc}"
+        log.error("cannot store %s: state DB error: %s (answered 503; the poll recovers it)", what,
+                  message[:500])
+        return Reply.state_unavailable()
 
     def stored(self, count: int) -> None:
         """``count`` deliveries were committed: count them and wake the worker."""

@@ -14,7 +14,7 @@ import json
 import logging
 from typing import TYPE_CHECKING, Any
 
-from wcbc.webhooks.reply import Reply, request_headers
+from wcbc.webhooks.reply import STATE_ERRORS, Reply, request_headers
 
 if TYPE_CHECKING:
     from wcbc.core.state import State
@@ -90,12 +90,15 @@ def receive(app: WebhookApp, environ: dict, body: bytes) -> Reply:
     accepted = accepted_entries(entries, app.secrets().get("bc_client_state"), remote)
     if not accepted:
         return Reply(202)
-    with app.states.use() as state:
-        if app.backlog_full(state):
-            log.warning("inbox backlog at its limit (%d): refusing %d Business Central notification(s)",
-                        app.max_backlog, len(accepted))
-            return Reply.backlog_full()
-        store_notifications(state, accepted, request_headers(environ))
+    try:
+        with app.states.use() as state:
+            if app.backlog_full(state):
+                log.warning("inbox backlog at its limit (%d): refusing %d Business Central "
+                            "notification(s)", app.max_backlog, len(accepted))
+                return Reply.backlog_full()
+            store_notifications(state, accepted, request_headers(environ))
+    except STATE_ERRORS as exc:
+        return app.state_failed(exc, f"{len(accepted)} Business Central notification(s)")
     log.info("stored %d Business Central notification(s)", len(accepted))
     app.stored(len(accepted))
     return Reply(202)

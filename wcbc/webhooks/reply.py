@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 from collections.abc import Mapping
 from typing import Any
+
+from wcbc.core.errors import StateError
 
 log = logging.getLogger("wcbc.server")
 
 RETRY_AFTER_S = 60
+# what the state DB raises when it cannot store (core wraps sqlite's errors in StateError; a raw sqlite3
+# error is caught as well, whatever path it came by)
+STATE_ERRORS: tuple[type[Exception], ...] = (StateError, sqlite3.Error)
 REASONS = {200: "OK", 202: "Accepted", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
            405: "Method Not Allowed", 411: "Length Required", 413: "Content Too Large",
            500: "Internal Server Error", 503: "Service Unavailable"}
@@ -39,6 +45,11 @@ class Reply:
     def backlog_full(cls) -> Reply:
         """503 with ``Retry-After``: the inbox is at ``max_backlog``."""
         return cls.text(503, "backlog full\n", [("Retry-After", str(RETRY_AFTER_S))])
+
+    @classmethod
+    def state_unavailable(cls) -> Reply:
+        """503 with ``Retry-After``: the state DB could not store the delivery (disk full, read-only...)."""
+        return cls.text(503, "state unavailable\n", [("Retry-After", str(RETRY_AFTER_S))])
 
     @classmethod
     def method_not_allowed(cls, allow: str) -> Reply:

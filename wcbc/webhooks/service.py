@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from wcbc.core.errors import WcbcError
+from wcbc.core.redact import Redactor
 from wcbc.core.time import iso_z, utcnow
 from wcbc.sync.common.cursors import SERVE_LAST_PROCESSED
 from wcbc.webhooks.app import SecretProvider, StateFactory, make_app
+from wcbc.webhooks.guard import Guard, Limits, fit_open_files
 
 if TYPE_CHECKING:
     from wcbc.core.state import State
@@ -21,6 +24,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("wcbc.server")
 
 Processor = Callable[["State"], dict]
+HEARTBEAT_S = 600.0
 
 
 def service_from_context(
@@ -36,23 +40,31 @@ def service_from_context(
     webhook secrets read from the vault per request, and the worker running the syncs through
     :func:`wcbc.webhooks.worker.make_processor`. Unset arguments come from ``[serve]``."""
     from wcbc.core.state import State
+    from wcbc.ops.runs import redactor_of
     from wcbc.webhooks.worker import make_processor
 
     cfg = ctx.config.serve
     vault = ctx.vault
     extra: dict[str, Any] = {} if interval is None else {"interval": interval}
     return Service(
-        state_factory=lambda: State(ctx.config.state.path, redact=ctx.redactor),
+        # each thread's State registers this host like any command (--take-over included)
+        state_factory=lambda: State.from_config(ctx.config.state, redact=ctx.redactor,
+                                                take_over=getattr(ctx, "take_over", False)),
         secret_provider=lambda: {
             "woo_webhook_secret": vault.get("woo_webhook_secret"),
             "bc_client_state": vault.get("bc_client_state"),
         },
         processor=make_processor(ctx, metrics_file=metrics_file),
+        redact=redactor_of(ctx),
         host=host or cfg.host,
         port=cfg.port if port is None else port,
         workers=workers or cfg.workers,
         max_body=cfg.max_body,
         max_backlog=cfg.max_backlog,
+        connection_limit=cfg.connection_limit,
+        channel_timeout=cfg.channel_timeout,
+        request_timeout=cfg.request_timeout,
+        backlog=cfg.backlog,
         **extra,
     )
 
@@ -122,17 +134,24 @@ class Service:
         max_body: int = 1_048_576,
         max_backlog: int = 100_000,
         interval: float = 60.0,
-        channel_timeout: int = 30,
+        connection_limit: int = Limits.connection_limit,
+        channel_timeout: int = Limits.channel_timeout,
+        request_timeout: int = Limits.request_timeout,
+        backlog: int = Limits.backlog,
         trusted_proxy: str | None = None,
         max_rounds: int = 50,
+        redact: Callable[[str], str] | None = None,
     ) -> None:
         self.host = host
         self.port = port
         self.workers = max(1, workers)
         self.interval = interval
-        self.channel_timeout = channel_timeout
+        self.limits = Limits(connection_limit=connection_limit, channel_timeout=channel_timeout,
+                             request_timeout=request_timeout, backlog=backlog, threads=self.workers)
+        self.guard: Guard | None = None
         self.trusted_proxy = trusted_proxy
         self.max_rounds = max(1, max_rounds)
+        self.redact = redact or Redactor()
         self.processor = processor
         self.state_factory = state_factory
         self.app = make_app(state_factory=state_factory, secret_provider=secret_provider,
@@ -148,6 +167,7 @@ class Service:
         self._worker_thread: threading.Thread | None = None
         self._bound: tuple[str, int] | None = None
         self._worker_state: State | None = None
+        self._last_heartbeat: float | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -158,14 +178,17 @@ class Service:
         # Opened before any thread: a fresh state file is created and migrated exactly once.
         self._worker_state = self.state_factory()
 
+        self.limits = fit_open_files(self.limits)
         kwargs: dict[str, Any] = {
-            "host": self.host, "port": self.port, "threads": self.workers,
-            "max_request_body_size": self.app.bc_max_body, "channel_timeout": self.channel_timeout,
+            "host": self.host, "port": self.port, **self.limits.waitress_options(),
+            "max_request_body_size": self.app.bc_max_body,
             "ident": "wcbc", "clear_untrusted_proxy_headers": True,
         }
         if self.trusted_proxy:
             kwargs.update(trusted_proxy=self.trusted_proxy, trusted_proxy_headers={"x-forwarded-for"})
         self._server = waitress.create_server(self.app, **kwargs)
+        self.guard = Guard(self.limits)
+        self.guard.install(self._server)
         if hasattr(self._server, "effective_port"):
             self._bound = (str(self._server.effective_host), int(self._server.effective_port))
         else:  # several sockets (a host name resolving to IPv4 and IPv6): report the first
@@ -290,15 +313,32 @@ class Service:
                 except Exception:
                     log.debug("closing the worker's state", exc_info=True)
 
+    def _heartbeat(self, state: State) -> None:
+        """Tell copies of the state file that this host is using it, even on days without deliveries
+        (runs do it too; at most every ``HEARTBEAT_S``)."""
+        now = time.monotonic()
+        if self._last_heartbeat is not None and now - self._last_heartbeat < HEARTBEAT_S:
+            return
+        self._last_heartbeat = now
+        try:
+            state.heartbeat()
+        except WcbcError as exc:
+            log.error("cannot record this host's activity in the state file: %s", exc.message)
+
     def _run_rounds(self, state: State) -> None:
+        self._heartbeat(state)
         if self.processor is None:
             return
         for _ in range(self.max_rounds):
             try:
                 result = self.processor(state) or {}
+            except WcbcError as exc:  # e.g. StateError (disk full): said plainly, the worker carries on
+                self.last_error = self.redact(f"{type(exc).__name__}: {exc}")[:500]  # shown by /healthz
+                log.error("inbox processing failed: %s (retried in %.0f s or at the next delivery)",
+                          exc.message, self.interval)
+                return
             except Exception as exc:
-                self.last_error = f"{type(exc).__name__}: {exc}"[:500] if isinstance(exc, WcbcError) \
-                    else type(exc).__name__
+                self.last_error = type(exc).__name__
                 log.exception("inbox processing failed")
                 return
             self.runs += 1

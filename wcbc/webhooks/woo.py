@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from wcbc.core.errors import SignatureError
-from wcbc.webhooks.reply import Reply, printable, request_headers
+from wcbc.webhooks.reply import STATE_ERRORS, Reply, printable, request_headers
 
 if TYPE_CHECKING:
     from wcbc.webhooks.app import WebhookApp
@@ -266,13 +266,16 @@ def receive(app: WebhookApp, environ: dict, body: bytes) -> Reply:
         log.warning("WooCommerce delivery %s (webhook %s) has no readable resource id (%s): stored "
                     "for inspection", delivery.topic, delivery.webhook_id,
                     delivery.parse_error or f"error body {delivery.error_code}")
-    with app.states.use() as state:
-        if app.backlog_full(state):
-            log.warning("inbox backlog at its limit (%d): refusing WooCommerce delivery %s %s",
-                        app.max_backlog, delivery.topic, delivery.resource_id)
-            return Reply.backlog_full()
-        inbox_id = state.inbox_add(SOURCE, delivery.topic, delivery.resource_id, body,
-                                   headers_to_store(headers))
+    try:
+        with app.states.use() as state:
+            if app.backlog_full(state):
+                log.warning("inbox backlog at its limit (%d): refusing WooCommerce delivery %s %s",
+                            app.max_backlog, delivery.topic, delivery.resource_id)
+                return Reply.backlog_full()
+            inbox_id = state.inbox_add(SOURCE, delivery.topic, delivery.resource_id, body,
+                                       headers_to_store(headers))
+    except STATE_ERRORS as exc:
+        return app.state_failed(exc, f"WooCommerce delivery {delivery.topic} {delivery.resource_id}")
     app.recent.add(key)
     log.info("stored WooCommerce %s for %s %s as inbox:%s", delivery.topic, delivery.resource,
              delivery.resource_id, inbox_id)

@@ -82,6 +82,7 @@ class FakeBC:
         self.ledger: list[dict] = []
         self.sales_orders: list[dict] = []
         self.sales_invoices: list[dict] = []
+        self.credit_memos: list[dict] = []
         self.sales_shipments: list[dict] = []
         self.calls: collections.Counter[str] = collections.Counter()
         self.queries: list[tuple[str, dict]] = []
@@ -123,7 +124,8 @@ class FakeBC:
         if self.fail_with is not None:
             raise self.fail_with
         rows = {"items": self.items, "itemLedgerEntries": self.ledger, "salesOrders": self.sales_orders,
-                "salesInvoices": self.sales_invoices, "salesShipments": self.sales_shipments}[path]
+                "salesInvoices": self.sales_invoices, "salesCreditMemos": self.credit_memos,
+                "salesShipments": self.sales_shipments}[path]
         found = [r for r in rows if matches(r, params.get("$filter"))]
         if params.get("$orderby"):
             name, _, direction = params["$orderby"].partition(" ")
@@ -216,6 +218,12 @@ class FakeWoo:
         statuses = set(status.split(",")) if status else None
         rows = [o for o in self.orders if statuses is None or o["status"] in statuses]
         return self._pages("GET /orders", rows, per_page)
+
+    def iter_refunds(self, *, after: Any = None) -> Any:
+        return iter(r for o in self.orders for r in o.get("_refunds", []))
+
+    def orders_by_ids(self, ids: Any) -> list[dict]:
+        return [o for o in self.orders if o["id"] in set(ids)]
 
     def get_order(self, order_id: int) -> dict:
         with self._call("GET /orders/{id}"):

@@ -211,11 +211,15 @@ def test_other_currency() -> None:
     order = load("customer")
     order["currency"] = "EUR"
     assert mapping.map_document(order, options(), customer_number="C")["currencyCode"] == "EUR"
-    assert mapping.map_customer(order, options())["currencyCode"] == "EUR"
+    # A new customer's card takes the configured currency (default: the local one), never the order's.
+    assert mapping.map_customer(order, options())["currencyCode"] == ""
+    assert mapping.map_customer(order, options(customer_currency="gbp"))["currencyCode"] == "GBP"
     local = mapping.map_document(order, options(local_currency="eur"), customer_number="C")
     assert local["currencyCode"] == ""
+    # Issue 13: without local_currency a foreign order still carries its currency (was: left out, so an EUR
+    # order was booked in the customer's USD with the EUR amounts).
     body = mapping.map_document(order, options(local_currency=None), customer_number="C")
-    assert "currencyCode" not in body
+    assert body["currencyCode"] == "EUR"
     assert "currencyCode" not in mapping.map_customer(order, options(local_currency=None))
 
 
@@ -305,11 +309,19 @@ def test_fee_without_account_and_negative_fee() -> None:
     assert "orders.fee_account" in str(info.value) and "#18" in str(info.value)
     order["fee_lines"][0].update(name="Loyalty &amp; thanks", total="-5.00", total_tax="-0.36")
     order["total"] = "42.90"  # 45.00 + 3.26 - 5.00 - 0.36
-    body = mapping.map_document(order, options(), customer_number="C")
+    # Issue 13: a negative fee is a discount, never negative fee income (was: -5 on the fee account 6140).
+    with pytest.raises(RecordError) as info:
+        mapping.map_document(order, options(), customer_number="C")
+    assert "orders.discount_account" in str(info.value) and "negative fee" in str(info.value)
+    body = mapping.map_document(order, options(discount_account="6910"), customer_number="C")
     fee = body["salesOrderLines"][-1]
-    assert fee == {"lineType": "Account", "lineObjectNumber": "6140", "description": "Loyalty & thanks",
+    assert fee == {"lineType": "Account", "lineObjectNumber": "6910", "description": "Loyalty & thanks",
                    "quantity": 1, "unitPrice": -5}
     assert bc_document_total(body) == Decimal(order["total"])
+    order["total"] = "-1.00"
+    with pytest.raises(RecordError) as info:
+        mapping.map_document(order, options(discount_account="6910"), customer_number="C")
+    assert "negative" in str(info.value) and "#18" in str(info.value)
 
 
 def test_line_amount_scheme_when_subtotal_does_not_divide() -> None:

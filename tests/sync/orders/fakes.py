@@ -130,9 +130,9 @@ class FakeBC:
         flt = (params or {}).get("$filter", "")
         with self._lock:
             self.queries.append((path, flt))
-        match = re.match(r"\s*(\w+) (in|eq) ", flt)
+        match = re.match(r"\s*(?:tolower\((\w+)\)|(\w+)) (in|eq) ", flt)
         assert match, f"fake BC cannot read filter {flt!r}"
-        field = match.group(1)
+        field = match.group(1) or match.group(2)  # compared case-insensitively either way
         wanted = {v.replace("''", "'").upper() for v in _LITERAL.findall(flt)}
         rows = {"customers": self.customers, "items": list(self.items.values())}.get(path)
         if rows is None:
@@ -164,6 +164,26 @@ class FakeBC:
             raise error
         return dict(created)
 
+    def get(self, path: str, params: dict | None = None) -> dict:
+        """One document by id, ``salesInvoices(<id>)``, with its lines expanded (untaxed: net = quantity *
+        price - discount)."""
+        entity, _, rest = path.partition("(")
+        doc_id = rest.rstrip(")")
+        doc = next((d for d in self.documents.get(entity, []) if d["id"] == doc_id), None)
+        if doc is None:
+            raise NotFoundError("no such document", system="business_central", call=f"GET {path}", status=404)
+        key = "salesOrderLines" if entity == "salesOrders" else "salesInvoiceLines"
+        lines = []
+        for n, ln in enumerate(doc.get(key) or [], start=1):
+            net = (Decimal(str(ln.get("quantity", 0))) * Decimal(str(ln.get("unitPrice", 0)))
+                   - Decimal(str(ln.get("discountAmount", 0))))
+            lines.append({**ln, "sequence": n * 10000, "netAmount": float(net), "netTaxAmount": 0.0})
+        return {**doc, key: lines, "totalTaxAmount": 0.0, "@odata.etag": 'W/"1"'}
+
+    def delete(self, path: str, etag: str) -> None:
+        entity, doc_id = path.rstrip(")").split("(")
+        self.documents[entity] = [d for d in self.documents[entity] if d["id"] != doc_id]
+
     def action(self, path: str) -> None:
         """Microsoft.NAV.post: the draft keeps its id and gets a posted number (as BC renames it)."""
         self.actions.append(path)
@@ -180,11 +200,3 @@ class FakeBC:
         if error is not None:
             raise error
 
-    def get(self, path: str) -> dict:
-        """One document by id: ``salesInvoices(<id>)``."""
-        entity, _, rest = path.partition("(")
-        doc_id = rest.rstrip(")")
-        for doc in self.documents.get(entity, []):
-            if doc["id"] == doc_id:
-                return dict(doc)
-        raise NotFoundError("no such document", system="business_central", call=f"GET {path}", status=404)

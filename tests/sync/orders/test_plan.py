@@ -255,26 +255,24 @@ def test_rejected_before_anything_is_written_no_customer_for_a_bad_order() -> No
 # ------------------------------------------------------------------------------------------- totals
 
 
-def test_totals_follow_up() -> None:
-    policy, options = setup()
-    o = order(16)
-    assert plan.follow_up_totals(o, {"totalAmountIncludingTax": 10.0}, policy, options) == \
-        plan.TotalsFollowUp(None)
-    warned = plan.follow_up_totals(o, {"totalAmountIncludingTax": 9.9}, policy, options)
-    assert warned.difference == Decimal("0.10") and warned.rounding_line is None
-    assert warned.warning and "orders.rounding_account" in warned.warning
+def test_totals_check_after_booking_rounds_only_up_to_the_cap() -> None:
+    """Issue 13 replaced the unbounded follow-up (any difference went to the rounding account): the
+    read-back check (:mod:`wcbc.sync.mapping.orders.agreement`) rounds at most ``rounding_cap``."""
+    from wcbc.sync.mapping.orders import agreement
+
     policy, options = setup(rounding_account="9999")
-    rounded = plan.follow_up_totals(o, {"totalAmountIncludingTax": 9.9}, policy, options)
-    assert rounded.rounding_line == mapping.rounding_line(Decimal("0.10"), "9999") and rounded.warning is None
-
-
-def test_totals_follow_up_warns_when_bc_prices_include_tax_otherwise() -> None:
-    policy, options = setup(target="sales_invoice", prices_include_tax=True)
-    doc = {"totalAmountIncludingTax": 10.0, "pricesIncludeTax": False}
-    follow_up = plan.follow_up_totals(order(16), doc, policy, options)
-    assert follow_up.prices_include_tax and "orders.prices_include_tax" in follow_up.prices_include_tax
-    assert plan.follow_up_totals(order(16), {**doc, "pricesIncludeTax": True}, policy, options
-                                 ).prices_include_tax is None
+    o = order(16)
+    expected = agreement.expected_lines(o, options)
+    lines = [{"sequence": 10000 * (i + 1), "lineType": "Item", "netAmount": e.net, "netTaxAmount": e.tax}
+             for i, e in enumerate(expected)]
+    exact = agreement.compare(o, expected, {"totalAmountIncludingTax": 10.0, "totalTaxAmount": 0}, lines)
+    assert exact.verdict(policy.total_tolerance, policy.rounding_cap, policy.rounding_account) == "agree"
+    cents = agreement.compare(o, expected, {"totalAmountIncludingTax": 9.97, "totalTaxAmount": 0}, lines)
+    assert cents.verdict(policy.total_tolerance, policy.rounding_cap, "9999") == "round"
+    assert cents.verdict(policy.total_tolerance, policy.rounding_cap, None) == "disagree"
+    dime = agreement.compare(o, expected, {"totalAmountIncludingTax": 9.9, "totalTaxAmount": 0}, lines)
+    assert dime.difference == Decimal("0.10")
+    assert dime.verdict(policy.total_tolerance, policy.rounding_cap, "9999") == "disagree"  # beyond 0.05
 
 
 def test_values_bc_would_refuse_in_a_filter_are_not_asked_for() -> None:

@@ -44,3 +44,16 @@ def test_the_invoice_of_a_shipped_order_is_the_same_sale() -> None:
     assert distinct_documents([order, invoice, order]) == [order]
     other = doc("salesInvoices", "I-2", "8.00")
     assert distinct_documents([order, other]) == [order, other]
+
+
+def test_tax_and_currency_of_a_booked_document_are_checked() -> None:
+    web = {"WEB-1": {"id": 1, "total": "10.72", "number": "1", "tax": "0.72", "currency": "EUR"},
+           "WEB-2": {"id": 2, "total": "10.00", "number": "2", "tax": "0.00", "currency": "USD"}}
+    first = {**doc("salesInvoices", "I-1", "10.72"), "tax": Decimal("0.72"), "currency": "USD"}
+    second = {**doc("salesOrders", "S-2", "10.00"), "tax": Decimal("0.70"), "currency": "USD"}
+    documents = {"WEB-1": [first], "WEB-2": [second]}
+    check = OrdersCheck(since="2026-11-01T00:00:00Z")
+    compare(check, web, documents, Decimal("0.01"), lambda document_id: False)
+    assert issues(check) == {("currency_differs", "WEB-1"), ("tax_differs", "WEB-2")}
+    tax = next(i for i in check.issues if i.kind == "tax_differs")
+    assert "0.00 vs BC 0.70" in tax.detail and tax.documents == ["salesOrders S-2"]

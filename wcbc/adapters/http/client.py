@@ -8,7 +8,8 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
@@ -48,6 +49,22 @@ class _Unauthorized(Exception):
     def __init__(self, response: requests.Response) -> None:
         super().__init__("401")
         self.response = response
+
+
+def skew_from(last_date: tuple[str, float, float] | None) -> float | None:
+    """Remote clock minus this host's, in seconds, from (a Date header, this host's time when the request
+    was sent, when its answer came). A Date has a resolution of one second: the remote time is taken as
+    Date + 0.5 s at the middle of the request (error: half a second plus half the round trip)."""
+    if not last_date:
+        return None
+    header, sent, received = last_date
+    try:
+        remote = parsedate_to_datetime(header)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if remote.tzinfo is None:  # HTTP dates are GMT; one without a zone is not trusted
+        return None
+    return round(remote.timestamp() + 0.5 - (sent + received) / 2, 1)
 
 
 class HttpClient:
@@ -103,6 +120,9 @@ class HttpClient:
         self._lock = threading.Lock()
         self.calls: collections.Counter[str] = collections.Counter()
         self.retries: collections.Counter[str] = collections.Counter()
+        # the last answer's Date header, with this host's clock (epoch s) when it was asked and answered
+        self.last_date: tuple[str, float, float] | None = None
+        self._last_date_mono = 0.0  # time.monotonic() in the middle of the request that brought last_date
 
     # ----------------------------------------------------------------- plumbing
     def add_secret(self, value: str) -> None:
@@ -112,6 +132,26 @@ class HttpClient:
     def redact(self, text: str) -> str:
         """The secrets (also inside base64: the Basic credential) and every credential carrier masked."""
         return self._redactor(text)
+
+    def clock_skew(self) -> float | None:
+        """The remote clock minus this host's, in seconds, from the last answer's Date header (None
+        without one): see :func:`skew_from`."""
+        return skew_from(self.last_date)
+
+    def remote_now(self) -> datetime | None:
+        """The remote system's current time: the last answer's Date (+0.5 s, see :func:`skew_from`) plus
+        the time elapsed here since, on the monotonic clock (a jump of this host's clock does not move it);
+        None without a Date."""
+        reading = self.last_date
+        if not reading:
+            return None
+        try:
+            remote = parsedate_to_datetime(reading[0])
+        except (TypeError, ValueError, IndexError):
+            return None
+        if remote.tzinfo is None:
+            return None
+        return remote.astimezone(UTC) + timedelta(seconds=0.5 + time.monotonic() - self._last_date_mono)
 
     def session(self) -> requests.Session:
         if self._shared_session is not None:
@@ -270,11 +310,16 @@ class HttpClient:
         try:
             if self.limiter is not None:
                 with self.limiter.slot():
+                    sent_at, sent_mono = time.time(), time.monotonic()
                     result = self._send(method, url, headers, timeout, kwargs)
             else:
+                sent_at, sent_mono = time.time(), time.monotonic()
                 result = self._send(method, url, headers, timeout, kwargs)
         except requests.exceptions.RequestException as exc:
             result = exc
+        if isinstance(result, requests.Response) and result.headers.get("Date"):
+            self.last_date = (result.headers["Date"], sent_at, time.time())
+            self._last_date_mono = (sent_mono + time.monotonic()) / 2
         verdict = classify(result, idempotent=idempotent, can_refresh_auth=can_refresh,
                            retry_after_cap=self.retry_after_cap, now=self._now())
         if log.isEnabledFor(logging.DEBUG):

@@ -19,13 +19,11 @@
 from __future__ import annotations
 
 import collections
-import email.utils
 import ipaddress
 import re
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
@@ -174,7 +172,6 @@ class WooClient:
         self.url = _store_url(url, allow_http)
         self.api_url = self.url + API_PREFIX
         self.per_page = max(1, min(int(per_page), MAX_PER_PAGE))
-        self._store_date: tuple[datetime, float] | None = None  # (the store's Date, time.monotonic())
         self.http = HttpClient(
             SYSTEM,
             verify=verify,
@@ -198,31 +195,12 @@ class WooClient:
 
     def _request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
                  body: Any = None, idempotent: bool | None = None) -> requests.Response:
-        response = self.http.request(method, self._url(path), params=params, json_body=body,
-                                     idempotent=idempotent)
-        self._note_date(response.headers.get("Date"))
-        return response
-
-    def _note_date(self, header: str | None) -> None:
-        """Remember the store's clock from an answer's ``Date`` header (whole seconds, RFC 7231)."""
-        if not header:
-            return
-        try:
-            moment = email.utils.parsedate_to_datetime(header)
-        except (TypeError, ValueError):
-            return
-        if moment.tzinfo is None:
-            return  # "-0000": no zone information; not a reading of the store's UTC clock
-        self._store_date = (moment.astimezone(UTC), time.monotonic())
+        return self.http.request(method, self._url(path), params=params, json_body=body,
+                                 idempotent=idempotent)
 
     def store_now(self) -> datetime | None:
-        """The store's current time: its last answer's ``Date`` plus the time elapsed here since; None
-        before any answer. (Within a second: the header has whole seconds.)"""
-        reading = self._store_date
-        if reading is None:
-            return None
-        moment, at = reading
-        return moment + timedelta(seconds=time.monotonic() - at)
+        """The store's current time from its last answer's ``Date`` header (None before any)."""
+        return self.http.remote_now()
 
     def _json(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self._request(method, path, **kwargs)
@@ -391,20 +369,30 @@ class WooClient:
         orders_total = int(total) if total and total.isdigit() else None
         return {"ok": True, "url": self.url, "orders_total": orders_total}
 
+    def order_refunds(self, order_id: int | str) -> list[dict]:
+        """Every refund of an order (``GET /orders/{id}/refunds``), with its lines."""
+        return list(self._paginate(f"orders/{quote(str(order_id), safe='')}/refunds", {}, 100))
+
+    def iter_refunds(self, *, after: datetime | None = None) -> Iterator[dict]:
+        """Every refund of the store created after ``after`` (``GET /refunds``, WC >= 9.0; ``parent_id``)."""
+        params: dict[str, Any] = {"orderby": "date", "order": "asc"}
+        if after is not None:
+            params.update(after=bare_utc(after), dates_are_gmt="true")
+        return self._paginate("refunds", params, 100)
+
+    def orders_by_ids(self, ids: Iterable[int]) -> list[dict]:
+        """The orders with these ids (``include``, 100 a page)."""
+        wanted = sorted({int(i) for i in ids})
+        found: list[dict] = []
+        for start in range(0, len(wanted), 100):
+            chunk = ",".join(str(i) for i in wanted[start:start + 100])
+            found += self._paginate("orders", {"include": chunk, "status": "any"}, 100)
+        return found
+
     def close(self) -> None:
         self.http.close()
 
     # ------------------------------------------------------------------ fulfilment (§8.4, §8.5)
-    def orders_by_ids(self, ids: Iterable[int]) -> list[dict]:
-        """The orders with these ids (one call per 100; any status; deleted ones are missing)."""
-        wanted = sorted({int(i) for i in ids})
-        found: list[dict] = []
-        for start in range(0, len(wanted), MAX_PER_PAGE):
-            part = wanted[start:start + MAX_PER_PAGE]
-            found.extend(self._paginate("orders", {"include": ",".join(map(str, part)), "status": "any"},
-                                        MAX_PER_PAGE))
-        return found
-
     def add_customer_note(self, order_id: int | str, note: str) -> dict:
         """A note e-mailed to the buyer: NOT repeated after a lost answer (a second e-mail cannot be
         recalled); the caller looks it up in :meth:`customer_notes` instead."""

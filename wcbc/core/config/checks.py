@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import zoneinfo
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlsplit
@@ -74,10 +75,18 @@ def check_time_zone(value: str) -> str:
     return value
 
 
-def check_target(value: str) -> str:
-    if value not in ORDER_TARGETS:
-        raise Bad(f"must be one of {', '.join(ORDER_TARGETS)} (got {value!r})")
-    return value
+def one_of(*choices: str) -> Callable[[str], str]:
+    """A check that the value is one of ``choices``."""
+
+    def check(value: str) -> str:
+        if value not in choices:
+            raise Bad(f"must be one of {', '.join(choices)} (got {value!r})")
+        return value
+
+    return check
+
+
+check_target = one_of(*ORDER_TARGETS)
 
 
 def check_start_date(value: str) -> str:
@@ -106,7 +115,4 @@ def check_nonempty(value: str) -> str:
     return value
 
 
-def check_on_copy(value: str) -> str:
-    if value not in ON_COPY_CHOICES:
-        raise Bad(f"must be one of {', '.join(ON_COPY_CHOICES)} (got {value!r})")
-    return value
+check_on_copy = one_of(*ON_COPY_CHOICES)

@@ -56,6 +56,14 @@ def coerce(spec: Key, value: Any, base_dir: Path) -> Any:
             if not isinstance(v, str):
                 raise Bad(f"value of {k!r} must be a string (got {type_name(v)})")
         out = dict(value)
+    elif kind == "tabledict":  # a table of tables of strings: [section.key.NAME] field = "value"
+        if not isinstance(value, dict):
+            raise Bad(f"must be a table of tables (got {type_name(value)})")
+        out = {}
+        for k, table in value.items():
+            if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
+                raise Bad(f"{k!r} must be a table of strings")
+            out[k] = dict(table)
     else:  # pragma: no cover - schema error
         raise AssertionError(kind)
     if spec.minimum is not None and out < spec.minimum:

@@ -155,6 +155,8 @@ def load_config(path: Path | None = None, *, allow_http: bool = False) -> Config
                           key="orders.shipping_item")
     orders["statuses"] = tuple(orders["statuses"])
     orders["customer_template"] = dict(orders["customer_template"])
+    orders["tax_codes"] = dict(orders["tax_codes"])
+    orders["customer_templates"] = {str(k).upper(): dict(v) for k, v in orders["customer_templates"].items()}
 
     tls = values["tls"]
     if tls["ca_bundle"] is not None and not tls["ca_bundle"].is_file():

@@ -74,6 +74,17 @@ class OrdersConfig:
     overlap_seconds: int = 300
     batch_size: int = 100
     local_currency: str | None = None  # BC LCY code: an order in it is sent with currencyCode ""
+    tax_codes: dict[str, str] = field(default_factory=dict)  # WooCommerce tax class -> BC tax code
+    rounding_cap: Decimal = Decimal("0.05")
+    customer_currency: str | None = None
+    customer_templates: dict[str, dict[str, str]] = field(default_factory=dict)
+    vat_number_meta: str | None = None
+    discount_account: str | None = None
+    posting_date: str = "order"  # order | paid | run
+    on_cancel: str = "undo"  # undo|report: what a cancelled booked order does to its BC document
+    refund_account: str | None = None  # refunded lines not restocked
+    refund_amount_account: str | None = None  # refund amounts not tied to a line (gross, untaxed)
+    post_credit_memos: str = "auto"  # auto (post when target is posted_invoice) | always | never
 
 
 @dataclass(frozen=True)
@@ -95,6 +106,10 @@ class ServeConfig:
     max_body: int = 1_048_576
     renew_before_hours: float = 24.0
     max_backlog: int = 100_000
+    connection_limit: int = 1000
+    channel_timeout: int = 15
+    request_timeout: int = 10
+    backlog: int = 1024
 
 
 @dataclass(frozen=True)

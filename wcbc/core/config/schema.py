@@ -19,6 +19,7 @@ from wcbc.core.config.checks import (
     check_tenant,
     check_time_zone,
     check_web_url,
+    one_of,
 )
 from wcbc.core.config.model import COPY_WINDOW_HOURS, WOO_CONCURRENCY
 
@@ -28,7 +29,7 @@ class Key:
     """One configuration key: its type, default, comment, and how it is checked."""
 
     name: str
-    kind: str  # str|int|float|bool|decimal|path|strlist|strdict|hours
+    kind: str  # str|int|float|bool|decimal|path|strlist|strdict|tabledict|hours
     default: Any = None
     comment: str = ""
     required: bool = False
@@ -122,18 +123,47 @@ SCHEMA: dict[str, tuple[str, tuple[Key, ...]]] = {
             Key("shipping_item", "str", None, "Item number for shipping charges (or shipping_account)",
                 example="SHIPPING"),
             Key("fee_account", "str", None, "G/L account for order fees", example="6120"),
+            Key("discount_account", "str", None, "G/L account for negative fees (discounts entered as fees)",
+                example="6910"),
             Key("rounding_account", "str", None, "G/L account for rounding differences", example="6130"),
             Key("total_tolerance", "decimal", Decimal("0.01"),
                 "Largest accepted difference between the WooCommerce and BC totals", minimum=0),
             Key("guest_customer", "str", None, "BC customer number used for guest orders", example="GUEST"),
             Key("customer_template", "strdict", {}, "Fields given to customers created in BC",
-                example={"customerPostingGroup": "DOMESTIC"}),
+                example={"taxLiable": "true"}),
             Key("add_note", "bool", True, "Add an order note naming the BC document"),
             Key("max_attempts", "int", 3, "Failures before an order is put on hold", minimum=1),
             Key("overlap_seconds", "int", 300, "Re-read window when polling modified orders", minimum=0),
             Key("batch_size", "int", 100, "Orders handled per batch", minimum=1, maximum=100),
             Key("local_currency", "str", None, "BC local currency code (orders in it are sent without one)",
                 example="USD", check=check_currency),
+            Key("tax_codes", "strdict", {},
+                "BC tax group (US) or VAT product posting group per WooCommerce tax class; untaxed: lines "
+                "the store charged no tax on",
+                example={"standard": "TAXABLE", "reduced-rate": "REDUCED", "untaxed": "NONTAXABLE"}),
+            Key("rounding_cap", "decimal", Decimal("0.05"),
+                "Largest difference a rounding line on rounding_account may absorb", minimum=0),
+            Key("posting_date", "str", "order",
+                "Posting date of booked documents: order (its date), paid (its payment date) or run (BC's "
+                "work date)", check=one_of("order", "paid", "run")),
+            Key("customer_templates", "tabledict", {},
+                "Per billing country: writable fields given to new customers (over customer_template)",
+                example={"DE": {"taxAreaId": "<VAT business posting group id>", "taxLiable": "true"}}),
+            Key("vat_number_meta", "str", None,
+                "Order meta key holding the buyer's VAT number (goes to taxRegistrationNumber)",
+                example="_billing_vat_number"),
+            Key("customer_currency", "str", None,
+                "Currency of new customer cards (default: local_currency), never the order's",
+                example="USD", check=check_currency),
+            Key("on_cancel", "str", "undo", "A cancelled booked order: undo its BC document, or report it",
+                check=one_of("undo", "report")),
+            Key("refund_account", "str", None, "G/L account for refunded lines not restocked",
+                example="6640"),
+            Key("refund_amount_account", "str", None,
+                "G/L account (no tax) for refund amounts not tied to a line", example="6630"),
+            Key("post_credit_memos", "str", "auto",
+                "auto (post when target is posted_invoice), always or never",
+                check=one_of("auto", "always", "never")),
         ),
     ),
     "items": (
@@ -163,6 +193,16 @@ SCHEMA: dict[str, tuple[str, tuple[Key, ...]]] = {
                 "Renew BC subscriptions this long before they expire (24h, 90m, 2d)",
                 aliases=("renew_before_hours",), field="renew_before_hours"),
             Key("max_backlog", "int", 100_000, "Refuse deliveries (503) above this many queued", minimum=1),
+            Key("connection_limit", "int", 1000,
+                "Open connections at most; at the limit the stalest idle or slow ones are closed",
+                minimum=10, maximum=100_000),
+            Key("channel_timeout", "int", 15, "Close a connection idle this many seconds", minimum=1,
+                maximum=3600),
+            Key("request_timeout", "int", 10,
+                "Drop a request whose headers and body have not all arrived this many seconds after its "
+                "first byte", minimum=1, maximum=3600),
+            Key("backlog", "int", 1024, "Listen queue of connections not yet accepted", minimum=1,
+                maximum=65_535),
         ),
     ),
     "alerts": (

@@ -79,7 +79,7 @@ def render_starter_config(values: dict[str, Any]) -> str:
                 lines.append(f"# {spec.name} = {_toml_value(spec.example)}")
             elif spec.kind == "hours":
                 lines.append(f"{spec.name} = {_toml_value(_hours_text(spec.default))}")
-            elif spec.kind == "strdict" and not spec.default and spec.example:
+            elif spec.kind in ("strdict", "tabledict") and not spec.default and spec.example:
                 lines.append(f"{spec.name} = {{}}  # e.g. {_toml_value(spec.example)}")
             else:
                 lines.append(f"{spec.name} = {_toml_value(spec.default)}")

@@ -12,11 +12,12 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
-from wcbc.core.errors import SYSTEMIC, RemoteError
+from wcbc.core.errors import SYSTEMIC, RecordError, RemoteError
 from wcbc.core.time import parse
 from wcbc.sync.common import cursors
 from wcbc.sync.items import stock
 from wcbc.sync.items.catalog import SkuMap, sku_key
+from wcbc.sync.refunds.memo import without_restocked
 
 # WooCommerce order statuses whose lines WooCommerce has already taken out of its own stock
 # (wc_maybe_reduce_stock_levels runs on payment and on the change to processing, completed or on-hold).
@@ -62,7 +63,8 @@ class Reservations:
         if not config.items.hold_unbooked:
             return result
         result.open = read_open_quantities(bc, config, bad=result.bad)
-        orders = list(_unbooked_orders(woo, state, config, started))
+        # A refund that put stock back in the store releases it here too.
+        orders = [_released(o) for o in _unbooked_orders(woo, state, config, started)]
         result.orders_read = len(orders)
         booked = {str(order.get("id")) for order in orders if state.link_get("order", str(order.get("id")))}
         bad_skus: dict[str, str] = {}
@@ -127,3 +129,11 @@ def _unbooked_orders(woo: Any, state: Any, config: Any, started: datetime) -> It
             seen.add(order["id"])
             if order.get("status") in RESERVING_STATUSES:
                 yield order
+
+
+def _released(order: Any) -> Any:
+    """The order less what refunds restocked; a hostile order as it is (its items fail alone below)."""
+    try:
+        return without_restocked(order)
+    except (RecordError, TypeError, ValueError, KeyError, AttributeError):
+        return order

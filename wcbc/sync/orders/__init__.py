@@ -8,7 +8,8 @@
 * :mod:`.clock`: the store's clock as this host sees it (the window's end, the skew warning);
 * :mod:`.plan`: pure decisions and writes with their idempotency keys (triage, proving a link, refusing a
   colliding key, booking; each order isolated), with :mod:`.skus` (the items a page needs) and
-  :mod:`.followup` (the totals after booking, what a link keeps);
+  :mod:`.followup` (what a link keeps), :mod:`.buyers` (the customer by e-mail);
+* :mod:`.verify` (the read-back check after booking), :mod:`.currency` (the currency against BC's);
 * :mod:`.apply`: performs the plans; records only through the Ledger (link + record + journal of an order
   in one transaction, run id on every journal row); posts invoices and keeps their posted number;
 * :mod:`.preview`: ``--dry-run``: the plans printed, nothing written;

@@ -34,13 +34,22 @@ from wcbc.core.time import iso_z
 from wcbc.sync.common.apply import Ledger, Link
 from wcbc.sync.mapping import orders as mapping
 from wcbc.sync.orders.clock import StoreClock
+from wcbc.sync.orders.currency import Currencies
 from wcbc.sync.orders.customers import Customers, Unsettled
-from wcbc.sync.orders.plan import OrderPlan, Policy, booked_link_data, follow_up_totals
+from wcbc.sync.orders.plan import OrderPlan, Policy, booked_link_data
 from wcbc.sync.orders.read import Reader
 from wcbc.sync.orders.report import Outcome, Report
+from wcbc.sync.orders.verify import Verifier
 from wcbc.sync.orders.writeback import WriteBack
 
 log = logging.getLogger("wcbc.orders")
+
+
+def _explained(plan: OrderPlan, exc: Exception) -> str:
+    """``order N: <error>``, and the fix when the error carries one the message does not already say."""
+    hint = getattr(exc, "hint", None)
+    text = f"order {plan.number}: {exc}"
+    return f"{text} (fix: {hint})" if hint and hint not in text else text
 
 
 class OrderLedger(Ledger):
@@ -72,6 +81,8 @@ class Applier:
         self.ledger = OrderLedger(state, run_id)
         self.writeback = WriteBack(woo, workers=woo_concurrency,
                                    on_answer=store_clock.observe_answer if store_clock else None)
+        self.verifier = Verifier(bc=bc, ledger=self.ledger, policy=policy, options=options)
+        self.currencies = Currencies(bc, options)
         self._count = threading.Lock()
         self.customers = Customers(bc=bc, state=state, ledger=self.ledger, lookup=reader.customers_by_email,
                                    on_created=self._customer_created)
@@ -138,7 +149,8 @@ class Applier:
         elif plan.decision == "linked_by_meta":
             outcome.result = "linked"
             self._link_by_meta(plan)
-        self._tell_the_store(plan, plan.document)
+        if outcome.result not in ("failed", "on_hold"):
+            self._tell_the_store(plan, plan.document)
         return outcome
 
     def _link_found(self, plan: OrderPlan) -> Outcome:
@@ -147,6 +159,9 @@ class Applier:
         entity = doc["@entity"]
         self.ledger.journal(plan.rid, "answered", {"lookup": entity, "found": doc.get("number")})
         if plan.write("post"):
+            # A draft left by an earlier run (its post failed, or a crash): proven equal to the store's order
+            # before it is posted (a disagreeing draft is deleted and the order fails).
+            self.verifier.check(plan, doc, entity)
             doc = self._post(plan.rid, doc)
         self._done(plan, doc, entity)
         return Outcome(plan.order_id, plan.number, "linked", document=str(doc.get("number")),
@@ -186,6 +201,14 @@ class Applier:
                 raise Unsettled(f"the answer to the post of invoice {doc.get('number')} was lost "
                                 f"({exc.detail}) and it is still a draft") from exc
             self.ledger.journal(rid, "retried", {"post_settled_by_read": posted.get("number")})
+        except RemoteError as exc:
+            if isinstance(exc, SYSTEMIC):
+                raise
+            # BC refused the post: this order's failure (counted, then on hold), the draft kept and reused.
+            raise RecordError(f"draft invoice {doc.get('number')} was created but BC refused to post it "
+                              f"({exc}); the draft is kept and posted on retry",
+                              hint="fix the cause in BC (see the message), then wait for the next run "
+                                   "or run wcbc replay") from exc
         else:
             posted = self.bc.get(path)
         posted = {**doc, **posted, "@entity": doc.get("@entity", "salesInvoices")}
@@ -233,7 +256,7 @@ class Applier:
             self.ledger.journal(plan.rid, "result", {"aborted": str(exc)})
             return Outcome(plan.order_id, plan.number, "aborted", message=str(exc)), exc
         except (RecordError, RemoteError) as exc:
-            return self._fail(plan, f"order {plan.number}: {exc}"), None
+            return self._fail(plan, _explained(plan, exc)), None
         except (StateError, sqlite3.Error):
             raise  # the state DB is everyone's: the run stops
         except Exception as exc:  # noqa: BLE001 - whatever this order's content caused, it alone fails
@@ -250,6 +273,7 @@ class Applier:
         create = plan.write("create_document")
         assert create is not None and plan.customer is not None
         body = dict(create.body)
+        self.currencies.check(plan.order, body)  # before the customer or the document is created
         customer_number = self.customers.number(plan.rid, plan.customer)  # creates or links it when planned
         if plan.customer.number is None:  # the plan held a placeholder: the customer is known only now
             body["customerNumber"] = customer_number
@@ -291,12 +315,11 @@ class Applier:
         return None
 
     def _check_totals(self, plan: OrderPlan, doc: dict, entity: str) -> Any:
-        follow_up = follow_up_totals(plan.order, doc, self.policy, self.options)
-        if follow_up.rounding_line is not None:
-            self.ledger.journal(plan.rid, "sent", {"rounding_line": follow_up.rounding_line})
-            self.bc.post(f"{entity}({doc['id']})/{self.policy.lines_key}", follow_up.rounding_line)
-        for warning in (follow_up.warning, follow_up.prices_include_tax):
-            if warning:
-                self.ledger.journal(plan.rid, "warning", {"message": warning})
-                log.warning("order %s: %s", plan.order.get("number"), warning)
-        return follow_up.difference
+        """The document read back and proven equal to the store's order (:mod:`.verify`); warns when its
+        ``pricesIncludeTax`` is not the configured one."""
+        # On invoices the flag follows the customer and net prices are sent: the read-back check judges.
+        warning = None if self.options.is_invoice else mapping.prices_include_tax_mismatch(doc, self.options)
+        if warning:
+            self.ledger.journal(plan.rid, "warning", {"message": warning})
+            log.warning("order %s: %s", plan.order.get("number"), warning)
+        return self.verifier.check(plan, doc, entity)

@@ -44,7 +44,9 @@ from wcbc.core.errors import RecordError
 from wcbc.sync.common.plan import Write
 from wcbc.sync.items.catalog import SkuMap
 from wcbc.sync.mapping import orders as mapping
+from wcbc.sync.mapping.orders.floor import before_start
 from wcbc.sync.mapping.orders.text import CUSTOMER_LENGTHS
+from wcbc.sync.orders.buyers import ambiguous
 
 # The decisions an OrderPlan can carry.
 DECISIONS = ("unchanged", "conflict", "held", "skipped", "linked", "linked_by_meta", "book", "rejected")
@@ -63,12 +65,16 @@ class Policy:
     replay: bool = False
     rounding_account: str | None = None
     total_tolerance: Decimal = Decimal("0.01")
+    rounding_cap: Decimal = Decimal("0.05")
     max_attempts: int = 3
     entity: str = "salesOrders"
     lines_key: str = "salesOrderLines"
+    start_date: str | None = None
+    force: bool = False  # wcbc replay --force: books an order created before start_date too
 
     @classmethod
-    def from_config(cls, config: Any, options: mapping.MappingOptions, *, replay: bool = False) -> Policy:
+    def from_config(cls, config: Any, options: mapping.MappingOptions, *, replay: bool = False,
+                    force: bool = False) -> Policy:
         cfg = config.orders
         return cls(
             target=cfg.target,
@@ -78,9 +84,12 @@ class Policy:
             replay=replay,
             rounding_account=cfg.rounding_account,
             total_tolerance=Decimal(str(cfg.total_tolerance)),
+            rounding_cap=Decimal(str(getattr(cfg, "rounding_cap", "0.05"))),
             max_attempts=int(cfg.max_attempts),
             entity=options.entity_set,
             lines_key=options.lines_key,
+            start_date=getattr(cfg, "start_date", None),
+            force=force,
         )
 
 
@@ -107,6 +116,7 @@ class Found:
         if key in self.candidates:
             return self.candidates[key]
         return [self.documents[key]] if key in self.documents else []
+    same_email: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # e-mail -> 2+ customers
 
 
 @dataclass
@@ -212,6 +222,9 @@ def triage(order: dict[str, Any], known: Known, policy: Policy) -> OrderPlan | N
     record = known.records.get(int(order["id"]))
     if record and record["status"] == "on_hold" and not policy.replay:
         return OrderPlan(order, "held", message="on hold: run `wcbc replay` once fixed")
+    early = None if policy.force else before_start(order, policy.start_date)
+    if early:
+        return OrderPlan(order, "skipped", message=early)
     status = order.get("status")
     if status not in policy.statuses:
         reason = f"status {status!r} is not in orders.statuses ({', '.join(policy.statuses)})"
@@ -380,6 +393,8 @@ def plan_customer(order: dict[str, Any], known: Known, found: Found,
     if link_key in known.customers:
         return CustomerPlan(link_key, number=known.customers[link_key], email=email)
     customer = found.customers.get(email.lower()) if email else None
+    if customer is not None and len(found.same_email.get(email.lower(), ())) > 1:
+        raise ambiguous(order, email, found.same_email[email.lower()])
     if customer is not None:
         return CustomerPlan(link_key, number=str(customer["number"]), found=customer, email=email)
     body = mapping.map_customer(order, options)
@@ -388,9 +403,5 @@ def plan_customer(order: dict[str, Any], known: Known, found: Found,
 
 
 # Pure as well, re-exported from their modules: the SKUs of a page, and what follows a booking.
-from wcbc.sync.orders.followup import (  # noqa: E402, F401
-    TotalsFollowUp,
-    booked_link_data,
-    follow_up_totals,
-)
+from wcbc.sync.orders.followup import booked_link_data  # noqa: E402, F401
 from wcbc.sync.orders.skus import check_items, wanted_skus  # noqa: E402, F401

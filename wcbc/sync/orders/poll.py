@@ -23,6 +23,7 @@ from typing import Any
 from wcbc.core.time import parse, parse_strict
 from wcbc.sync.common.bookmark import capped
 from wcbc.sync.common.cursors import ORDERS_LAST_SEEN, ORDERS_MODIFIED_AFTER
+from wcbc.sync.mapping.orders.floor import floored
 from wcbc.sync.orders.clock import StoreClock
 
 log = logging.getLogger("wcbc.orders")
@@ -30,11 +31,11 @@ log = logging.getLogger("wcbc.orders")
 
 def window_start(since: dt.datetime | None, bookmark: str | None, *, overlap_seconds: int,
                  start_date: str | None, started: dt.datetime) -> dt.datetime:
-    """Where the poll starts reading (pure)."""
+    """Where the poll starts reading (pure); never before ``orders.start_date``."""
     if since is not None:
-        return since
+        return floored(since, start_date)
     if bookmark:
-        return parse_strict(bookmark, "bookmark") - dt.timedelta(seconds=overlap_seconds)
+        return floored(parse_strict(bookmark, "bookmark") - dt.timedelta(seconds=overlap_seconds), start_date)
     if start_date:
         return parse_strict(str(start_date), "orders.start_date")
     log.info("no bookmark and no orders.start_date: polling the last 24 hours")

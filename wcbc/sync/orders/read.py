@@ -25,6 +25,7 @@ from wcbc.adapters.bc import odata
 from wcbc.core.errors import NotFoundError
 from wcbc.sync.common.cursors import ORDERS_MODIFIED_AFTER
 from wcbc.sync.mapping import orders as mapping
+from wcbc.sync.orders.buyers import email_equals, email_filters, group_by_email
 from wcbc.sync.orders.plan import LOOKUP_ENTITIES, Found, Known, Policy, buyer_link_key, external_number
 
 log = logging.getLogger("wcbc.orders")
@@ -127,8 +128,8 @@ class Reader:
             for flt in odata.in_chunks("number", sorted(skus))
         ]
         customers = [
-            ("customers", {"$filter": flt, "$select": "id,number,email", **odata.SCHEMA_2_1})
-            for flt in odata.in_chunks("email", sorted(emails))
+            ("customers", {"$filter": flt, "$select": "id,number,displayName,email", **odata.SCHEMA_2_1})
+            for flt in email_filters(emails)
         ]
         queries = docs + items + customers
         if self.concurrency > 1 and len(queries) > 1:
@@ -141,14 +142,11 @@ class Reader:
                 self.items[str(item["number"]).upper()] = bool(item.get("blocked"))
         for sku in skus:
             self.items.setdefault(sku, None)
-        by_email: dict[str, dict] = {}
-        for found_customers in answers[len(docs) + len(items) :]:
-            for customer in found_customers:
-                by_email.setdefault(str(customer.get("email", "")).strip().lower(), customer)
+        by_email, same_email = group_by_email(c for found in answers[len(docs) + len(items) :] for c in found)
         candidates = self._merge_documents(docs, answers[: len(docs)])
         preferred = {key: found[0] for key, found in candidates.items()}
-        return Found(preferred, self.items, by_email, candidates)
+        return Found(preferred, self.items, by_email, candidates, same_email)
 
     def customers_by_email(self, email: str) -> list[dict]:
         """BC's customers with this e-mail (settles a customer POST whose answer was lost)."""
-        return list(self.bc.iter("customers", {"$filter": odata.eq("email", email)}))
+        return list(self.bc.iter("customers", {"$filter": email_equals(email)}))

@@ -40,6 +40,7 @@ from wcbc.sync.orders.poll import poll as poll_window
 from wcbc.sync.orders.preview import Preview
 from wcbc.sync.orders.read import Reader
 from wcbc.sync.orders.report import Outcome, Report
+from wcbc.sync.refunds.sync import RefundStep
 
 __all__ = ["OrderSync", "Outcome", "Report"]
 
@@ -58,6 +59,7 @@ class OrderSync:
         config: Any,
         dry_run: bool = False,
         replay: bool = False,
+        force: bool = False,
         concurrency: int | None = None,
         run_id: int | None = None,
         on_progress: Callable[..., None] | None = None,
@@ -68,7 +70,7 @@ class OrderSync:
         self.store_clock = StoreClock(woo, self.clock)
         self.keys: dict[str, Any] = {}  # externalDocumentNumbers claimed in this run -> {"id", "number"}
         self.options = mapping.MappingOptions.from_config(config)
-        self.policy = plan.Policy.from_config(config, self.options, replay=replay)
+        self.policy = plan.Policy.from_config(config, self.options, replay=replay, force=force)
         self.concurrency = concurrency or config.business_central.max_concurrency
         self.report = Report(outcomes=Outcomes(on_add=on_progress))
         # Shops whose SKUs differ from BC item numbers map them in [items] mapping_file (both directions).
@@ -84,6 +86,9 @@ class OrderSync:
                                 options=self.options, report=self.report, run_id=run_id,
                                 concurrency=self.concurrency, woo_concurrency=config.woocommerce.concurrency,
                                 store_clock=self.store_clock)
+        self.refunds = RefundStep(woo=woo, bc=bc, state=state, config=config, options=self.options,
+                                  report=self.report, item_numbers=self.item_numbers, dry_run=dry_run,
+                                  run_id=run_id, replay=replay)
 
     # ------------------------------------------------------------------ entry point
 
@@ -130,7 +135,7 @@ class OrderSync:
         budget = limit
         try:
             # 1. orders named on the command line or by webhooks, and the failed ones: read fresh.
-            retried = self.reader.failed_order_ids() if retry else []
+            retried = self.reader.failed_order_ids() + self.refunds.failed_order_ids() if retry else []
             wanted = list(dict.fromkeys(explicit + hinted + retried))
             seen = set(wanted)  # the poll does not read them a second time
             for ids in chunks(wanted, EXPLICIT_PAGE):
@@ -196,6 +201,7 @@ class OrderSync:
         self.sink.end_page(defer=defer)
         if systemic is not None:
             raise systemic
+        self.refunds.page(orders)  # refunds and cancellations of the page's booked orders
 
 
 def _has_id(order: Any) -> bool:

@@ -3,11 +3,12 @@
 Read (adapters only): web orders in a booked status modified in the period, and BC sales orders and
 invoices dated in it that carry an external document number. Check (pure, :func:`compare`): web orders
 with no BC document, BC documents with no web order (and no order link), two BC documents for one web
-order, and totals that differ beyond ``[orders] total_tolerance``.
+order, and totals, tax or currency that differ (beyond ``[orders] total_tolerance`` for amounts).
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -16,13 +17,17 @@ from typing import Any
 from wcbc.core.errors import RecordError
 from wcbc.core.time import odata_literal, parse
 from wcbc.sync.mapping import orders as mapping
+from wcbc.sync.mapping.money import MoneyError, parse_money
 from wcbc.sync.reconcile.o2c import compare_o2c, read_shipped
+from wcbc.sync.reconcile.refunds import check_refunds
 from wcbc.sync.reconcile.report import OrderIssue, OrdersCheck
 
 _DOCUMENTS = (
-    ("salesOrders", "orderDate", "id,number,externalDocumentNumber,totalAmountIncludingTax,orderDate"),
+    ("salesOrders", "orderDate",
+     "id,number,externalDocumentNumber,totalAmountIncludingTax,totalTaxAmount,currencyCode,orderDate"),
     ("salesInvoices", "invoiceDate",
-     "id,number,externalDocumentNumber,totalAmountIncludingTax,invoiceDate,orderNumber,status,remainingAmount"),
+     "id,number,externalDocumentNumber,totalAmountIncludingTax,totalTaxAmount,currencyCode,invoiceDate,"
+     "orderNumber,status,remainingAmount"),
 )
 
 
@@ -35,15 +40,34 @@ def check_orders(woo: Any, bc: Any, state: Any, config: Any, since: datetime | N
         since = start_date or started - timedelta(days=30)
     check = OrdersCheck(since=odata_literal(since))
     web = read_web_orders(woo, cfg, since, check)
+    _less_reduced_refunds(web, state)
     documents = read_bc_documents(bc, since, check)
 
     def linked(document_id: str) -> bool:
         return bool(state.link_by_bc("order", document_id))
 
     compare(check, web, documents, Decimal(str(cfg.total_tolerance)), linked)
+    check_refunds(woo, bc, state, config, since, check)  # refunds vs credit memos
     payments_on = bool(getattr(getattr(config, "payments", None), "journals", None))
     compare_o2c(check, web, documents, read_shipped(bc, since), payments_on=payments_on)
     return check
+
+
+def _less_reduced_refunds(web: dict[str, dict[str, Any]], state: Any) -> None:
+    """A refund that reduced the open sales order (target sales_order, README "How refunds and
+    cancellations are booked") took its amount off the BC order: the web total less it is compared."""
+    reduced: dict[str, Decimal] = {}
+    for record in state.records(kind="refund", status="done"):
+        data = record.get("data") or {}
+        order_id = str(record["id"]).partition(":")[2].partition("-")[0]
+        if data.get("reduced") and order_id.isdigit():
+            with contextlib.suppress(ArithmeticError):
+                reduced[order_id] = reduced.get(order_id, Decimal(0)) + Decimal(str(data.get("amount") or 0))
+    for info in web.values():
+        less = reduced.get(str(info["id"]))
+        if less:
+            with contextlib.suppress(ArithmeticError):  # an unreadable total is reported by compare
+                info["total"] = str(Decimal(str(info["total"])) - less)
 
 
 def read_web_orders(woo: Any, cfg: Any, since: datetime, check: OrdersCheck) -> dict[str, dict[str, Any]]:
@@ -60,7 +84,8 @@ def read_web_orders(woo: Any, cfg: Any, since: datetime, check: OrdersCheck) -> 
                 OrderIssue("missing_in_bc", str(order.get("number")), order.get("id"), detail=str(exc)))
             continue
         web[number.upper()] = {"id": order.get("id"), "total": order.get("total"),
-                               "number": order.get("number"), "status": order.get("status"),
+                               "number": order.get("number"), "tax": order.get("total_tax"),
+                               "currency": order.get("currency"), "status": order.get("status"),
                                "date_paid": order.get("date_paid")}
     return web
 
@@ -81,6 +106,8 @@ def read_bc_documents(bc: Any, since: datetime, check: OrdersCheck) -> dict[str,
                 "id": doc.get("id"),
                 "number": str(doc.get("number") or ""),
                 "total": doc.get("totalAmountIncludingTax"),
+                "tax": doc.get("totalTaxAmount"),
+                "currency": doc.get("currencyCode"),
                 "orderNumber": doc.get("orderNumber") or "",
                 "status": doc.get("status"),
                 "remaining": doc.get("remainingAmount"),
@@ -114,6 +141,7 @@ def compare(check: OrdersCheck, web: dict[str, dict[str, Any]], documents: dict[
                 "total_differs", ext, info["id"], [f"{doc['entity']} {doc['number']}"],
                 detail=f"WooCommerce {result.woo_total} vs BC {result.bc_total} "
                 f"(difference {result.difference}, tolerance {tolerance})"))
+        check.issues.extend(agreement_issues(ext, info, doc, tolerance))
     for ext, docs in sorted(documents.items()):
         if ext in web:
             continue
@@ -124,6 +152,26 @@ def compare(check: OrdersCheck, web: dict[str, dict[str, Any]], documents: dict[
             check.issues.append(OrderIssue(
                 "missing_in_woo", ext, None, [f"{d['entity']} {d['number']}" for d in distinct],
                 detail="no WooCommerce order in the period carries this number"))
+
+
+def agreement_issues(ext: str, info: dict[str, Any], doc: dict[str, Any], tolerance: Decimal
+                     ) -> list[OrderIssue]:
+    """The tax and the currency of a booked document against the web order's (when both sides say)."""
+    found: list[OrderIssue] = []
+    where = [f"{doc['entity']} {doc['number']}"]
+    if info.get("tax") is not None and doc.get("tax") is not None:
+        try:
+            woo, bc = parse_money(info["tax"]), parse_money(doc["tax"])
+        except MoneyError:
+            woo = bc = Decimal(0)
+        if abs(woo - bc) > tolerance:
+            found.append(OrderIssue("tax_differs", ext, info["id"], where,
+                                    detail=f"tax: WooCommerce {woo} vs BC {bc} (difference {woo - bc})"))
+    woo_cur, bc_cur = str(info.get("currency") or "").upper(), str(doc.get("currency") or "").upper()
+    if woo_cur and bc_cur and woo_cur != bc_cur:
+        found.append(OrderIssue("currency_differs", ext, info["id"], where,
+                                detail=f"currency: WooCommerce {woo_cur} vs BC {bc_cur}"))
+    return found
 
 
 def _duplicate(ext: str, order_id: Any, distinct: list[dict[str, Any]]) -> OrderIssue:

@@ -10,25 +10,25 @@ Decisions (see the project README for the user-facing version):
   variation's own), then one line per non-zero shipping line, then one line per non-zero fee line. Item
   lines carry no ``description``: BC takes the item card's.
 * **Amounts.** Coupons are already spread over WooCommerce's line ``total``s, so no separate discount line is
-  sent. An item line gets ``unitPrice`` = ``subtotal / quantity`` rounded *up* to the currency decimals and
-  ``discountAmount`` = ``round(quantity * unitPrice) - total``. BC computes the line amount as
-  ``round(quantity * unitPrice) - discountAmount``, which is then exactly WooCommerce's ``total``, and the
-  discount is never negative (BC refuses a negative line discount). When ``subtotal / quantity`` has more
-  decimals than the currency, the few cents of rounding show up in the discount. ``discountAmount`` is always
-  sent (also 0) so that BC does not add its own line discounts.
-* **Tax.** With ``prices_include_tax`` the prices sent are gross (``subtotal + subtotal_tax``,
-  ``total + total_tax``, shipping and fees likewise) and a sales order gets ``pricesIncludeTax: true``.
-  BC's salesInvoices have ``pricesIncludeTax`` read-only (it follows the customer), so invoices never send
-  it: the sync checks the created document with :func:`prices_include_tax_mismatch` and
-  :func:`compare_totals`.
+  sent. An item line gets ``unitPrice`` = ``subtotal / quantity`` rounded *up* to BC's 5 unit decimals and
+  ``discountAmount`` = ``round(quantity * unitPrice) - total`` (the coupon, nothing invented: 450 x 4.995 is
+  4.995 without discount). BC computes the line amount as ``round(quantity * unitPrice) - discountAmount``,
+  which is then exactly WooCommerce's ``total``, and the discount is never negative (BC refuses a negative
+  line discount). ``discountAmount`` is always sent (also 0) so that BC does not add its own line discounts.
+* **Tax.** Each line carries the ``taxCode`` of ``orders.tax_codes`` for its WooCommerce tax class (or
+  ``untaxed``) (:mod:`.tax`); after booking, the document is read back and compared with the order per line
+  and in total (:mod:`.agreement`). With ``prices_include_tax`` a sales order gets gross prices and
+  ``pricesIncludeTax: true``; invoices always get net prices (``pricesIncludeTax`` is read-only there).
 * **Fees.** One Account line on ``fee_account`` with quantity 1 and ``unitPrice`` = the fee's amount; a
-  negative fee (a discount) is sent as a negative ``unitPrice`` with quantity 1 (BC accepts negative prices on
-  G/L account lines; only the document total must not be negative when posting).
+  negative fee (a discount) goes on ``discount_account``, never as negative fee income; an order whose total
+  is negative fails.
 * **Shipping.** One line per shipping line whose amount is not 0: an Account line on ``shipping_account``
   or, if only ``shipping_item`` is set, an Item line on that item. The description is the method title.
-* **Currency.** ``local_currency`` set: an order in it is sent with ``currencyCode: ""`` (BC's LCY), any other
-  currency with its ISO code. ``local_currency`` unset: no ``currencyCode`` at all (BC uses the customer's).
-* **Dates.** ``date_created_gmt`` converted to the store's time zone, as ``YYYY-MM-DD``.
+* **Currency.** Always sent: an order in ``local_currency`` with ``currencyCode: ""`` (BC's LCY), any other
+  with its ISO code (also when ``local_currency`` is unset: BC stores its own LCY code as blank). A new
+  customer's card gets ``customer_currency`` (default: the local currency), never the order's.
+* **Dates.** ``date_created_gmt`` converted to the store's time zone, as ``YYYY-MM-DD``; the posting date
+  by ``posting_date`` (order, paid, run); orders created before ``start_date`` are skipped (:mod:`.floor`).
 * **Bounds.** Amounts and quantities must be finite and within BC's Decimal range
   (``money.BC_DECIMAL_MAX``); a quantity has at most 5 decimals (Sales Line Quantity, DecimalPlaces 0:5).
   Anything else (``"1e309"``, ``NaN``, a list where a number belongs, lines that are not objects) fails the
@@ -48,6 +48,9 @@ Modules, each answering one question (callers import the package:
 * :mod:`.customers`: who the BC customer is (:func:`buyer_key`) and :func:`map_customer`;
 * :mod:`.document`: :func:`map_document` (header and lines, amounts split into price and discount);
 * :mod:`.totals`: :func:`compare_totals`, :func:`rounding_line`, :func:`prices_include_tax_mismatch`;
+* :mod:`.tax`: the ``taxCode`` of each line (``orders.tax_codes``);
+* :mod:`.agreement`: the read-back check, per line and in total, and its verdict (agree, round, disagree);
+* :mod:`.floor`: ``orders.start_date`` as a floor for every read;
 * :mod:`.fingerprint`: :func:`order_fingerprint` and :func:`summarize` (what the document is built from);
 * :mod:`.diff`: :func:`diff_orders` (what changed after booking, in words);
 * :mod:`.meta`: :data:`DOCUMENT_META_KEY` (the write-back) and :func:`is_own_echo`;

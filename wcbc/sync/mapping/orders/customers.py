@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from wcbc.core.errors import RecordError
-from wcbc.sync.mapping.orders.fields import currency_code
+from wcbc.sync.mapping.orders.fields import customer_currency
 from wcbc.sync.mapping.orders.options import MappingOptions, _template_value
 from wcbc.sync.mapping.orders.text import CUSTOMER_LENGTHS, _text, _utf16_len, clip, order_label
 
@@ -87,10 +87,33 @@ def map_customer(order: Mapping[str, Any], options: MappingOptions) -> dict[str,
         "country": clip(billing.get("country"), CUSTOMER_LENGTHS["country"]),
         "postalCode": clip(billing.get("postcode"), CUSTOMER_LENGTHS["postalCode"]),
     })
-    currency = currency_code(order, options)
+    currency = customer_currency(options)
     if currency is not None:
         body["currencyCode"] = currency
-    for key, value in options.customer_template.items():
+    vat = _vat_number(order, options)
+    if vat:
+        body["taxRegistrationNumber"] = vat
+    country = _text(billing.get("country")).upper()
+    template = {**options.customer_template, **options.customer_templates.get(country, {})}
+    for key, value in template.items():
         body[key] = _template_value(key, value)
     return body
+
+
+TAX_REGISTRATION_MAX = 20  # BC's Customer."VAT Registration No." is Text[20]
+
+
+def _vat_number(order: Mapping[str, Any], options: MappingOptions) -> str:
+    """The buyer's VAT number from the order meta ``orders.vat_number_meta`` (blanks removed), or ""."""
+    if not options.vat_number_meta:
+        return ""
+    from wcbc.sync.mapping.orders.meta import meta_value  # meta imports this module
+
+    raw = meta_value(order, options.vat_number_meta)
+    text = "".join(_text(raw).split()) if isinstance(raw, str) else ""
+    if _utf16_len(text) > TAX_REGISTRATION_MAX:
+        raise RecordError(f"{order_label(order)}: VAT number {text!r} (meta {options.vat_number_meta}) is "
+                          f"longer than BC's {TAX_REGISTRATION_MAX} characters",
+                          hint="correct the VAT number on the order, then wcbc replay it")
+    return text
 

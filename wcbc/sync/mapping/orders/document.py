@@ -9,8 +9,15 @@ from typing import Any
 from wcbc.core.errors import RecordError
 from wcbc.sync.mapping.money import QUANTITY_DECIMALS, MoneyError, ceil_money, round_money, to_json_number
 from wcbc.sync.mapping.orders.customers import _email, _has_address, _person
-from wcbc.sync.mapping.orders.fields import _money, currency_code, document_date, document_number
+from wcbc.sync.mapping.orders.fields import (
+    _money,
+    currency_code,
+    document_date,
+    document_number,
+    posting_date,
+)
 from wcbc.sync.mapping.orders.options import MappingOptions
+from wcbc.sync.mapping.orders.tax import with_tax_code
 from wcbc.sync.mapping.orders.text import (
     CUSTOMER_LENGTHS,
     DESCRIPTION_MAX,
@@ -24,12 +31,15 @@ from wcbc.sync.mapping.orders.text import (
     order_label,
 )
 
+UNIT_DECIMALS = 5  # BC's Unit-Amount Rounding Precision (0.00001): a unit price carries up to 5 decimals
 
-def split_line_amount(quantity: Decimal, subtotal: Decimal, total: Decimal, decimals: int) -> tuple[Decimal,
-                                                                                                     Decimal]:
+
+def split_line_amount(quantity: Decimal, subtotal: Decimal, total: Decimal, decimals: int, *,
+                      unit_decimals: int | None = None) -> tuple[Decimal, Decimal]:
     """``(unitPrice, discountAmount)`` for a line whose BC amount must equal ``total``.
 
-    ``unitPrice`` = ``subtotal / quantity`` rounded up to ``decimals``; ``discountAmount`` =
+    ``unitPrice`` = ``subtotal / quantity`` rounded up to ``unit_decimals`` (default ``decimals``; the
+    mapping passes BC's 5, so 4.995 stays 4.995 and no line discount is invented); ``discountAmount`` =
     ``round(quantity * unitPrice, decimals) - total``. Then BC's ``round(quantity * unitPrice) -
     discountAmount`` is ``total`` exactly and the discount is never negative. ``subtotal`` below ``total`` is
     treated as ``total`` (no negative discount). Needs ``quantity > 0`` and ``total >= 0``.
@@ -39,23 +49,34 @@ def split_line_amount(quantity: Decimal, subtotal: Decimal, total: Decimal, deci
     if total < 0:
         raise ValueError("total must not be negative")
     subtotal = max(subtotal, total)
-    unit = ceil_money(subtotal / quantity, decimals)
+    unit = ceil_money(subtotal / quantity, decimals if unit_decimals is None else unit_decimals)
     gross = round_money(quantity * unit, decimals)
     return unit, gross - total
 
 
 def _amounts(order: Mapping[str, Any], line: Mapping[str, Any], options: MappingOptions, what: str,
              *, subtotal: bool) -> tuple[Decimal, Decimal]:
-    """(subtotal, total) of a line, gross when prices include tax, rounded to the currency decimals."""
+    """(subtotal, total) of a line, gross when the document's prices include tax (:func:`sends_gross`),
+    rounded to the currency decimals."""
+    gross = sends_gross(options)
     total = _money(order, line.get("total"), f"{what} total")
-    if options.prices_include_tax:
+    if gross:
         total += _money(order, line.get("total_tax"), f"{what} total_tax")
     sub = total
     if subtotal:
         sub = _money(order, line.get("subtotal"), f"{what} subtotal")
-        if options.prices_include_tax:
+        if gross:
             sub += _money(order, line.get("subtotal_tax"), f"{what} subtotal_tax")
     return round_money(sub, options.decimals), round_money(total, options.decimals)
+
+
+def sends_gross(options: MappingOptions) -> bool:
+    """Whether line prices are sent including tax: only on sales orders with ``prices_include_tax``, which
+    then carry ``pricesIncludeTax: true``. On invoices ``pricesIncludeTax`` is read-only and follows the
+    customer's "Prices Including VAT" (business-central.md §10.6), which BC's API does not show: net
+    prices are sent, which BC applies as they are on a customer without that setting (the default); a
+    customer with it makes the read-back check fail the order (the draft is deleted)."""
+    return bool(options.prices_include_tax) and not options.is_invoice
 
 
 def _item_line(order: Mapping[str, Any], line: Mapping[str, Any], options: MappingOptions,
@@ -87,14 +108,15 @@ def _item_line(order: Mapping[str, Any], line: Mapping[str, Any], options: Mappi
         raise RecordError(f"{order_label(order)}: line {line_id} ({name}) has quantity {quantity}")
     if total < 0:
         raise RecordError(f"{order_label(order)}: line {line_id} ({name}) has a negative total {total}")
-    unit, discount = split_line_amount(quantity, subtotal, total, options.decimals)
-    return {
+    unit, discount = split_line_amount(quantity, subtotal, total, options.decimals,
+                                       unit_decimals=max(UNIT_DECIMALS, options.decimals))
+    return with_tax_code({
         "lineType": "Item",
         "lineObjectNumber": number,
         "quantity": to_json_number(quantity),
         "unitPrice": to_json_number(unit),
         "discountAmount": to_json_number(discount),
-    }
+    }, order, line, "item", options.tax_codes, what)
 
 
 def _shipping_line(order: Mapping[str, Any], line: Mapping[str, Any], options: MappingOptions
@@ -122,7 +144,8 @@ def _shipping_line(order: Mapping[str, Any], line: Mapping[str, Any], options: M
     }
     if kind == "Item":
         result["discountAmount"] = 0
-    return result
+    return with_tax_code(result, order, line, "shipping", options.tax_codes,
+                         f"shipping line {line.get('id')} ({title})")
 
 
 def _fee_line(order: Mapping[str, Any], line: Mapping[str, Any], options: MappingOptions
@@ -131,18 +154,23 @@ def _fee_line(order: Mapping[str, Any], line: Mapping[str, Any], options: Mappin
     _, amount = _amounts(order, line, options, f"fee line {line.get('id')} ({name})", subtotal=False)
     if amount == 0:
         return None
-    if not options.fee_account:
+    # A negative fee is a discount entered as a fee: booked on the discount account, never as negative
+    # fee income.
+    account, key = ((options.discount_account, "orders.discount_account") if amount < 0
+                    else (options.fee_account, "orders.fee_account"))
+    if not account:
+        what = "a negative fee (a discount)" if amount < 0 else "a fee"
         raise RecordError(
-            f"{order_label(order)} has a fee ({name}, {amount}) but orders.fee_account is not set",
-            hint="set orders.fee_account (a G/L account number) in the config",
+            f"{order_label(order)} has {what} ({name}, {amount}) but {key} is not set",
+            hint=f"set {key} (a G/L account number) in the config, then wcbc replay the order",
         )
-    return {
+    return with_tax_code({
         "lineType": "Account",
-        "lineObjectNumber": options.fee_account,
+        "lineObjectNumber": account,
         "description": clip(name, DESCRIPTION_MAX),
         "quantity": 1,
         "unitPrice": to_json_number(amount),
-    }
+    }, order, line, "fee", options.tax_codes, f"fee line {line.get('id')} ({name})")
 
 
 # BC's address fields (after the shipTo/sellTo prefix) and the WooCommerce address keys they come from.
@@ -212,15 +240,17 @@ def map_document(
         "customerNumber": customer_number,
     }
     date = document_date(order, options.time_zone)
+    posting = posting_date(order, options)
     if options.is_invoice:
         body["invoiceDate"] = date
-        body["postingDate"] = date
+        if posting is not None:
+            body["postingDate"] = posting
     else:
         body["orderDate"] = date
+        if options.posting_date == "paid" and posting is not None:
+            body["postingDate"] = posting
         body["pricesIncludeTax"] = bool(options.prices_include_tax)
-    currency = currency_code(order, options)
-    if currency is not None:
-        body["currencyCode"] = currency
+    body["currencyCode"] = currency_code(order, options)
 
     billing = order.get("billing") or {}
     email = _email(billing)
@@ -255,6 +285,10 @@ def map_document(
     lines = [line for line in mapped if line is not None]
     if not any(line["lineType"] != "Comment" for line in lines):
         raise RecordError(f"{order_label(order)} has nothing to book (no items, shipping or fees)")
+    if _money(order, order.get("total") or 0, "total") < 0:
+        raise RecordError(f"{order_label(order)}: its total {order.get('total')} is negative; BC cannot "
+                          "post a negative invoice",
+                          hint="correct the order's discounts or fees in WooCommerce")
     body[options.lines_key] = lines
     return body
 

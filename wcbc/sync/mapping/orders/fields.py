@@ -54,15 +54,43 @@ def document_number(order: Mapping[str, Any], prefix: str = "") -> str:
     return value
 
 
-def currency_code(order: Mapping[str, Any], options: MappingOptions) -> str | None:
-    """The ``currencyCode`` to send: ``""`` for BC's local currency, the ISO code otherwise, or ``None``
-    (do not send the field) when ``local_currency`` is not configured."""
-    if options.local_currency is None:
-        return None
+def currency_code(order: Mapping[str, Any], options: MappingOptions) -> str:
+    """The document's ``currencyCode``, always sent: ``""`` for ``orders.local_currency`` (BC's LCY),
+    else the order's ISO code (BC also stores its own LCY code as blank, §10.6; a code BC does not know
+    fails the order). Never left out: a document without it would take the customer's currency."""
     code = _text(order.get("currency")).upper()
     if not code:
         raise RecordError(f"{order_label(order)} has no currency")
-    return "" if code == options.local_currency.upper() else code
+    local = (options.local_currency or "").upper()
+    return "" if code == local else code
+
+
+def customer_currency(options: MappingOptions) -> str | None:
+    """A new customer card's ``currencyCode``: ``orders.customer_currency`` (``""`` when it is the local
+    currency), else the local currency when one is configured, else not sent (BC's default: LCY). Never the
+    first order's currency."""
+    local = (options.local_currency or "").upper()
+    if options.customer_currency:
+        code = options.customer_currency.upper()
+        return "" if code == local else code
+    return "" if local else None
+
+
+POSTING_DATES = ("order", "paid", "run")
+
+
+def posting_date(order: Mapping[str, Any], options: MappingOptions) -> str | None:
+    """The document's ``postingDate`` by ``orders.posting_date``: ``order`` the order's date, ``paid`` the
+    date it was paid (``date_paid_gmt``, the order's date while unpaid), ``run`` None (not sent: BC takes
+    its work date, the day of the run). Dates are the store's (``time_zone``)."""
+    if options.posting_date == "run":
+        return None
+    if options.posting_date == "paid" and order.get("date_paid_gmt"):
+        paid = parse(str(order.get("date_paid_gmt")))
+        if paid is None:
+            raise RecordError(f"{order_label(order)}: unreadable payment date {order.get('date_paid_gmt')!r}")
+        return paid.astimezone(ZoneInfo(options.time_zone)).date().isoformat()
+    return document_date(order, options.time_zone)
 
 
 def document_date(order: Mapping[str, Any], time_zone: str) -> str:

@@ -10,7 +10,9 @@ value. A document is taken as the order's only when everything the mapping wrote
   with the buyer's e-mail); a buyer without one yet cannot own a document;
 * the total: BC's ``totalAmountIncludingTax`` against the order's ``total`` within ``orders.total_tolerance``
   plus one currency unit of the last decimal per line (BC rounds tax per line; the rounding line that
-  would make them equal may not have been added when a run was cut short).
+  would make them equal may not have been added when a run was cut short). An open sales order reduced by
+  refunds (target ``sales_order``) carries a ``WooCommerce refund <key>-R<refund id>`` Comment line per
+  refund: the order's total less those refunds is compared.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from wcbc.sync.mapping.orders.text import _text
 from wcbc.sync.mapping.orders.totals import expected_total
 
 COMMENT_PREFIX = "WooCommerce order #"
+REFUND_PREFIX = "WooCommerce refund "
 LINE_KEYS = ("salesOrderLines", "salesInvoiceLines")
 
 
@@ -48,6 +51,23 @@ def names_order(doc: Mapping[str, Any], order: Mapping[str, Any]) -> bool:
     return False
 
 
+def reduced_by(order: Mapping[str, Any], doc: Mapping[str, Any]) -> Decimal:
+    """What the refunds whose marker the document carries took off the order (0 when none)."""
+    ids = set()
+    for line in document_lines(doc) or []:
+        text = _text(line.get("description"))
+        if line.get("lineType") == "Comment" and text.startswith(REFUND_PREFIX):
+            ids.add(text.rpartition("-R")[2])
+    total = Decimal(0)
+    for refund in order.get("refunds") or []:
+        if isinstance(refund, Mapping) and str(refund.get("id")) in ids:
+            try:
+                total += abs(parse_money(refund.get("total")))
+            except MoneyError:
+                continue
+    return total
+
+
 def mismatches(order: Mapping[str, Any], doc: Mapping[str, Any], *, customer: str | None,
                tolerance: Decimal, decimals: int) -> list[str]:
     """What contradicts ``doc`` being the order's document (empty: it is the order's).
@@ -66,7 +86,7 @@ def mismatches(order: Mapping[str, Any], doc: Mapping[str, Any], *, customer: st
     elif found_customer.upper() != _text(customer).upper():
         reasons.append(f"its customer is {found_customer or '(none)'}, the order's is {customer}")
     try:
-        woo = expected_total(order)
+        woo = expected_total(order) - reduced_by(order, doc)
         bc = parse_money(doc.get("totalAmountIncludingTax"))
     except (RecordError, MoneyError):
         reasons.append(f"its total {doc.get('totalAmountIncludingTax')!r} cannot be compared")
