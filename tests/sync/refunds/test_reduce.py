@@ -166,3 +166,14 @@ def test_apply_fails_the_refund_alone_when_bc_changed_or_the_total_differs(tmp_p
         assert [w[0] for w in off.writes] == ["PATCH"]  # no marker: the next run checks again
         assert off.writes[0][2] == 'W/"20000"'  # If-Match: the line's ETag
         assert state.record_get("refund:17-29")["attempts"] == 2
+
+
+def test_refund_tax_sums_the_tax_given_back() -> None:
+    from decimal import Decimal
+
+    from wcbc.sync.refunds.memo import refund_tax
+
+    refund = {"line_items": [{"total": "-10.00", "total_tax": "-0.73"}],
+              "shipping_lines": [{"total": "-5.00", "total_tax": "-0.36"}], "fee_lines": []}
+    assert refund_tax(refund) == Decimal("1.09")
+    assert refund_tax({"amount": "3.00"}) == Decimal(0)

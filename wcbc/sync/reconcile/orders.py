@@ -55,19 +55,25 @@ def check_orders(woo: Any, bc: Any, state: Any, config: Any, since: datetime | N
 
 def _less_reduced_refunds(web: dict[str, dict[str, Any]], state: Any) -> None:
     """A refund that reduced the open sales order (target sales_order, README "How refunds and
-    cancellations are booked") took its amount off the BC order: the web total less it is compared."""
-    reduced: dict[str, Decimal] = {}
+    cancellations are booked") took its amount and its tax off the BC order: the web total and tax less
+    them are compared."""
+    reduced: dict[str, tuple[Decimal, Decimal]] = {}
     for record in state.records(kind="refund", status="done"):
         data = record.get("data") or {}
         order_id = str(record["id"]).partition(":")[2].partition("-")[0]
         if data.get("reduced") and order_id.isdigit():
             with contextlib.suppress(ArithmeticError):
-                reduced[order_id] = reduced.get(order_id, Decimal(0)) + Decimal(str(data.get("amount") or 0))
+                amount, tax = reduced.get(order_id, (Decimal(0), Decimal(0)))
+                reduced[order_id] = (amount + Decimal(str(data.get("amount") or 0)),
+                                     tax + Decimal(str(data.get("tax") or 0)))
     for info in web.values():
         less = reduced.get(str(info["id"]))
-        if less:
-            with contextlib.suppress(ArithmeticError):  # an unreadable total is reported by compare
-                info["total"] = str(Decimal(str(info["total"])) - less)
+        if not less:
+            continue
+        for key, value in zip(("total", "tax"), less, strict=True):
+            if info.get(key) is not None:
+                with contextlib.suppress(ArithmeticError):  # an unreadable value is reported by compare
+                    info[key] = str(Decimal(str(info[key])) - value)
 
 
 def read_web_orders(woo: Any, cfg: Any, since: datetime, check: OrdersCheck) -> dict[str, dict[str, Any]]:

@@ -19,7 +19,7 @@ from typing import Any
 from wcbc.core.errors import SYSTEMIC, RecordError, RemoteError, UnreachableError
 from wcbc.sync.common.apply import Ledger, Link
 from wcbc.sync.orders.report import Outcome, Report
-from wcbc.sync.refunds import reduce
+from wcbc.sync.refunds import memo, reduce
 from wcbc.sync.refunds.cancel import CancelPlan
 from wcbc.sync.refunds.plan import RefundPlan, RefundPolicy, difference_table, total_difference
 
@@ -193,6 +193,7 @@ class RefundApplier:
             "sales_order": number,
             "id": order_id,
             "amount": str(plan.amount),
+            "tax": str(memo.refund_tax(plan.reduced[-1])) if plan.reduced else "0",
             "changes": changes,
             "restocked": {str(k): str(v) for k, v in plan.restocked.items()},
         }

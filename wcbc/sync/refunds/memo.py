@@ -81,6 +81,15 @@ def restocked_per_line(order: Mapping[str, Any]) -> dict[int, Decimal]:
     return out
 
 
+def refund_tax(refund: Mapping[str, Any]) -> Decimal:
+    """The tax a refund gives back (positive): its lines', shipping's and fees' ``total_tax``."""
+    tax = Decimal(0)
+    for kind in ("line_items", "shipping_lines", "fee_lines"):
+        for line in refund.get(kind) or []:
+            tax += money(line.get("total_tax"), "total_tax")
+    return abs(tax)
+
+
 def without_restocked(order: Mapping[str, Any]) -> Mapping[str, Any]:
     """The order with each line's quantity less what a refund put back into the store's stock (what it
     still holds back), for the stock reservations; the order itself when nothing was restocked."""
