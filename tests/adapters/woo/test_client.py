@@ -15,7 +15,8 @@ import requests_mock as rm
 
 from tests.contracts import WOO_REST
 from wcbc.adapters.http import USER_AGENT
-from wcbc.adapters.woo.client import HINT_KEY_IGNORED, BatchResult, WooClient
+from wcbc.adapters.woo.client import BatchResult, WooClient
+from wcbc.adapters.woo.wire import HINT_KEY_IGNORED
 from wcbc.core.errors import (
     AmbiguousWriteError,
     AuthError,

@@ -19,40 +19,30 @@
 from __future__ import annotations
 
 import collections
-import ipaddress
-import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import quote
 
 import requests
 
-from wcbc.adapters.http import DEFAULT_MAX_TOTAL_WAIT, HttpClient, default_error_decoder, json_of, path_of
+from wcbc.adapters.http import DEFAULT_MAX_TOTAL_WAIT, HttpClient, json_of, path_of
+from wcbc.adapters.woo.wire import (
+    API_PREFIX,
+    next_page_from_link,
+    route,
+    store_url,
+    woo_error_decoder,
+)
 from wcbc.core.errors import ConfigError, RemoteError
 from wcbc.core.time import bare_utc
 
 SYSTEM = "woocommerce"
-API_PREFIX = "/wp-json/wc/v3"
 BATCH_LIMIT = 100
 MAX_PER_PAGE = 100
 # Keep the encoded ?sku= value of one request under this many characters.
 SKU_QUERY_BUDGET = 1500
-
-HINT_KEY_IGNORED = (
-    "the consumer key was not accepted: it may have been revoked or its WordPress user deleted "
-    "(use a dedicated service user); over plain http the key is ignored"
-)
-HINT_AUTH_ERROR = (
-    "check the consumer secret in the vault (wcbc credentials set woocommerce) and that the key "
-    "has read_write permission"
-)
-HINT_FORBIDDEN = (
-    "the key's WordPress user lacks the capability: use a key of a shop manager or administrator "
-    "(a dedicated service user)"
-)
-
 
 @dataclass
 class BatchResult:
@@ -62,91 +52,6 @@ class BatchResult:
     ok: bool
     item: dict | None
     error: dict | None
-
-
-def woo_error_decoder(response: requests.Response) -> tuple[str | None, str, str | None]:
-    """(code, message, hint) from WooCommerce's ``{code, message, data: {status, params}}``."""
-    code, message, _ = default_error_decoder(response)
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if isinstance(body, dict) and isinstance(body.get("data"), dict):
-        params = body["data"].get("params")
-        if isinstance(params, dict) and params:
-            details = "; ".join(f"{k}: {v}" for k, v in params.items())
-            message = f"{message} ({details})"
-    status = response.status_code
-    hint: str | None = None
-    if status == 401 and code == "woocommerce_rest_authentication_error":
-        hint = HINT_AUTH_ERROR
-    elif status == 401:  # woocommerce_rest_cannot_*: the request ran as an anonymous user
-        hint = HINT_KEY_IGNORED
-    elif status == 403:
-        hint = HINT_FORBIDDEN
-    elif code == "rest_no_route":
-        hint = "the REST route does not exist: check the store URL and that WooCommerce is active (wc/v3)"
-    elif code == "woocommerce_rest_request_entity_too_large":
-        hint = "a batch may hold at most 100 items"
-    return code, message, hint
-
-
-def _route(method: str, url: str) -> str:
-    path = path_of(url)
-    if path.startswith(API_PREFIX):
-        path = path[len(API_PREFIX):] or "/"
-    path = re.sub(r"/\d+(?=/|$)", "/{id}", path)
-    return f"{method} {path}"
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _store_url(url: str, allow_http: bool) -> str:
-    text = (url or "").strip()
-    parts = urlsplit(text)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise ConfigError(f"not a store URL: {text!r}", key="woocommerce.url",
-                          hint="write it as https://shop.example (the site address)")
-    if parts.username or parts.password:
-        raise ConfigError("the store URL must not contain credentials", key="woocommerce.url",
-                          hint="store the consumer key and secret with: wcbc credentials set woocommerce")
-    if parts.query or parts.fragment:
-        raise ConfigError("the store URL must not have a query string or fragment", key="woocommerce.url")
-    if parts.scheme == "http":
-        if not allow_http:
-            raise ConfigError(
-                "the store URL uses http://: WooCommerce ignores API keys over plain http",
-                key="woocommerce.url", hint="use https:// (allow_http is only for a loopback test store)")
-        if not _is_loopback(parts.hostname):
-            raise ConfigError("allow_http is only allowed for a loopback store (127.0.0.1, ::1, localhost)",
-                              key="woocommerce.allow_http", hint="use https://")
-    path = parts.path.rstrip("/")
-    for suffix in ("/wp-json/wc/v3", "/wp-json"):
-        if path.endswith(suffix):
-            path = path[: -len(suffix)]
-            break
-    return f"{parts.scheme}://{parts.netloc}{path}"
-
-
-def _next_page_from_link(link_header: str | None) -> int | None:
-    """The ``page`` number of the ``rel="next"`` link, if any (the link's host is never followed)."""
-    if not link_header:
-        return None
-    for part in link_header.split(","):
-        match = re.match(r'\s*<([^>]*)>\s*;(.*)', part)
-        if not match or not re.search(r'rel="?next"?', match.group(2)):
-            continue
-        page = parse_qs(urlsplit(match.group(1)).query).get("page")
-        if page and page[0].isdigit():
-            return int(page[0])
-    return None
 
 
 class WooClient:
@@ -169,7 +74,7 @@ class WooClient:
         if not consumer_key or not consumer_secret:
             raise ConfigError("the WooCommerce consumer key or secret is empty",
                               hint="wcbc credentials set woocommerce")
-        self.url = _store_url(url, allow_http)
+        self.url = store_url(url, allow_http)
         self.api_url = self.url + API_PREFIX
         self.per_page = max(1, min(int(per_page), MAX_PER_PAGE))
         self.http = HttpClient(
@@ -181,7 +86,7 @@ class WooClient:
             session=session,
             auth=requests.auth.HTTPBasicAuth(consumer_key, consumer_secret),
             error_decoder=woo_error_decoder,
-            route=_route,
+            route=route,
             secrets=[consumer_key, consumer_secret],
             sleep=sleep,
             now=now,
@@ -232,7 +137,7 @@ class WooClient:
                     return
                 page += 1
                 continue
-            next_page = _next_page_from_link(response.headers.get("Link"))
+            next_page = next_page_from_link(response.headers.get("Link"))
             if next_page is None or next_page <= page:
                 return
             page = next_page
@@ -404,7 +309,7 @@ class WooClient:
         return list(self._paginate(f"orders/{quote(str(order_id), safe='')}/notes", {"type": "customer"}))
 
     def _tracking_url(self, order_id: int | str) -> str:
-        # The Shipment Tracking EXTENSION's route, not WooCommerce core (§8.5): 404 rest_no_route without it.
+        # The Shipment Tracking EXTENSION's route, not WooCommerce core (§8.5): 404 rest_noroute without it.
         order = quote(str(order_id), safe="")
         return f"{self.url}/wp-json/wc-shipment-tracking/v3/orders/{order}/shipment-trackings"
 
