@@ -84,6 +84,9 @@ def test_the_snapshot_keeps_what_an_undo_needs_and_the_first_attempt_not_undone_
     later = [*sent, {"step": "restored", "detail": {}}, {"step": "sent", "detail": {"before": part}}]
     assert restore.pending_before(later) == part
     assert restore.pending_before([{"step": "sent", "detail": "not json"}]) is None
+    assert restore.pending_before([*sent, {"step": "result", "detail": {"status": "done"}}]) is None
+    failed = {"step": "result", "detail": {"status": "failed", "error": "BC NOT restored"}}
+    assert restore.pending_before([*sent, failed]) == snap  # not undone: still the order before the refund
 
 
 def test_the_difference_table_shows_store_and_bc_before_and_after() -> None:
