@@ -111,3 +111,19 @@ def test_an_undo_recreates_deleted_lines_and_deletes_added_ones_in_bc(env: E2E, 
     sync(env)
     assert "Item MUG-001" not in items(env, order) and len(markers(env, order)) == 1
     check_total(env, order, reduced=[refund])
+
+
+def test_an_undo_whose_total_does_not_come_back_says_so_with_both_totals(env: E2E, monkeypatch) -> None:
+    """The undo's own check: the lines set back (here: a planner that misses the change) but the total is not
+    the one before the reduction -> BC NOT restored, with the total it has and the one it had."""
+    from wcbc.sync.refunds import restore
+
+    order, r2, _ = one_cent_off(env)
+    total_before = booked_doc(env, order)["totalAmountIncludingTax"]
+    monkeypatch.setattr(restore, "plan_restore", lambda before, after: [])
+    code, out, err = env.cli("sync-orders")
+    assert code != 0
+    text = records(env, order)[f"refund:{order['id']}-{r2['id']}"]["last_error"]
+    assert "BC NOT restored: the lines were set back but the order totals 13.41" in text
+    assert f"{total_before} before the reduction" in text and "hint: check sales order" in text
+    assert "BC restored" not in text
