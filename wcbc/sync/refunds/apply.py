@@ -147,7 +147,8 @@ class RefundApplier:
         """Reduce the open sales order: read it fresh, its marker looked up first (done once, even after a
         lost state DB), the line changes made (If-Match), its total checked against the store's order total
         less the reduced refunds to the cent (no plug: the lines are set back, :mod:`.undo`, and the refund
-        fails with what differs), the marker comment line added, then link, record and journal committed together."""
+        fails with what differs), the marker comment line added, then link, record and journal committed
+        together."""
         assert plan.sales_order is not None
         order_id = str(plan.sales_order["id"])
         doc = self.reader_sales_order(order_id)
