@@ -205,3 +205,44 @@ def test_a_total_off_by_a_cent_fails_that_refund_alone_with_what_differs(env: E2
     assert markers(env, other) == [f"WooCommerce refund {key(other, o2)}"]  # not held up by the other
     check_total(env, other, reduced=[o2])
     assert memos(env, order) == []
+
+
+def test_a_reduction_off_by_a_cent_is_undone_in_bc_and_the_refund_fails_replayable(env: E2E) -> None:
+    """The one-cent case (3 mugs, the second refund of one mug: BC 13.41, the store 13.40): the reduced lines
+    go back to what they were before this refund, the total is BC's previous one, the record fails with the
+    table of what differs and says BC was restored; a rerun does the same once more (nothing left behind);
+    once BC ships the mugs, the replay books the refund as a credit memo, exactly once."""
+    order = env.woo.create_order(customer_id=jane(env), line_items=[{"sku": "MUG-001", "quantity": 3}])
+    sync(env)
+    r1 = env.woo.refund_order(order["id"], line_items=[{"sku": "MUG-001", "quantity": 1}])
+    sync(env)
+    before = booked_doc(env, order)
+    before_lines = lines(env, order)
+    r2 = env.woo.refund_order(order["id"], line_items=[{"sku": "MUG-001", "quantity": 1}])
+    record = f"refund:{order['id']}-{r2['id']}"
+    for attempt in (1, 2):
+        code, out, err = env.cli("sync-orders")
+        assert code != 0
+        assert "totals 13.41 after the reduction" in out + err and "BC restored" in out + err
+        after = booked_doc(env, order)
+        assert lines(env, order) == before_lines  # mug x2 again, the marker of r1 only
+        assert after["totalAmountIncludingTax"] == before["totalAmountIncludingTax"]
+        check_total(env, order, reduced=[r1])
+        rec = records(env, order)[record]
+        assert rec["status"] == "failed" and rec["attempts"] == attempt
+        assert "BC restored" in rec["last_error"] and "13.40" in rec["last_error"]
+        assert "hint: BC rounds tax per line" in rec["last_error"]
+    with opened(env) as ctx:
+        steps = [r["step"] for r in ctx.state.journal_for(record)]
+    assert steps.count("restored") == 2  # each attempt undid its own reduction
+    assert memos(env, order) == []
+    env.bc.ship_order(before["id"], {"MUG-001": 2})  # shipped: the order line cannot go below 2
+    code, out, err = env.cli("replay", record)
+    assert code == 0, out + err
+    [memo] = memos(env, order)
+    assert memo["externalDocumentNumber"] == key(order, r2)
+    assert Decimal(str(memo["totalAmountIncludingTax"])) == Decimal(r2["amount"])
+    assert records(env, order)[record]["status"] == "done"
+    lose_state(env)
+    sync(env)
+    assert len(memos(env, order)) == 1 and markers(env, order) == [f"WooCommerce refund {key(order, r1)}"]

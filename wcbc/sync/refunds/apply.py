@@ -19,7 +19,7 @@ from typing import Any
 from wcbc.core.errors import SYSTEMIC, RecordError, RemoteError, UnreachableError
 from wcbc.sync.common.apply import Ledger, Link
 from wcbc.sync.orders.report import Outcome, Report
-from wcbc.sync.refunds import memo, reduce
+from wcbc.sync.refunds import memo, reduce, restore, undo
 from wcbc.sync.refunds.cancel import CancelPlan
 from wcbc.sync.refunds.plan import RefundPlan, RefundPolicy, difference_table, total_difference
 
@@ -146,16 +146,21 @@ class RefundApplier:
     def _reduce(self, plan: RefundPlan) -> Outcome:
         """Reduce the open sales order: read it fresh, its marker looked up first (done once, even after a
         lost state DB), the line changes made (If-Match), its total checked against the store's order total
-        less the reduced refunds to the cent (no plug: the refund fails with what differs), the marker
-        comment line added, then link, record and journal committed together."""
+        less the reduced refunds to the cent (no plug: the lines are set back, :mod:`.undo`, and the refund
+        fails with what differs), the marker comment line added, then link, record and journal committed
+        together."""
         assert plan.sales_order is not None
         order_id = str(plan.sales_order["id"])
         doc = self.reader_sales_order(order_id)
+        before = undo.before_of(self.state.journal_for(plan.rid), doc)
         changes: list[dict] = []
         touched: set[str] = set()
         result = "linked"
         if plan.key.upper() not in reduce.markers(doc):
-            self.ledger.journal(plan.rid, "sent", {"reduce": doc.get("number"), "key": plan.key})
+            self.ledger.journal(
+                plan.rid, "sent",
+                {"reduce": doc.get("number"), "key": plan.key, "before": restore.snapshot(before)},
+            )
             try:
                 steps = reduce.plan_reduction(
                     plan.order, doc, plan.reduced, plan.key, self.options, self.policy.amount_account,
@@ -166,12 +171,7 @@ class RefundApplier:
             base = f"salesOrders({order_id})/salesOrderLines"
             for step in steps:
                 line = step.line or {}
-                if step.action == "patch":
-                    self.bc.patch(f"{base}({line['id']})", step.body, line.get("@odata.etag") or "*")
-                elif step.action == "delete":
-                    self.bc.delete(f"{base}({line['id']})", line.get("@odata.etag") or "*")
-                else:
-                    self.bc.post(base, step.body)
+                self.line_write(base, step)
                 changes.append(step.preview())
                 if line.get("lineType") == "Item" and line.get("itemId"):
                     touched.add(str(line["itemId"]).lower())
@@ -179,11 +179,7 @@ class RefundApplier:
             want = reduce.expected_total(plan.order, plan.reduced)
             difference = total_difference(want, doc)
             if difference is None or abs(difference) >= CENT:
-                raise RecordError(
-                    f"sales order {doc.get('number')} totals {doc.get('totalAmountIncludingTax')} after the "
-                    f"reduction, the store's order total less its refunds is {want} (nothing plugged; "
-                    f"changes made: {changes})"
-                )
+                raise undo.undo_reduction(self, plan, before, doc, want, changes)
             self.bc.post(base, {"lineType": "Comment", "description": reduce.marker_text(plan.key)})
             result = "reduced"
         number = str(doc.get("number"))
@@ -206,6 +202,15 @@ class RefundApplier:
             for item_id in sorted(touched):
                 self._stock_moved(item_id, plan.key)
         return Outcome(int(plan.order["id"]), plan.number, result, document=number)
+
+    def line_write(self, base: str, step: reduce.LineChange) -> None:
+        line = step.line or {}
+        if step.action == "patch":
+            self.bc.patch(f"{base}({line['id']})", step.body, line.get("@odata.etag") or "*")
+        elif step.action == "delete":
+            self.bc.delete(f"{base}({line['id']})", line.get("@odata.etag") or "*")
+        else:
+            self.bc.post(base, step.body)
 
     def _stock_moved(self, item_id: str, key: str) -> None:
         """What the reduced order held back is free again: the item is queued for sync-items the way a BC
@@ -345,3 +350,4 @@ class RefundApplier:
         if memo.get("status") in ("Draft", None):
             self.bc.action(f"salesCreditMemos({memo['id']})/Microsoft.NAV.post")
         plan.message = f"posted invoice {doc.get('number')} reversed by credit memo {plan.fallback.key}"
+
