@@ -158,13 +158,29 @@ def make_service(state_path: Path) -> Iterator[Callable[..., Service]]:
         kwargs.setdefault("interval", 3600.0)
         kwargs.setdefault("workers", 2)
         service = Service(state_factory=lambda: State(state_path), host="127.0.0.1", port=0, **kwargs)
+        started.append(service)  # stopped at teardown even if it never answers
         service.start()
-        started.append(service)
+        assert wait_for(lambda: _answers(service.url), 20), "the service did not answer /healthz"
         return service
 
     yield factory
-    for service in started:
-        service.stop()
+    errors = []
+    for service in started:  # every one is stopped, whatever another's stop raised
+        try:
+            service.stop()
+        except Exception as exc:  # noqa: BLE001 - raised below, after the others are stopped
+            errors.append(exc)
+    if errors:
+        raise errors[0]
+
+
+def _answers(url: str) -> bool:
+    """The service's event loop is running: it answers (a new connection on its own, closed at once)."""
+    try:
+        with requests.get(url + "/healthz", timeout=2) as response:
+            return response.status_code > 0  # any answer: a test may start it with a broken state
+    except requests.RequestException:
+        return False
 
 
 @pytest.fixture()
@@ -548,3 +564,18 @@ def test_make_app_with_a_shared_state(state: State) -> None:
     assert stored == [1]
     (row,) = all_rows(state)
     assert row["topic"] == "order.created" and row["resource_id"] == "12"
+
+
+def test_stop_ends_the_server_when_its_trigger_pipe_is_gone(make_service: Callable[..., Service]) -> None:
+    service = make_service()
+    server, thread = service._server, service._server_thread
+    assert server is not None and thread is not None and thread.is_alive()
+
+    def gone(thunk: object = None) -> None:
+        raise OSError(9, "Bad file descriptor")
+
+    server.trigger.pull_trigger = gone  # as when waitress' loop already closed the trigger's pipe
+    service.stop(timeout=5)  # no OSError: the sockets are closed from here and the loop ends
+    assert not thread.is_alive()
+    with pytest.raises(requests.ConnectionError):
+        requests.get(service.url + "/healthz", timeout=2)

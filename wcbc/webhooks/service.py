@@ -246,8 +246,11 @@ class Service:
         trigger = getattr(server, "trigger", None)
         if trigger is not None and self._server_thread is not None and self._server_thread.is_alive():
             # run the close inside the event loop thread: its loop then ends at once (empty socket map)
-            trigger.pull_trigger(close_sockets)
-            self._server_thread.join(timeout)
+            try:
+                trigger.pull_trigger(close_sockets)
+                self._server_thread.join(timeout)
+            except OSError:  # the trigger's pipe is already closed: close from here (below)
+                log.debug("waitress trigger unusable while stopping", exc_info=True)
         if self._server_thread is not None and self._server_thread.is_alive():
             close_sockets()
             self._server_thread.join(timeout)

@@ -175,6 +175,7 @@ class Apply:
 
     def fail(self, number: str, cause: str) -> str:
         """The item's record fails (counted toward on hold); its writes, if any, leave it failed."""
+        self.writer.settle(number)  # the answers of its writes already sent come first
         self.writer.failed_numbers.add(number)
         return self.ledger.fail(record_id(number), "item", number, cause, max_attempts=self.max_attempts)
 
@@ -191,7 +192,11 @@ class Apply:
         return "failed"
 
     def update(self, update: Update) -> None:
+        """The write is journaled and queued. An item's journal is in the order of its decisions whatever
+        the concurrency: the answers of the item's writes already sent (another product of the same SKU)
+        are recorded first."""
         self.plan.add(update.write)
+        self.writer.settle(update.item.number)
         self.ledger.journal(update.write.record, "mapped", {"product": update.product.id,
                                                             "changes": update.public})
         self.writer.add(update)
