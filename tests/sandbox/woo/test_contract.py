@@ -7,6 +7,7 @@ port, so bodies can be compared value by value; only values that differ between 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 import requests
 
-from wcbc.sandbox.core import SandboxServer, TLSFiles
+from wcbc.sandbox.core import Clock, SandboxServer, TLSFiles
 from wcbc.sandbox.woo.app import WooStore
 
 RECORDED_SITE = "https://127.0.0.1:8443"
@@ -137,13 +138,25 @@ class Replay:
         return response
 
 
+class _StillClock(Clock):
+    """The recorded objects were made within one second; so are the replayed ones, however slow this
+    machine is (lists order same-second objects by id: a second boundary mid-setup would reorder them)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._still = dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+    def now(self) -> dt.datetime:
+        return self._still + dt.timedelta(seconds=self._offset)
+
+
 @pytest.fixture(scope="module")
 def replay(tmp_path_factory: pytest.TempPathFactory, woo_kit: Any) -> Iterator[Replay]:
     from wcbc.sandbox.core import generate_ca
 
     tls = generate_ca(tmp_path_factory.mktemp("woo-replay-tls"))
     keys = {woo_kit.CK: (woo_kit.CS, "read_write"), woo_kit.RO_CK: (woo_kit.RO_CS, "read")}
-    store = WooStore(consumer_keys=keys, webhook_delay=0.05, delivery_timeout=5.0)
+    store = WooStore(consumer_keys=keys, webhook_delay=0.05, delivery_timeout=5.0, clock=_StillClock())
     receiver = woo_kit.Receiver().start()
     server = SandboxServer(store, tls=tls).start()
     store.base_url = RECORDED_SITE  # render the recorded site's links while listening on a random port
