@@ -64,13 +64,16 @@ def context():  # noqa: ANN201 - imported lazily so `wcbc --help` stays fast
     ctx = open_context(OPTS.config, allow_http=OPTS.allow_http)
     ctx.take_over = OPTS.take_over  # before anything opens the state
     OPTS.state_path = ctx.config.state.path
-    try:
-        from wcbc.core.logs import set_redactor
+    from wcbc.core.logs import set_redactor
 
-        set_redactor(ctx.redactor)
-        OPTS.redactor = ctx.redactor
-    except (ImportError, WcbcError):
-        pass
+    try:
+        redactor = ctx.redactor
+    except WcbcError:
+        # No vault to read the secrets from (yet): logs still mask credential patterns; the command
+        # that needs the vault fails with its own message when it opens it.
+        return ctx
+    set_redactor(redactor)
+    OPTS.redactor = redactor
     return ctx
 
 
