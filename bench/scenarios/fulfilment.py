@@ -9,7 +9,8 @@ PaymentSync run (every invoice open). Each figure stands beside the fewest calls
   WooCommerce: one note per shipment (notes have no batch) and one read and one batch update per 100;
 * payments, BC: one journal line per payment, and per run one post, one read of the journal, one of the
   journal lines and one of the open invoices (posting the whole batch at once; wcbc posts each payment
-  alone so that a failing post fails that payment alone, and reads its invoice back: 3 calls a payment);
+  alone so that a failing post fails that payment alone, then reads the run's invoices back together: 2
+  calls a payment);
   WooCommerce: one read per 100 orders.
 """
 

@@ -180,3 +180,26 @@ def test_doctor_checks_the_tracking_endpoint_and_the_payment_journals(e2e: E2E) 
     code, out, _ = e2e.cli("--json", "doctor")
     checks = {c["name"]: c for c in json.loads(out)}
     assert code == 2 and "no field Package_Tracking_No" in checks["tracking endpoint"]["detail"]
+
+
+def not_invoiced_issues(e2e: E2E) -> list[dict]:
+    code, out, err = e2e.cli("--json", "reconcile", "--orders", "--since", "2020-01-01")
+    assert code in (0, 1), err
+    return [i for i in json.loads(out)["orders"]["issues"] if i["kind"] == "shipped_not_invoiced"]
+
+
+def test_reconcile_reports_an_order_shipped_in_full_but_not_invoiced(e2e: E2E) -> None:
+    order, doc = booked(e2e)
+    e2e.bc.ship_order(doc["id"], {"TSHIRT-001": 1})
+    assert not_invoiced_issues(e2e) == []  # partly shipped: not yet this issue
+    e2e.bc.ship_order(doc["id"], None)  # Post > Ship of the rest, no invoice
+    issues = not_invoiced_issues(e2e)
+    assert [(i["external_number"], i["order_id"]) for i in issues] == [(f"WC-{order['number']}", order["id"])]
+    assert f"salesOrders {doc['number']}" in issues[0]["documents"]
+    assert len([d for d in issues[0]["documents"] if d.startswith("salesShipments ")]) == 2
+    assert fulfil(e2e)[0] == 0  # the web order is completed; BC still has no invoice
+    assert e2e.woo.get_order(order["id"])["status"] == "completed"
+    assert len(not_invoiced_issues(e2e)) == 1
+    result = e2e.bc.ship_order(doc["id"], None, invoice=True)  # Post > Invoice
+    assert result["invoice"]
+    assert not_invoiced_issues(e2e) == []

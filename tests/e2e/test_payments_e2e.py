@@ -203,3 +203,25 @@ def test_a_foreign_line_in_the_batch_is_named_not_removed(e2e: E2E) -> None:
     finally:
         ctx.close()
     assert payments(e2e) == []
+
+
+def test_invoices_are_read_back_together_after_the_posts_each_payment_posted_alone(e2e: E2E) -> None:
+    from wcbc.sync.payments.sync import PaymentSync
+
+    setup_journal(e2e)
+    paid = [invoiced(e2e, txn=f"ch_3PayStripe000{n}") for n in range(3)]
+    ctx = e2e.context()
+    try:
+        before = dict(ctx.bc.calls)
+        report = PaymentSync(woo=ctx.woo, bc=ctx.bc, state=ctx.state, config=ctx.config).run()
+        calls = {k: v - before.get(k, 0) for k, v in dict(ctx.bc.calls).items()}
+    finally:
+        ctx.close()
+    assert report.counts == {"paid": 3}
+    assert calls.get("POST /journals({id})/Microsoft.NAV.post") == 3  # a failing post fails one payment
+    assert calls.get("GET /salesInvoices({id})", 0) == 0  # no read-back per payment
+    assert calls.get("GET /salesInvoices") == 2  # the open invoices, then the three read back at once
+    assert len(payments(e2e)) == 3
+    for _, invoice in paid:
+        assert e2e.bc.documents_by_external_number(invoice["externalDocumentNumber"])[-1]["status"] == "Paid"
+    assert records_of(e2e) == {f"payment:{order['id']}": "done" for order, _ in paid}

@@ -1,10 +1,13 @@
 """sync-fulfilment (payments), step 3 of 3: the one place that writes, recording through the Ledger.
 
 Per payment: the journal line is looked up by its documentNumber before one is created (a line left by a
-killed run is reused, never doubled); the batch is posted; the invoice is read back. A post that fails
-removes the run's own line again, so the batch holds nothing that would make the next payment's post
-fail: a failing post fails that payment alone. Whether a post whose answer was lost happened is read from
-the invoice.
+killed run is reused, never doubled); the batch is posted. A post that fails removes the run's own line
+again, so the batch holds nothing that would make the next payment's post fail: a failing post fails that
+payment alone. The invoices of the run's posted payments are read back together once the posts are done
+(:meth:`Applier.settle`: ``number in (...)``, one call per chunk instead of one per payment): each read
+still follows its own post, and only that payment touches that invoice. Until then the record stays
+``pending``, exactly as after a kill between a post and its read-back, which the next run settles from
+the invoice. Whether a post whose answer was lost happened is read from the invoice the same way.
 """
 
 from __future__ import annotations
@@ -12,11 +15,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from wcbc.adapters.bc import odata
 from wcbc.core.errors import SYSTEMIC, AmbiguousWriteError, RecordError, WcbcError
 from wcbc.sync.common.apply import Ledger, Link
 from wcbc.sync.common.outcome import Outcome
 from wcbc.sync.payments.plan import PaymentPlan, Policy, money
-from wcbc.sync.payments.read import Reader
+from wcbc.sync.payments.read import INVOICE_FIELDS, Reader
 
 log = logging.getLogger("wcbc.payments")
 KIND = "payment"
@@ -27,8 +31,10 @@ class Applier:
                  replay: bool = False) -> None:
         self.bc, self.state, self.reader, self.policy, self.replay = bc, state, reader, policy, replay
         self.ledger = Ledger(state, run_id)
+        self.posted: list[tuple[PaymentPlan, str, str]] = []  # (plan, invoice number, journal id)
 
-    def apply(self, plan: PaymentPlan) -> Outcome:
+    def apply(self, plan: PaymentPlan) -> Outcome | None:
+        """The payment's outcome, or None when it was posted and waits for :meth:`settle`."""
         rid, key = plan.rid, plan.key
         record = self.state.record_get(rid)
         doc = str(plan.invoice.get("number"))
@@ -60,7 +66,28 @@ class Applier:
         return Link("payment", str(plan.order_id), str(plan.invoice["id"]), plan.key,
                     {"invoice": plan.invoice.get("number"), "journal": plan.journal})
 
-    def _pay(self, plan: PaymentPlan, doc: str) -> Outcome:
+    def settle(self) -> list[Outcome]:
+        """Read back the invoices of the posted payments (one call per chunk) and settle each payment."""
+        posted, self.posted = self.posted, []
+        found: dict[str, dict] = {}
+        for flt in odata.in_chunks("number", [doc for _, doc, _ in posted]):
+            params = {"$filter": flt, "$select": INVOICE_FIELDS, **odata.SCHEMA_2_1}
+            for inv in self.bc.iter("salesInvoices", params):
+                found[str(inv.get("number")).upper()] = inv
+        outcomes: list[Outcome] = []
+        for plan, doc, jid in posted:
+            try:
+                invoice = found.get(doc.upper()) or self.bc.invoice(str(plan.invoice["id"]))
+                outcomes.append(self._read_back(plan, doc, jid, invoice))
+            except SYSTEMIC:
+                raise
+            except WcbcError as exc:
+                status = self.ledger.fail(plan.rid, KIND, plan.key, str(exc),
+                                          max_attempts=self.policy.max_attempts)
+                outcomes.append(Outcome(plan.rid, status, plan.key, document=doc, message=str(exc)))
+        return outcomes
+
+    def _pay(self, plan: PaymentPlan, doc: str) -> None:
         rid, key = plan.rid, plan.key
         journal = self.reader.journal(plan.journal)
         if not journal:
@@ -93,7 +120,11 @@ class Applier:
                                   f"connector ({', '.join(foreign[:5])}): a post posts every line, so remove "
                                   f"or fix them in BC's Cash Receipt Journal {plan.journal}") from exc
             raise
-        invoice = self.bc.invoice(str(plan.invoice["id"]))
+        self.ledger.journal(rid, "sent", {"post": plan.journal, "read_back": "after the run's posts"})
+        self.posted.append((plan, doc, jid))
+
+    def _read_back(self, plan: PaymentPlan, doc: str, jid: str, invoice: dict) -> Outcome:
+        rid, key = plan.rid, plan.key
         remaining = money(invoice.get("remainingAmount"))
         if invoice.get("status") == "Open" and self.bc.journal_payments(jid, key):
             self.ledger.put(rid, KIND, key, "pending", error="posting scheduled (Post with Job Queue?)",

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
+from wcbc.core.errors import WcbcError
 from wcbc.sync.common.outcome import Outcome
 from wcbc.sync.common.plan import Plan
 from wcbc.sync.payments import plan as planner
@@ -41,6 +43,15 @@ class PaymentSync:
                 self.report.outcomes.append(Outcome(p.rid, result, p.key, message=p.reason or None))
             self.report.preview = whole.as_list()
             return self.report
-        for p in plans:
-            self.report.outcomes.append(self.applier.apply(p))
+        try:
+            for p in plans:
+                outcome = self.applier.apply(p)
+                if outcome is not None:
+                    self.report.outcomes.append(outcome)
+        except BaseException:
+            # The payments posted before the error are read back if BC answers (else the next run does).
+            with contextlib.suppress(WcbcError):
+                self.report.outcomes.extend(self.applier.settle())
+            raise
+        self.report.outcomes.extend(self.applier.settle())
         return self.report

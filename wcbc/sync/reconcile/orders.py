@@ -3,7 +3,8 @@
 Read (adapters only): web orders in a booked status modified in the period, and BC sales orders and
 invoices dated in it that carry an external document number. Check (pure, :func:`compare`): web orders
 with no BC document, BC documents with no web order (and no order link), two BC documents for one web
-order, and totals, tax or currency that differ (beyond ``[orders] total_tolerance`` for amounts).
+order, and totals, tax or currency that differ (beyond ``[orders] total_tolerance`` for amounts); the
+order-to-cash issues of :mod:`wcbc.sync.reconcile.o2c`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from wcbc.core.errors import RecordError
 from wcbc.core.time import odata_literal, parse
 from wcbc.sync.mapping import orders as mapping
 from wcbc.sync.mapping.money import MoneyError, parse_money
-from wcbc.sync.reconcile.o2c import compare_o2c, read_shipped
+from wcbc.sync.reconcile.o2c import compare_o2c, read_order_lines, read_shipped, shipped_open_orders
 from wcbc.sync.reconcile.refunds import check_refunds
 from wcbc.sync.reconcile.report import OrderIssue, OrdersCheck
 
@@ -49,7 +50,10 @@ def check_orders(woo: Any, bc: Any, state: Any, config: Any, since: datetime | N
     compare(check, web, documents, Decimal(str(cfg.total_tolerance)), linked)
     check_refunds(woo, bc, state, config, since, check)  # refunds vs credit memos
     payments_on = bool(getattr(getattr(config, "payments", None), "journals", None))
-    compare_o2c(check, web, documents, read_shipped(bc, since), payments_on=payments_on)
+    shipped = read_shipped(bc, since)
+    open_shipped = shipped_open_orders(documents, shipped)
+    compare_o2c(check, web, documents, shipped, payments_on=payments_on,
+                order_lines=read_order_lines(bc, open_shipped) if open_shipped else {})
     return check
 
 

@@ -37,7 +37,7 @@ class Difference:
 @dataclass
 class OrderIssue:
     kind: str  # missing_in_bc | missing_in_woo | duplicate | total_differs | tax_differs | currency_differs
-    # | paid_invoice_open | shipped_not_completed (wcbc.sync.reconcile.o2c)
+    # | paid_invoice_open | shipped_not_completed | shipped_not_invoiced (wcbc.sync.reconcile.o2c)
     external_number: str
     order_id: int | None = None
     documents: list[str] = field(default_factory=list)

@@ -28,7 +28,8 @@ class ShipmentSync:
         self.state, self.config, self.dry_run = state, config, dry_run
         self.policy = planner.Policy.from_config(config)
         self.reader = Reader(woo=woo, bc=bc, state=state, config=config)
-        self.applier = Applier(woo=woo, state=state, policy=self.policy, run_id=run_id, replay=replay)
+        self.applier = Applier(woo=woo, state=state, policy=self.policy, run_id=run_id, replay=replay,
+                               concurrency=config.woocommerce.concurrency)
         self.report = Report()
 
     def run(self, *, since: dt.datetime | None = None, numbers: list[str] | None = None) -> Report:
@@ -50,12 +51,15 @@ class ShipmentSync:
                 result = "would_ship" if p.decision == "ship" else p.decision
                 self.report.outcomes.append(Outcome(p.rid, result, p.number, message=p.reason or None))
             return self.report
-        for p in plans:
-            outcome = self.applier.apply(p)
-            if outcome is not None:
+        try:
+            for p in plans:
+                outcome = self.applier.apply(p)
+                if outcome is not None:
+                    self.report.outcomes.append(outcome)
+            for outcome in self.applier.flush():
                 self.report.outcomes.append(outcome)
-        for outcome in self.applier.flush():
-            self.report.outcomes.append(outcome)
+        finally:
+            self.applier.close()
         if not numbers:
             newest = [parse(s.get("lastModifiedDateTime")) for s in shipments]
             self.state.cursor_set(SHIPMENTS_MODIFIED_AFTER, iso_z(capped(newest, started)))
