@@ -272,8 +272,8 @@ def _story(demo: Demo, sb: Sandbox, ctx: Any, port: int) -> None:
             "refunds",
             credited and Decimal(str(memo.get("totalAmountIncludingTax"))) == Decimal(refund["amount"]),
             f"refund {refund['id']} of the shipped order {gift['number']} ({refund['amount']}, mug "
-            f"restocked) → credit memo {memo.get('number')} ({key}), an Item line: the mug comes back "
-            "when it is posted",
+            f"restocked) → credit memo {memo.get('number')} ({memo.get('externalDocumentNumber')}), an Item "
+            "line: the mug comes back when it is posted",
         )
 
         demo.say("BC price change → BC notification → serve → WooCommerce product")
