@@ -175,8 +175,3 @@ def _mask_woo_key(match: re.Match[str]) -> str:
         if _WOO_KEY.search(data):
             return MASK
     return run
-
-
-def redact_none(text: str) -> str:
-    """The identity redactor (for tests and tools that have no secrets)."""
-    return text

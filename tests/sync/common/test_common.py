@@ -1,3 +1,4 @@
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
@@ -45,6 +46,19 @@ def test_a_write_needs_a_known_system_and_a_key() -> None:
     assert plan.as_list()[0] == {"record": "order:1", "action": "create_document", "system": "bc",
                                  "key": "WC-1", "body": {"a": 1}, "note": "3 lines"}
 
+
+
+def test_plan_gather_keeps_each_records_writes_in_order() -> None:
+    @dataclass
+    class RecordPlan:
+        writes: list[Write]
+
+    a1 = Write("ship:1", "add_note", "woocommerce", "S-1")
+    a2 = Write("ship:1", "update_order", "woocommerce", "S-1")
+    b1 = Write("ship:2", "add_note", "woocommerce", "S-2")
+    gathered = Plan.gather([RecordPlan([a1, a2]), RecordPlan([]), RecordPlan([b1])])
+    assert gathered.writes == [a1, a2, b1]
+    assert not Plan.gather([])
 
 def test_outcomes_count_and_progress() -> None:
     ticks: list[int] = []

@@ -9,8 +9,9 @@ creating it again.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 SYSTEMS = ("bc", "woocommerce")
 
@@ -45,11 +46,23 @@ class Write:
         return out
 
 
+class HasWrites(Protocol):
+    """A record's plan (a shipment's, a payment's...): the writes it needs, in order."""
+
+    @property
+    def writes(self) -> list[Write]: ...
+
+
 @dataclass
 class Plan:
     """The writes a sync intends, in order, and the decisions that need no write (skips, holds...)."""
 
     writes: list[Write] = field(default_factory=list)
+
+    @classmethod
+    def gather(cls, plans: Iterable[HasWrites]) -> Plan:
+        """One plan holding the writes of each record's plan, in their order (what ``--dry-run`` shows)."""
+        return cls([w for p in plans for w in p.writes])
 
     def add(self, write: Write) -> Write:
         self.writes.append(write)

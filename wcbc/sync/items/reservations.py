@@ -83,7 +83,7 @@ def read_open_quantities(bc: Any, config: Any, *, bad: dict[str, str] | None = N
         "$select": "id,number",
         "$expand": f"salesOrderLines($select={line_fields})",
     }))
-    if getattr(config.orders, "target", "") == "sales_invoice":
+    if config.orders.target == "sales_invoice":
         documents += list(bc.iter("salesInvoices", {
             "$filter": "status eq 'Draft'",
             "$select": "id,number,status",
@@ -100,7 +100,7 @@ def _unbooked_orders(woo: Any, state: Any, config: Any, started: datetime) -> It
     if booked_statuses:
         cursor = parse(state.cursor_get(cursors.ORDERS_MODIFIED_AFTER))
         if cursor is not None:
-            since = cursor - timedelta(seconds=int(getattr(config.orders, "overlap_seconds", 300)))
+            since = cursor - timedelta(seconds=int(config.orders.overlap_seconds))
         elif config.orders.start_date:
             since = parse(str(config.orders.start_date)) or started - timedelta(days=1)
         else:

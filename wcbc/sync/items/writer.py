@@ -21,6 +21,7 @@ from typing import Any
 
 from wcbc.core.errors import SYSTEMIC, RemoteError
 from wcbc.sync.common.apply import Ledger, Link
+from wcbc.sync.common.pool import drain_and_stop
 from wcbc.sync.items.catalog import LINK_KIND, WooProduct
 from wcbc.sync.items.plan import Update, record_id
 from wcbc.sync.items.report import ItemOutcome
@@ -109,16 +110,8 @@ class Writer:
 
     def close(self) -> None:
         """Handle the calls still in flight (best effort: the first error stops it) and stop the pool."""
-        try:
-            while self._pending:
-                self._settle_next()
-        except BaseException as exc:  # noqa: BLE001 - closing after an error: never mask that one
-            log.debug("batch answers not recorded while closing: %s", type(exc).__name__)
-            self._pending.clear()
-        finally:
-            if self._pool is not None:
-                self._pool.shutdown(wait=True, cancel_futures=True)
-                self._pool = None
+        pool, self._pool = self._pool, None
+        drain_and_stop(self._pending, self._settle_next, pool, log=log, what="batch answers")
 
     def _send(self, parent: int, body: list[dict[str, Any]]) -> list[Any]:
         return self.woo.batch_variations(parent, body) if parent else self.woo.batch_products(body)

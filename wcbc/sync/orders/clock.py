@@ -38,10 +38,7 @@ class StoreClock:
         """The store's current time from its ``Date`` header, when the client exposes it."""
         if self._header is None:
             return None
-        try:
-            moment = self._header()
-        except Exception:  # noqa: BLE001 - a reading is optional: the poll falls back to this host's clock
-            return None
+        moment = self._header()  # None without a Date header: the poll falls back to this host's clock
         if moment is not None:
             self.observe(moment)
         return moment

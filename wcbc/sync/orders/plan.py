@@ -84,11 +84,11 @@ class Policy:
             replay=replay,
             rounding_account=cfg.rounding_account,
             total_tolerance=Decimal(str(cfg.total_tolerance)),
-            rounding_cap=Decimal(str(getattr(cfg, "rounding_cap", "0.05"))),
+            rounding_cap=Decimal(str(cfg.rounding_cap)),
             max_attempts=int(cfg.max_attempts),
             entity=options.entity_set,
             lines_key=options.lines_key,
-            start_date=getattr(cfg, "start_date", None),
+            start_date=cfg.start_date,
             force=force,
         )
 

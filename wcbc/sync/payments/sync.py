@@ -35,13 +35,10 @@ class PaymentSync:
         pairs.sort(key=lambda p: int(p[0]["id"]))
         plans = [planner.plan_payment(o, i, self.policy) for o, i in pairs]
         if self.dry_run:
-            whole = Plan()
             for p in plans:
-                for w in p.writes:
-                    whole.add(w)
                 result = "would_pay" if p.decision == "pay" else p.decision
                 self.report.outcomes.append(Outcome(p.rid, result, p.key, message=p.reason or None))
-            self.report.preview = whole.as_list()
+            self.report.preview = Plan.gather(plans).as_list()
             return self.report
         try:
             for p in plans:

@@ -30,6 +30,7 @@ from wcbc.sync.common.apply import Ledger, Link
 from wcbc.sync.common.batching import chunks
 from wcbc.sync.common.outcome import Outcome
 from wcbc.sync.common.plan import Write
+from wcbc.sync.common.pool import drain_and_stop
 from wcbc.sync.shipments.plan import Policy, ShipmentPlan
 
 log = logging.getLogger("wcbc.shipments")
@@ -96,16 +97,8 @@ class Applier:
 
     def close(self) -> None:
         """Record what the shipments still in flight did (best effort after an error); stop the pool."""
-        try:
-            while self._pending:
-                self._settle_next()
-        except BaseException as exc:  # noqa: BLE001 - closing after an error: never mask that one
-            log.debug("shipment writes not recorded while closing: %s", type(exc).__name__)
-            self._pending.clear()
-        finally:
-            if self._pool is not None:
-                self._pool.shutdown(wait=True, cancel_futures=True)
-                self._pool = None
+        pool, self._pool = self._pool, None
+        drain_and_stop(self._pending, self._settle_next, pool, log=log, what="shipment writes")
 
     def _settle_next(self) -> None:
         plan, future = self._pending.popleft()

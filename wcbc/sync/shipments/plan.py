@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from wcbc.sync.common.plan import Plan, Write
+from wcbc.sync.common.plan import Write
 from wcbc.sync.mapping.orders.meta import meta_value
 
 META_PREFIX = "_wcbc_shipment_"
@@ -146,11 +146,3 @@ def plan_shipment(shipment: dict[str, Any], order: Mapping[str, Any] | None, *, 
     plan.writes.append(Write(rid, "update_order", "woocommerce", meta_key(number), body=update,
                              note=f"order {order_id}"))
     return plan
-
-
-def as_plan(plans: list[ShipmentPlan]) -> Plan:
-    out = Plan()
-    for p in plans:
-        for w in p.writes:
-            out.add(w)
-    return out

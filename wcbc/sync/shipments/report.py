@@ -11,23 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from wcbc.sync.common.outcome import Outcome, Outcomes, any_failed, tally
+from wcbc.sync.common.outcome import Counted, Outcome, Outcomes
 
 __all__ = ["Outcome", "Report"]
 
 
 @dataclass
-class Report:
+class Report(Counted):
     outcomes: list[Outcome] = field(default_factory=Outcomes)
     preview: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def counts(self) -> dict[str, int]:
-        return tally(self.outcomes)
-
-    @property
-    def failed(self) -> bool:
-        return any_failed(self.outcomes)
 
     def as_dict(self) -> dict[str, Any]:
         return {"counts": self.counts, "outcomes": [o.as_dict() for o in self.outcomes],

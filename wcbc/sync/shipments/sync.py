@@ -14,6 +14,7 @@ from wcbc.core.time import iso_z, parse, utcnow_s
 from wcbc.sync.common.bookmark import capped
 from wcbc.sync.common.cursors import SHIPMENTS_MODIFIED_AFTER
 from wcbc.sync.common.outcome import Outcome
+from wcbc.sync.common.plan import Plan
 from wcbc.sync.shipments import plan as planner
 from wcbc.sync.shipments.apply import Applier
 from wcbc.sync.shipments.read import Reader, window_start
@@ -46,7 +47,7 @@ class ShipmentSync:
             shipments += self.reader.by_numbers(retry) if retry else []
         plans = self.plans(shipments)
         if self.dry_run:
-            self.report.preview = planner.as_plan(plans).as_list()
+            self.report.preview = Plan.gather(plans).as_list()
             for p in plans:
                 result = "would_ship" if p.decision == "ship" else p.decision
                 self.report.outcomes.append(Outcome(p.rid, result, p.number, message=p.reason or None))
