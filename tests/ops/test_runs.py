@@ -45,12 +45,16 @@ def test_a_run_gets_its_row_pruning_metrics_and_heartbeat(tmp_path: Path, receiv
     if source == "cron":
         ctx.state = state
     state.journal("order:1", "old", "kept for journal_days (0 here), then pruned")
+    processed = state.inbox_add("woocommerce", "order.updated", "1", b"{}", {})
+    state.inbox_done(processed)
+    waiting = state.inbox_add("woocommerce", "order.updated", "2", b"{}", {})
     metrics = tmp_path / "wcbc.prom"
     with command_run(ctx, "sync-orders", metrics_file=metrics, source=source,
                      state=None if source == "cron" else state) as run:
         run.summary = {"booked": 2}
     assert runs(state) == [{"command": run_label("sync-orders", source), "outcome": "ok"}]
     assert state.journal_for("order:1") == []
+    assert state.inbox_get(processed) is None and state.inbox_get(waiting) is not None  # only processed ones
     text = metrics.read_text()
     assert 'command="sync-orders"' in text and "booked" in text
     assert receiver.gets == ["/ping"]

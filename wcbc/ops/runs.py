@@ -69,8 +69,10 @@ def command_run(
             _after_run(ctx, state, run, "error", started, metrics_file)
             raise
         state.run_finish(run.id, run.outcome, run.summary)
-        # The journal is append-only and kept for [state] journal_days, then pruned.
+        # The journal is append-only and kept for [state] journal_days, then pruned; so are the webhook
+        # deliveries already processed (pending and failed ones are kept whatever their age).
         state.prune_journal(ctx.config.state.journal_days)
+        state.prune_inbox(ctx.config.state.journal_days)
         _after_run(ctx, state, run, run.outcome, started, metrics_file)
 
 
