@@ -59,13 +59,17 @@ def split_refund(env: E2E, *, invoice: bool) -> tuple[dict, dict, dict, dict | N
         order["id"],
         line_items=[{"sku": "TSHIRT-001", "quantity": 1}, {"sku": "MUG-001", "quantity": 1}],
     )
+    key = f"{PREFIX}{order['number']}-R{refund['id']}"
+    code, out, err = env.cli("sync-orders", "--dry-run")
+    assert code == 0, out + err
+    assert '"action": "patch"' in out and f"{key}-S" in out  # both parts shown, nothing written
+    assert markers(sales_order(env, order)) == [] and memos(env, order) == []
     sync(env)
     doc = sales_order(env, order)
     assert items(doc)["Item TSHIRT-001"] == 1 and items(doc)["Item MUG-001"] == 1  # the mug stays
     refunded = {int(ln["product_id"]): ln for ln in refund["line_items"]}
     tshirt = next(ln for ln in order["line_items"] if ln["sku"] == "TSHIRT-001")
     reduced = gross(refunded[int(tshirt["product_id"])])
-    key = f"{PREFIX}{order['number']}-R{refund['id']}"
     assert markers(doc) == [f"WooCommerce refund {key} part {reduced}: {tshirt['id']}x1"]
     assert Decimal(str(doc["totalAmountIncludingTax"])) == Decimal(order["total"]) - reduced
     [memo] = memos(env, order)
