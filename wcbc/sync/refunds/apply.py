@@ -21,7 +21,8 @@ from wcbc.sync.common.apply import Ledger, Link
 from wcbc.sync.orders.report import Outcome, Report
 from wcbc.sync.refunds import memo, reduce, restore, undo
 from wcbc.sync.refunds.cancel import CancelPlan
-from wcbc.sync.refunds.plan import RefundPlan, RefundPolicy, difference_table, total_difference
+from wcbc.sync.refunds.memo import difference_table, total_difference
+from wcbc.sync.refunds.plan import RefundPlan, RefundPolicy
 
 log = logging.getLogger("wcbc.refunds")
 CENT = Decimal("0.005")
@@ -180,8 +181,13 @@ class RefundApplier:
             difference = total_difference(want, doc)
             if difference is None or abs(difference) >= CENT:
                 raise undo.undo_reduction(self, plan, before, doc, want, changes)
-            self.bc.post(base, {"lineType": "Comment", "description": reduce.marker_text(plan.key)})
+            part = memo.money(plan.reduced[-1].get("amount"), "amount") if plan.parts else None
+            marker = reduce.marker_text(plan.key, plan.parts, part)
+            self.bc.post(base, {"lineType": "Comment", "description": marker})
             result = "reduced"
+        credit, created = self._credit_part(plan) if plan.credit_key else (None, False)
+        if created and result == "linked":
+            result = "credited"  # the marker was there, the credit memo for the shipped part made now
         number = str(doc.get("number"))
         data = {
             "key": plan.key,
@@ -193,6 +199,12 @@ class RefundApplier:
             "changes": changes,
             "restocked": {str(k): str(v) for k, v in plan.restocked.items()},
         }
+        if credit is not None:  # a split refund: the reduced part (store line id: qty) and the credit memo
+            data["parts"] = {str(k): str(v) for k, v in plan.parts.items()}
+            data["amount"] = str(plan.amount - plan.credit_amount)  # reduced (reconcile subtracts it)
+            data["refund_amount"] = str(plan.amount)
+            data.update(credit_key=plan.credit_key, credit_memo=credit.get("number"),
+                        credit_id=credit.get("id"), credit_amount=str(plan.credit_amount))
         link = Link("refund", f"{plan.order['id']}-{plan.refund_id}", order_id, number, data)
         with self.state.batch():
             self.ledger.done(
@@ -202,6 +214,43 @@ class RefundApplier:
             for item_id in sorted(touched):
                 self._stock_moved(item_id, plan.key)
         return Outcome(int(plan.order["id"]), plan.number, result, document=number)
+
+    def _credit_part(self, plan: RefundPlan) -> tuple[dict[str, Any], bool]:
+        """A split refund's credit memo ``<key>-S`` (the part on shipped quantity), after the reduction:
+        looked up, created, its total checked against the part to the cent (a draft that differs is deleted
+        and the refund fails: the next run finds the marker and makes only this memo again), posted."""
+        create = plan.write("create_credit_memo")
+        assert create is not None
+        doc = self.lookup(plan.credit_key)
+        created = doc is None
+        if doc is None:
+            self.ledger.journal(
+                plan.rid, "sent", {"entity": "salesCreditMemos", "externalDocumentNumber": plan.credit_key}
+            )
+            try:
+                doc = self.bc.post("salesCreditMemos", create.body)
+            except UnreachableError:
+                doc = self.lookup(plan.credit_key)
+                if not doc:
+                    raise
+        self.ledger.journal(plan.rid, "answered", {"credit_memo": doc.get("number"),
+                                                   "total": doc.get("totalAmountIncludingTax")})
+        difference = total_difference(plan.credit_amount, doc)
+        if difference is None or abs(difference) >= CENT:
+            table = difference_table(create.body, doc, plan.credit_amount)
+            if doc.get("status") in ("Draft", None):
+                self.bc.delete(f"salesCreditMemos({doc['id']})", doc.get("@odata.etag") or "*")
+            raise RecordError(
+                f"the order is reduced (marker {plan.key}) but the credit memo {plan.credit_key} for the "
+                f"shipped part differs from it (draft deleted):\n{table}"
+            )
+        if plan.write("post") and doc.get("status") in ("Draft", "In Review", None):
+            self.ledger.journal(
+                plan.rid, "sent", {"action": "Microsoft.NAV.post", "document": doc.get("number")}
+            )
+            self.bc.action(f"salesCreditMemos({doc['id']})/Microsoft.NAV.post")
+            doc = self.bc.get(f"salesCreditMemos({doc['id']})")
+        return doc, created
 
     def line_write(self, base: str, step: reduce.LineChange) -> None:
         line = step.line or {}

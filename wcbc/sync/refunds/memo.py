@@ -300,3 +300,28 @@ def map_credit_memo(
         body["invoiceNumber"] = invoice_number
     body["salesCreditMemoLines"] = lines
     return body
+
+
+def total_difference(amount: Decimal, doc: Mapping[str, Any]) -> Decimal | None:
+    """refund amount - BC's totalAmountIncludingTax, or None when BC's total is unreadable."""
+    try:
+        return amount - parse_money(doc.get("totalAmountIncludingTax"))
+    except MoneyError:
+        return None
+
+
+def difference_table(body: Mapping[str, Any] | None, doc: Mapping[str, Any], amount: Decimal) -> str:
+    """What differs between the refund and the credit memo, as a small table for the failure message."""
+    rows = [
+        f"{'':<10} {'refund':>10} {'BC':>10}",
+        f"{'total':<10} {amount!s:>10} {doc.get('totalAmountIncludingTax')!s:>10}",
+        f"{'net':<10} {'':>10} {doc.get('totalAmountExcludingTax')!s:>10}",
+        f"{'tax':<10} {'':>10} {doc.get('totalTaxAmount')!s:>10}",
+    ]
+    for line in (body or {}).get("salesCreditMemoLines") or []:
+        if line.get("lineType") != "Comment":
+            rows.append(
+                f"  {line.get('lineType')} {line.get('lineObjectNumber')} x{line.get('quantity')} "
+                f"@ {line.get('unitPrice')}"
+            )
+    return "\n".join(rows)

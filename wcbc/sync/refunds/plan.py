@@ -24,9 +24,9 @@ from typing import Any
 
 from wcbc.core.errors import RecordError
 from wcbc.sync.common.plan import Write
-from wcbc.sync.mapping.money import MoneyError, parse_money
+from wcbc.sync.mapping.money import MoneyError
 from wcbc.sync.mapping.orders import MappingOptions
-from wcbc.sync.refunds import memo, reduce
+from wcbc.sync.refunds import memo, reduce, split
 
 REFUND_DECISIONS = (
     "unchanged", "held", "linked", "credit", "reduce", "marked", "rejected", "withdrawn", "conflict", "gone"
@@ -75,6 +75,9 @@ class RefundPlan:
     sales_order: dict[str, Any] | None = None  # the open BC sales order a reduction changes (with lines)
     reduced: list[dict[str, Any]] = field(default_factory=list)  # refunds reduced so far, this one last
     changes: list[reduce.LineChange] = field(default_factory=list)  # the planned line changes
+    parts: dict[int, Decimal] = field(default_factory=dict)  # a split refund's reduced part (store line: qty)
+    credit_key: str = ""  # a split refund's credit memo (``<key>-S``), the rest of the refund
+    credit_amount: Decimal = Decimal(0)
 
     def __post_init__(self) -> None:
         if self.decision not in REFUND_DECISIONS:
@@ -145,7 +148,7 @@ def plan_refunds(
                 booked[int(line)] = booked.get(int(line), Decimal(0)) + Decimal(str(qty))
     restock = memo.allocate_restock(order, new, booked)
     ordered = sorted(refunds, key=lambda r: int(r["id"]))
-    reducer = _Reducer(order, sales_order, records, memos, policy, options, item_numbers or {})
+    reducer = _Reducer(order, sales_order, records, memos, policy, options, item_numbers or {}, order_docs)
     for index, refund in enumerate(ordered):
         rid = int(refund["id"])
         if (records.get(rid) or {}).get("status") == "done":
@@ -187,11 +190,13 @@ class _Reducer:
         policy: RefundPolicy,
         options: MappingOptions,
         item_numbers: Mapping[str, str],
+        order_docs: list[dict[str, Any]] | None = None,
     ) -> None:
         self.order, self.doc, self.records, self.memos = order, sales_order, records, memos
         self.policy, self.options, self.item_numbers = policy, options, item_numbers
+        self.order_docs = order_docs or []
         self.active = policy.target == "sales_order" and sales_order is not None
-        self.marks = reduce.markers(sales_order) if sales_order else set()
+        self.marks = reduce.marker_parts(sales_order) if sales_order else {}
         self.reduced: list[dict[str, Any]] = []
 
     def _expanded(self, refund: dict[str, Any], index: int) -> dict[str, Any] | None:
@@ -206,7 +211,9 @@ class _Reducer:
         if self.active and data.get("reduced"):
             expanded = self._expanded(refund, index)
             if expanded is not None:
-                self.reduced.append(expanded)
+                parts = {int(k): Decimal(str(v)) for k, v in (data.get("parts") or {}).items()}
+                part = {**split.take(expanded, parts), "_key": expanded["_key"]} if parts else expanded
+                self.reduced.append(part)
 
     def plan(self, refund: dict[str, Any], index: int, restocked: dict[int, Decimal]) -> RefundPlan | None:
         """The reduction plan, or None: a credit memo as for the invoice targets."""
@@ -219,21 +226,68 @@ class _Reducer:
         try:
             amount = memo.money(refund.get("amount"), "refund amount")
             if key.upper() in self.marks:
-                self.reduced.append(expanded)
-                return RefundPlan(self.order, rid, "marked", key=key, amount=amount, restocked=restocked,
+                parts = self.marks[key.upper()] or {}
+                self.reduced.append({**split.take(expanded, parts), "_key": key} if parts else expanded)
+                plan = RefundPlan(self.order, rid, "marked", key=key, amount=amount, restocked=restocked,
                                   sales_order=self.doc, reduced=list(self.reduced),
                                   message="found in BC (the order's marker), linked")
+                return self._credit_part(plan, expanded, parts, index) if parts else plan
             assert self.doc is not None
-            changes = reduce.plan_reduction(self.order, self.doc, [*self.reduced, expanded], key,
-                                            self.options, self.policy.amount_account, self.item_numbers)
+            parts = {}
+            try:
+                part = expanded
+                changes = reduce.plan_reduction(self.order, self.doc, [*self.reduced, part], key,
+                                                self.options, self.policy.amount_account, self.item_numbers)
+            except reduce.NotReducible:
+                found = split.plan_split(self.order, self.doc, self.reduced, expanded, key, self.options,
+                                         self.item_numbers)
+                if found is None:
+                    raise
+                parts = found
+                part = {**split.take(expanded, parts), "_key": key}
+                changes = reduce.plan_reduction(self.order, self.doc, [*self.reduced, part], key,
+                                                self.options, self.policy.amount_account, self.item_numbers)
         except reduce.NotReducible:
             return None
         except (RecordError, MoneyError, ArithmeticError, ValueError) as exc:
             return RefundPlan(self.order, rid, "rejected", key=key, message=f"refund {rid}: {exc}")
-        self.reduced.append(expanded)
+        self.reduced.append(part)
         plan = RefundPlan(self.order, rid, "reduce", key=key, amount=amount, restocked=restocked,
                           sales_order=self.doc, reduced=list(self.reduced), changes=changes)
         plan.writes.append(Write(plan.rid, "reduce_order", "bc", key, note=str(self.doc.get("number"))))
+        if not parts:
+            return plan
+        plan = self._credit_part(plan, expanded, parts, index)
+        if plan.decision == "rejected":
+            self.reduced.pop()  # nothing is reduced
+        return plan
+
+    def _credit_part(
+        self, plan: RefundPlan, expanded: dict[str, Any], parts: dict[int, Decimal], index: int
+    ) -> RefundPlan:
+        """A split refund: the rest (on shipped quantity) is one credit memo ``<key>-S``, created after the
+        reduction unless BC holds it already (looked up again before the create)."""
+        assert self.doc is not None
+        ckey = split.credit_key(plan.key)
+        if ckey is None:  # the marker was written by hand or the prefix changed: not ours to guess
+            return RefundPlan(self.order, plan.refund_id, "rejected", key=plan.key,
+                              message=f"refund {plan.refund_id}: {plan.key}-S is over 35 characters")
+        invoice = open_invoice(self.order_docs)
+        try:
+            body, amount = split.credit_body(
+                self.order, expanded, parts, ckey, self.options, plan.restocked,
+                customer_number=str(self.doc.get("customerNumber")),
+                refund_account=self.policy.refund_account, amount_account=self.policy.amount_account,
+                item_numbers=self.item_numbers, prior_refunds=index,
+                invoice_number=str(invoice["number"]) if invoice else None,
+            )
+        except (RecordError, MoneyError) as exc:
+            return RefundPlan(self.order, plan.refund_id, "rejected", key=plan.key,
+                              message=f"refund {plan.refund_id}: {exc}")
+        plan.parts, plan.credit_key, plan.credit_amount = parts, ckey, amount
+        plan.writes.append(Write(plan.rid, "create_credit_memo", "bc", ckey, body, note="salesCreditMemos"))
+        if self.policy.post:
+            plan.writes.append(Write(plan.rid, "post", "bc", ckey, note="Microsoft.NAV.post"))
         return plan
 
 
@@ -338,28 +392,3 @@ def _withdrawn(
     )
     plan.writes.append(Write(plan.rid, "delete_credit_memo", "bc", key, note=str(found.get("number"))))
     return plan
-
-
-def total_difference(amount: Decimal, doc: Mapping[str, Any]) -> Decimal | None:
-    """refund amount - BC's totalAmountIncludingTax, or None when BC's total is unreadable."""
-    try:
-        return amount - parse_money(doc.get("totalAmountIncludingTax"))
-    except MoneyError:
-        return None
-
-
-def difference_table(body: Mapping[str, Any] | None, doc: Mapping[str, Any], amount: Decimal) -> str:
-    """What differs between the refund and the credit memo, as a small table for the failure message."""
-    rows = [
-        f"{'':<10} {'refund':>10} {'BC':>10}",
-        f"{'total':<10} {amount!s:>10} {doc.get('totalAmountIncludingTax')!s:>10}",
-        f"{'net':<10} {'':>10} {doc.get('totalAmountExcludingTax')!s:>10}",
-        f"{'tax':<10} {'':>10} {doc.get('totalTaxAmount')!s:>10}",
-    ]
-    for line in (body or {}).get("salesCreditMemoLines") or []:
-        if line.get("lineType") != "Comment":
-            rows.append(
-                f"  {line.get('lineType')} {line.get('lineObjectNumber')} x{line.get('quantity')} "
-                f"@ {line.get('unitPrice')}"
-            )
-    return "\n".join(rows)

@@ -33,12 +33,19 @@ from wcbc.sync.mapping.orders import MappingOptions, clip, split_line_amount
 from wcbc.sync.mapping.orders.text import DESCRIPTION_MAX
 from wcbc.sync.refunds import memo
 
+PART = " part "
+
 
 class NotReducible(Exception):
     """The refund cannot reduce the open sales order: it becomes a credit memo."""
 
 
-def marker_text(key: str) -> str:
+def marker_text(key: str, parts: Mapping[int, Decimal] | None = None, amount: Decimal | None = None) -> str:
+    """``WooCommerce refund <key>``; a split refund's marker adds the reduced part's amount and quantities
+    (store line id x quantity): ``WooCommerce refund <key> part 21.45: 101x1 102x2`` (see :mod:`.split`)."""
+    if parts:
+        shown = " ".join(f"{line}x{qty.normalize():f}" for line, qty in sorted(parts.items()))
+        return f"WooCommerce refund {key}{PART}{amount}: {shown}"
     return clip(f"WooCommerce refund {key}", DESCRIPTION_MAX)
 
 
@@ -48,11 +55,30 @@ def residual_text(key: str) -> str:
 
 def markers(doc: Mapping[str, Any]) -> set[str]:
     """The refund keys whose reduction the BC order already carries (upper-cased)."""
-    out = set()
+    return set(marker_parts(doc))
+
+
+def marker_parts(doc: Mapping[str, Any]) -> dict[str, dict[int, Decimal] | None]:
+    """Refund key (upper-cased) -> the reduced part its marker names (store line id -> quantity), or None
+    when the whole refund was reduced."""
+    out: dict[str, dict[int, Decimal] | None] = {}
     for line in doc.get("salesOrderLines") or []:
         text = str(line.get("description") or "")
-        if line.get("lineType") == "Comment" and text.startswith("WooCommerce refund "):
-            out.add(text.removeprefix("WooCommerce refund ").strip().upper())
+        if line.get("lineType") != "Comment" or not text.startswith("WooCommerce refund "):
+            continue
+        key, sep, rest = text.removeprefix("WooCommerce refund ").partition(PART)
+        parts: dict[int, Decimal] | None = None
+        if sep:
+            parts = {}
+            for token in rest.partition(":")[2].split():
+                line_id, _, qty = token.partition("x")
+                if not line_id.isdigit():
+                    break
+                try:
+                    parts[int(line_id)] = Decimal(qty)
+                except ArithmeticError:
+                    break
+        out[key.strip().upper()] = parts
     return out
 
 
@@ -80,6 +106,7 @@ class _Target:
     subtotal: Decimal
     total: Decimal
     item: bool  # quantity and discount matter (an item line)
+    line_id: int = 0  # the store's order line
 
 
 def _dec(value: Any) -> Decimal:
@@ -128,7 +155,7 @@ def _targets(
                     continue
                 out.append(
                     _Target(("Item", number, ""), f"{line.get('name') or sku}", quantity - qty,
-                            subtotal - sub, total - tot, True)
+                            subtotal - sub, total - tot, True, int(line["id"]))
                 )
                 continue
             if total == 0:
@@ -142,7 +169,7 @@ def _targets(
             else:
                 title = str(line.get("name") or "Fee")
                 key = ("Account", str(options.fee_account or ""), clip(title, DESCRIPTION_MAX))
-            out.append(_Target(key, title, Decimal(1), total - tot, total - tot, False))
+            out.append(_Target(key, title, Decimal(1), total - tot, total - tot, False, int(line["id"])))
     return out
 
 

@@ -42,10 +42,13 @@ class RefundPreview:
                     "key": plan.key,
                     "line_changes": [c.preview() for c in plan.changes],
                     "refund_amount": str(plan.amount),
+                    **self._split_preview(plan),
                 }
             )
+            split = f", the rest as credit memo {plan.credit_key}" if plan.credit_key else ""
             return Outcome(
-                int(plan.order["id"]), plan.number, "would_reduce", message=f"{len(plan.changes)} changes"
+                int(plan.order["id"]), plan.number, "would_reduce",
+                message=f"{len(plan.changes)} changes{split}",
             )
         create = plan.write("create_credit_memo")
         if create is not None:
@@ -63,6 +66,14 @@ class RefundPreview:
             return Outcome(int(plan.order["id"]), plan.number, "would_credit", message=f"{lines} lines")
         result = "failed" if plan.decision == "rejected" else plan.decision
         return Outcome(int(plan.order["id"]), plan.number, result, message=plan.message)
+
+    @staticmethod
+    def _split_preview(plan: planner.RefundPlan) -> dict[str, Any]:
+        """A split refund's credit memo for the shipped part, shown with its reduction."""
+        create = plan.write("create_credit_memo")
+        if not plan.credit_key or create is None:
+            return {}
+        return {"credit_memo": create.body, "credit_amount": str(plan.credit_amount)}
 
     def read_ok(self, order: dict[str, Any]) -> None:
         pass

@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 from wcbc.core.errors import SYSTEMIC, RecordError, RemoteError
 from wcbc.sync.mapping.money import MoneyError, parse_money
 from wcbc.sync.refunds import reduce, restore
-from wcbc.sync.refunds.plan import RefundPlan, total_difference
+from wcbc.sync.refunds.memo import total_difference
+from wcbc.sync.refunds.plan import RefundPlan
 
 if TYPE_CHECKING:
     from wcbc.sync.refunds.apply import RefundApplier

@@ -12,7 +12,8 @@ value. A document is taken as the order's only when everything the mapping wrote
   plus one currency unit of the last decimal per line (BC rounds tax per line; the rounding line that
   would make them equal may not have been added when a run was cut short). An open sales order reduced by
   refunds (target ``sales_order``) carries a ``WooCommerce refund <key>-R<refund id>`` Comment line per
-  refund: the order's total less those refunds is compared.
+  refund: the order's total less those refunds is compared (a split refund's marker,
+  ``... -R<id> part <amount>: ...``, names the part it reduced: that amount is subtracted).
 """
 
 from __future__ import annotations
@@ -54,11 +55,18 @@ def names_order(doc: Mapping[str, Any], order: Mapping[str, Any]) -> bool:
 def reduced_by(order: Mapping[str, Any], doc: Mapping[str, Any]) -> Decimal:
     """What the refunds whose marker the document carries took off the order (0 when none)."""
     ids = set()
+    total = Decimal(0)
     for line in document_lines(doc) or []:
         text = _text(line.get("description"))
         if line.get("lineType") == "Comment" and text.startswith(REFUND_PREFIX):
-            ids.add(text.rpartition("-R")[2])
-    total = Decimal(0)
+            head, split, part = text.partition(" part ")
+            if not split:
+                ids.add(head.rpartition("-R")[2])
+                continue
+            try:
+                total += abs(parse_money(part.partition(":")[0]))
+            except MoneyError:
+                continue
     for refund in order.get("refunds") or []:
         if isinstance(refund, Mapping) and str(refund.get("id")) in ids:
             try:
