@@ -92,6 +92,9 @@ def test_a_refund_of_an_unshipped_and_an_invoiced_line_reduces_the_order_and_cre
     assert invoice is not None and memo["invoiceNumber"] == invoice["number"]  # it credits the mug's invoice
     sync(env)  # a rerun doubles nothing
     same(env, order, doc)
+    lose_state(env)  # the partly invoiced order is proved and linked again; the credit memo found by key
+    sync(env)
+    same(env, order, doc)
 
 
 def test_a_refund_reaching_shipped_not_invoiced_quantity_is_split_once_even_after_a_lost_state_db(
