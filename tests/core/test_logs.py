@@ -6,7 +6,6 @@ import io
 import json
 import logging
 import re
-from collections.abc import Iterator
 
 import pytest
 
@@ -15,17 +14,6 @@ from wcbc.core.logs import set_redactor, setup_logging
 from wcbc.core.redact import Redactor
 
 SECRET = "cs_not-a-real-secret-42"
-
-
-@pytest.fixture(autouse=True)
-def restore_root() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    for handler in list(root.handlers):
-        if handler not in handlers:
-            root.removeHandler(handler)
-    root.setLevel(level)
 
 
 def test_text_format_and_redaction() -> None:

@@ -415,11 +415,9 @@ def test_link_set_many_is_one_transaction(tmp_path) -> None:
         assert state.link_set_many("product", [("1", "g1", "1000", {"a": 1}), ("2", "g2", "1001", None)]) == 2
         assert state.link_get("product", "1")["data"] == {"a": 1}
         assert state.link_get("product", "2")["bc_number"] == "1001"
-        try:
-            rows = [("3", "g3", "1002", None), ("4", "g4", "1003", {(1, 2): "not JSON"})]
+        rows = [("3", "g3", "1002", None), ("4", "g4", "1003", {(1, 2): "not JSON"})]
+        with pytest.raises(TypeError):  # the second row cannot be stored: the first is rolled back with it
             state.link_set_many("product", rows)
-        except TypeError:  # the second row cannot be stored: the first must be rolled back with it
-            pass
         assert state.link_get("product", "3") is None
 
 

@@ -22,7 +22,6 @@ A failure to alert is logged at ERROR and never raised: an alert must not turn a
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import os
 import smtplib
@@ -37,6 +36,7 @@ from urllib.parse import urlsplit
 import requests
 
 from wcbc.adapters.http import HttpClient
+from wcbc.core.config.paths import is_loopback_host
 from wcbc.core.errors import RemoteError
 
 log = logging.getLogger("wcbc.alerts")
@@ -50,15 +50,6 @@ def _host_of(url: str) -> str:
         return urlsplit(url).hostname or "?"
     except ValueError:
         return "?"
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _ssl_context(verify: str | bool) -> ssl.SSLContext:
@@ -107,7 +98,7 @@ def send_email(
     if user and not password:
         log.error("alert e-mail not sent: smtp_user is set but %s is empty", SMTP_PASSWORD_ENV)
         return None
-    if user and not starttls and not _is_loopback(host):
+    if user and not starttls and not is_loopback_host(host):
         log.error("alert e-mail not sent: refusing to send the SMTP password to %s without STARTTLS", host)
         return None
 

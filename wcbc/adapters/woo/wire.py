@@ -4,13 +4,13 @@ their hints, and the paging ``Link`` header."""
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from urllib.parse import parse_qs, urlsplit
 
 import requests
 
 from wcbc.adapters.http import default_error_decoder, path_of
+from wcbc.core.config.paths import is_loopback_host
 from wcbc.core.errors import ConfigError
 
 API_PREFIX = "/wp-json/wc/v3"
@@ -64,15 +64,6 @@ def route(method: str, url: str) -> str:
     return f"{method} {path}"
 
 
-def is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def store_url(url: str, allow_http: bool) -> str:
     text = (url or "").strip()
     parts = urlsplit(text)
@@ -89,7 +80,7 @@ def store_url(url: str, allow_http: bool) -> str:
             raise ConfigError(
                 "the store URL uses http://: WooCommerce ignores API keys over plain http",
                 key="woocommerce.url", hint="use https:// (allow_http is only for a loopback test store)")
-        if not is_loopback(parts.hostname):
+        if not is_loopback_host(parts.hostname):
             raise ConfigError("allow_http is only allowed for a loopback store (127.0.0.1, ::1, localhost)",
                               key="woocommerce.allow_http", hint="use https://")
     path = parts.path.rstrip("/")
